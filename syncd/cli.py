@@ -1,0 +1,212 @@
+"""The command line: the only module that prints, picks exit codes and sets up logging.
+
+Exit codes: 0 ok; 1 a run failed; 2 bad config, bad mapping or bad usage; 3 another syncd
+process holds the state store.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from syncd import __version__, commands, logs
+from syncd.errors import ConfigError, LockedError, SyncdError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _secrets(project: commands.Project) -> list[str]:
+    found = []
+    for db in (project.config.source, project.config.target):
+        try:
+            url = db.sqlalchemy_url()
+        except OSError:
+            continue
+        if url.password:
+            found.append(str(url.password))
+    state_url = project.config.state_url()
+    if state_url.password:
+        found.append(str(state_url.password))
+    return found
+
+
+def _load(ctx: click.Context, only: Sequence[str] = ()) -> commands.Project:
+    project = commands.open_project(ctx.obj["config"], only=only)
+    log = project.config.log
+    logs.setup(level=ctx.obj["level"] or log.level, log_dir=log.dir if ctx.obj["file_log"] else None,
+               secrets=_secrets(project), rotation=log.rotation, retention=log.retention)
+    return project
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col.replace("_", " "))
+    for row in rows:
+        table.add_row(*(_fmt(row.get(c)) for c in columns))
+    return table
+
+
+class _Group(click.Group):
+    """Turns syncd's own errors into a message and an exit code; nothing else prints tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            err.print(f"[red]configuration problem{'s' if len(exc.problems) > 1 else ''}:[/red]")
+            for problem in exc.problems:
+                err.print(f"  {problem}", markup=False)
+            ctx.exit(EXIT_CONFIG)
+        except LockedError as exc:
+            err.print(f"[red]{exc}[/red]", markup=True)
+            ctx.exit(EXIT_LOCKED)
+        except SyncdError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            ctx.exit(EXIT_FAILED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config", type=click.Path(dir_okay=False), default=None,
+              help="Config file (default: $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level (SQL included, never parameters).")
+@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.version_option(__version__, prog_name="syncd")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool) -> None:
+    """syncd: keep the province's intermediate tables equal to the county's dual-prevention data.
+
+    Reads the county database, maps rows with the YAML files in the mappings directory and
+    upserts them into the intermediate database incrementally, tracking a watermark per mapping.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(config=config, level="DEBUG" if verbose else "WARNING" if quiet else None, file_log=True)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run the mappings once and exit (without it: run as a daemon).")
+@click.option("-m", "--mapping", "names", multiple=True, metavar="NAME", help="Only this mapping (repeatable).")
+@click.option("--full", is_flag=True, help="Re-read everything instead of since the watermark.")
+@click.option("--dry-run", is_flag=True, help="Read, map and validate; write nothing; show what would be written.")
+@click.pass_context
+def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_run: bool) -> None:
+    """Sync the mappings: once (--once) or on their schedules as a daemon."""
+    project = _load(ctx, names)
+    if not once:
+        from syncd import daemon
+
+        ctx.exit(daemon.serve(ctx.obj["config"], project, names=names))
+    report = commands.run_once(project, names=names, full=full, dry_run=dry_run)
+    _print_report(report, dry_run=dry_run)
+    ctx.exit(EXIT_FAILED if report.failed else EXIT_OK)
+
+
+def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
+    rows = []
+    for r in report.results:
+        rows.append({"mapping": r.mapping, "status": r.status, "read": r.counts.rows_read,
+                     ("would write" if dry_run else "written"): r.counts.rows_written,
+                     "rejected": r.counts.rows_rejected, "resolved": r.counts.rejects_resolved,
+                     "retries": r.counts.retries, "seconds": f"{r.seconds:.2f}",
+                     "watermark": r.watermark_after.describe() if r.watermark_after else None})
+    columns = ["mapping", "status", "read", "would write" if dry_run else "written", "rejected", "resolved",
+               "retries", "seconds", "watermark"]
+    out.print(_table(rows, columns, title=f"run {report.run_id}" + (" (dry run: nothing written)" if dry_run else "")))
+    for r in report.results:
+        for warning in r.warnings:
+            out.print(f"[yellow]warning[/yellow] {r.mapping}: {warning}", markup=True)
+        if r.error:
+            out.print(f"[red]failed[/red] {r.mapping}: ", end="")
+            out.print(r.error, markup=False)
+        if dry_run:
+            if r.sample:
+                out.print(_table(r.sample, list(r.sample[0]), title=f"{r.mapping}: first rows it would write"))
+            for reject in r.rejects[:20]:
+                out.print(f"  would reject {r.mapping} key {reject.key}: {reject.reason}", markup=False)
+
+
+@cli.command()
+@click.option("--connect", "connect_databases", is_flag=True,
+              help="Also connect and check that tables and columns exist.")
+@click.pass_context
+def check(ctx: click.Context, connect_databases: bool) -> None:
+    """Check the config and every mapping (statically; --connect also checks the databases)."""
+    project = _load(ctx)
+    rows = commands.check(project, connect_databases=connect_databases)
+    out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
+                     title=f"{project.config.path}: {len(rows)} mapping(s), dependency order"))
+    out.print("[green]ok[/green]")
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Per mapping: watermark, last run with its counts, pending rejects."""
+    project = _load(ctx)
+    rows = commands.status(project)
+    out.print(_table(rows, ["mapping", "watermark", "last_status", "last_ended", "rows_read", "rows_written",
+                            "rows_rejected", "pending_rejects"]))
+    for row in rows:
+        if row["warning"]:
+            out.print(f"[yellow]warning[/yellow] {row['mapping']}: ", end="")
+            out.print(row["warning"], markup=False)
+        if row["error"]:
+            out.print(f"[red]last run failed[/red] {row['mapping']}: ", end="")
+            out.print(row["error"], markup=False)
+
+
+@cli.command()
+@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
+@click.option("--all", "show_all", is_flag=True, help="Also resolved, gone and dropped rejects.")
+@click.option("--limit", default=200, show_default=True, help="At most this many.")
+@click.pass_context
+def rejects(ctx: click.Context, name: str | None, show_all: bool, limit: int) -> None:
+    """List rows that could not be written, with the reason."""
+    project = _load(ctx)
+    rows = commands.rejects(project, mapping=name, status_=None if show_all else "pending", limit=limit)
+    out.print(_table(rows, ["mapping", "source_key", "status", "column_name", "reason", "attempts", "first_seen"]))
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default="demo", show_default=True,
+              help="Where to create county.db, fep.db, state.db and config.yaml.")
+@click.option("--rows", default=200, show_default=True, help="Size of the generated county data.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the generated data.")
+@click.pass_context
+def demo(ctx: click.Context, directory: str, rows: int, seed: int) -> None:
+    """Create a demo county database and intermediate database (SQLite), sync, change, sync again."""
+    from syncd import demo as demo_module
+
+    logs.setup(level=ctx.obj["level"] or "WARNING")
+    result = demo_module.run_demo(Path(directory), rows=rows, seed=seed)
+    for title, report in (("first run (full copy)", result.first), ("second run (incremental)", result.second)):
+        out.print(f"[bold]{title}[/bold]")
+        _print_report(report, dry_run=False)
+    out.print(f"changed in the county database between the runs: {result.changes}")
+    out.print(f"demo files in {result.directory}; try: syncd -c {result.directory / 'config.yaml'} status")
+    ctx.exit(EXIT_FAILED if result.first.failed or result.second.failed else EXIT_OK)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="syncd")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

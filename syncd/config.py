@@ -1,0 +1,219 @@
+"""The config file: YAML -> frozen ``Config``; every problem reported at once.
+
+Finding the file: ``-c/--config``, else ``$SYNCD_CONFIG``, else ``./config.yaml``, else
+``/etc/syncd/config.yaml``. Relative paths in the file resolve against the file's folder.
+``${NAME}`` works in every string (from ``vars:``, then the environment). A ``password_file``
+beside a ``url`` supplies the password, so no secret needs to sit in the config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from syncd import yamlfile
+from syncd.errors import ConfigError, Problem
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``30s``, ``10m``, ``1h``, ``2d``, ``500ms`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 10m, 1h")
+    if isinstance(value, (int, float)):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration: write e.g. 30s, 10m, 1h or 2d")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class DatabaseConfig(_Frozen):
+    url: str
+    schema_: str | None = Field(default=None, alias="schema")
+    password_file: Path | None = None
+    connect_timeout: Duration = timedelta(seconds=15)
+    # Added to the source database's clock when bounding a window; for an application that
+    # writes local time into a database whose clock reports UTC (e.g. 8h).
+    clock_offset: Duration = timedelta(0)
+
+    @field_validator("url")
+    @classmethod
+    def _url_parses(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"not a database URL ({exc}); write e.g. mysql+pymysql://user@host:3306/db") from None
+        return value
+
+    def sqlalchemy_url(self) -> URL:
+        """The URL with the password from ``password_file`` filled in."""
+        url = make_url(self.url)
+        if self.password_file is not None:
+            url = url.set(password=self.password_file.read_text(encoding="utf-8").strip())
+        return url
+
+    def display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+class StateConfig(_Frozen):
+    url: str | None = None
+    dir: Path | None = None
+    password_file: Path | None = None
+
+
+class Defaults(_Frozen):
+    batch_size: int = Field(default=2000, ge=1, le=1_000_000)
+    lookback: Duration = timedelta(minutes=10)
+    lag: Duration = timedelta(seconds=5)
+    null_cursor: Literal["include", "exclude", "error"] = "include"
+    schedule: str | None = None
+    timezone: str = "Asia/Shanghai"
+    retries: int = Field(default=5, ge=0, le=100)
+    retry_wait: Duration = timedelta(seconds=2)
+    retry_wait_max: Duration = timedelta(seconds=60)
+
+
+class LogConfig(_Frozen):
+    dir: Path | None = None
+    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    rotation: str = "50 MB"
+    retention: str = "90 days"
+
+
+class HealthConfig(_Frozen):
+    max_lag: Duration = timedelta(hours=2)
+    max_rejects: int = 0
+
+
+class Config(_Frozen):
+    source: DatabaseConfig
+    target: DatabaseConfig
+    state: StateConfig = StateConfig()
+    mappings: Path = Path("mappings")
+    defaults: Defaults = Defaults()
+    vars: dict[str, str] = {}
+    log: LogConfig = LogConfig()
+    health: HealthConfig = HealthConfig()
+    schedules: dict[str, Any] = {}
+    path: Path = Path("config.yaml")
+
+    @property
+    def codes_dir(self) -> Path:
+        return self.mappings / "codes"
+
+    def state_url(self) -> URL:
+        if self.state.url:
+            url = make_url(self.state.url)
+            if self.state.password_file is not None:
+                url = url.set(password=self.state.password_file.read_text(encoding="utf-8").strip())
+            return url
+        return make_url(f"sqlite:///{self.state_dir() / 'state.db'}")
+
+    def state_dir(self) -> Path:
+        if self.state.dir is not None:
+            return self.state.dir
+        if os.environ.get("STATE_DIRECTORY"):
+            return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+        return self.path.parent / "state"
+
+
+def find_config(explicit: str | Path | None, env: Mapping[str, str] = os.environ) -> Path:
+    """The config file to use, by the documented search order."""
+    if explicit:
+        return Path(explicit)
+    if env.get("SYNCD_CONFIG"):
+        return Path(env["SYNCD_CONFIG"])
+    for candidate in (Path("config.yaml"), Path("/etc/syncd/config.yaml")):
+        if candidate.exists():
+            return candidate
+    raise ConfigError([Problem("config.yaml", None, "",
+                               "no config file: pass -c FILE, set SYNCD_CONFIG, or create ./config.yaml "
+                               "or /etc/syncd/config.yaml (see config.example.yaml)")])
+
+
+def pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[Problem]:
+    """Turn pydantic's errors into problems with the line each one sits on."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}: check the spelling (see the documentation of this file)"
+        elif err["type"] == "missing":
+            message = f"required key {loc[-1]!r} is missing"
+        problems.append(Problem(file, yamlfile.line_at(data, loc), yamlfile.format_loc(loc), message))
+    return problems
+
+
+def _resolve(base: Path, value: Any) -> Any:
+    if value is None:
+        return None
+    path = Path(os.path.expanduser(str(value)))
+    return path if path.is_absolute() else base / path
+
+
+def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
+    """Parse and validate the config file; raise ConfigError with every problem."""
+    file = str(path)
+    data, problems = yamlfile.load(path)
+    if problems:
+        raise ConfigError(problems)
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(file, 1, "", "the config must be a YAML mapping (key: value lines)")])
+    raw_vars = data.get("vars") or {}
+    variables = {str(k): str(v) for k, v in raw_vars.items()} if isinstance(raw_vars, dict) else {}
+    data = yamlfile.interpolate(data, variables, env, file=file, problems=problems)
+    base = path.parent
+    resolved = dict(data)
+    resolved["path"] = path
+    resolved["mappings"] = _resolve(base, data.get("mappings", "mappings"))
+    for section in ("source", "target", "state"):
+        if isinstance(data.get(section), dict):
+            sub = dict(data[section])
+            for key in ("password_file", "dir"):
+                if sub.get(key) is not None:
+                    sub[key] = _resolve(base, sub[key])
+            url = sub.get("url")
+            if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+                rel = url[len("sqlite:///"):]
+                if rel and rel != ":memory:" and not rel.startswith("/"):
+                    sub["url"] = f"sqlite:///{base / rel}"
+            resolved[section] = sub
+    if isinstance(data.get("log"), dict) and data["log"].get("dir") is not None:
+        resolved["log"] = {**data["log"], "dir": _resolve(base, data["log"]["dir"])}
+    try:
+        config = Config.model_validate(resolved)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(exc, data, file))
+        raise ConfigError(problems) from None
+    for section, db in (("source", config.source), ("target", config.target), ("state", config.state)):
+        if db.password_file is not None and not db.password_file.is_file():
+            problems.append(Problem(file, yamlfile.line_at(data, (section, "password_file")),
+                                    f"{section}.password_file",
+                                    f"password file {db.password_file} does not exist or is not readable"))
+    if not config.mappings.is_dir():
+        problems.append(Problem(file, yamlfile.line_at(data, ("mappings",)), "mappings",
+                                f"mappings directory {config.mappings} does not exist"))
+    if problems:
+        raise ConfigError(problems)
+    return config

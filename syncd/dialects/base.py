@@ -1,0 +1,105 @@
+"""What every dialect provides; the shared default behaviour.
+
+A dialect here is a target or source *database kind*: how to upsert, how to ask the clock,
+which errors are worth retrying, how to bind large values. Nothing outside ``syncd/dialects``
+checks a dialect's name.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect as SADialect
+
+
+class Dialect:
+    """Defaults that hold for most databases; subclasses override what differs."""
+
+    name = "default"
+    #: SQL selecting (naive local timestamp, aware timestamp) of the database's clock
+    clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
+    #: error codes (driver-specific) that mean: try again
+    transient_codes: frozenset[Any] = frozenset()
+    transient_words: tuple[str, ...] = ()
+
+    def placeholders(self, sa_dialect: SADialect, count: int) -> list[str]:
+        style = sa_dialect.paramstyle
+        if style == "qmark":
+            return ["?"] * count
+        if style in ("numeric", "named"):
+            return [f":{i + 1}" for i in range(count)]
+        return ["%s"] * count
+
+    def quote(self, sa_dialect: SADialect, name: str) -> str:
+        return sa_dialect.identifier_preparer.quote(name)
+
+    def table_ref(self, sa_dialect: SADialect, table: str, schema: str | None) -> str:
+        ref = self.quote(sa_dialect, table)
+        return f"{self.quote(sa_dialect, schema)}.{ref}" if schema else ref
+
+    def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
+                   key: Sequence[str], update: Sequence[str]) -> str:
+        """``INSERT ... ON CONFLICT (key) DO UPDATE`` (SQLite, PostgreSQL)."""
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        cols = ", ".join(q(c) for c in columns)
+        marks = ", ".join(self.placeholders(sa_dialect, len(columns)))
+        conflict = ", ".join(q(k) for k in key)
+        if update:
+            action = "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update)
+        else:
+            action = "DO NOTHING"
+        return (f"INSERT INTO {self.table_ref(sa_dialect, table, schema)} ({cols}) VALUES ({marks}) "
+                f"ON CONFLICT ({conflict}) {action}")
+
+    def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
+        """Send one batch through the DB-API cursor (no per-row dicts: that is where time goes)."""
+        cursor.executemany(sql, rows)
+
+    def clock_select(self) -> sa.TextClause:
+        return sa.text(self.clock_sql)
+
+    def error_code(self, orig: BaseException) -> Any:
+        args = getattr(orig, "args", ())
+        return args[0] if args else None
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """True for errors a retry can cure: a lost connection, a timeout, a deadlock, a lock wait."""
+        if isinstance(exc, sa.exc.DBAPIError):
+            if exc.connection_invalidated:
+                return True
+            orig = exc.orig
+        elif isinstance(exc, sa.exc.TimeoutError):
+            return True
+        else:
+            orig = exc
+        if isinstance(orig, (ConnectionError, TimeoutError)):
+            return True
+        if self.error_code(orig) in self.transient_codes:
+            return True
+        text = str(orig).lower()
+        return any(word in text for word in self.transient_words)
+
+    def text_length(self, value: str) -> int:
+        """How the database measures a string against a column's declared length."""
+        return len(value)
+
+    def unsupported_text(self, value: str, charset: str | None) -> str | None:
+        """A reason the column's character set cannot hold ``value``, or None."""
+        return None
+
+    def column_charsets(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
+        return {}
+
+    def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
+        """Driver options that bound how long a connect (and a read) may hang on a dead network."""
+        return {}
+
+    def stream_options(self, batch_size: int) -> dict[str, Any]:
+        return {"stream_results": True, "yield_per": batch_size}
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,53 @@
+"""MySQL and MariaDB (PyMySQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from typing import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect as SADialect
+
+from syncd.dialects.base import Dialect
+
+
+class MySQLDialect(Dialect):
+    name = "mysql"
+    clock_sql = "SELECT NOW(6), UTC_TIMESTAMP(6)"
+    # 1040 too many connections, 1205 lock wait timeout, 1213 deadlock, 2003 can't connect,
+    # 2006 server gone away, 2013 lost connection, 2055 lost connection (SSL), 0 closed socket.
+    transient_codes = frozenset({1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
+    transient_words = ("lost connection", "server has gone away", "connection reset", "broken pipe",
+                       "already closed", "timed out")
+
+    def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
+                   key: Sequence[str], update: Sequence[str]) -> str:
+        # PyMySQL turns an executemany of exactly this shape into multi-row INSERTs.
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        cols = ", ".join(q(c) for c in columns)
+        marks = ", ".join(self.placeholders(sa_dialect, len(columns)))
+        sets = ", ".join(f"{q(c)} = VALUES({q(c)})" for c in update) or f"{q(key[0])} = {q(key[0])}"
+        return (f"INSERT INTO {self.table_ref(sa_dialect, table, schema)} ({cols}) VALUES ({marks}) "
+                f"ON DUPLICATE KEY UPDATE {sets}")
+
+    def unsupported_text(self, value: str, charset: str | None) -> str | None:
+        # utf8 / utf8mb3 store at most 3 bytes a character: emoji and rare CJK do not fit.
+        if charset and charset.lower() in ("utf8", "utf8mb3") and any(ord(ch) > 0xFFFF for ch in value):
+            return (f"contains characters outside the Basic Multilingual Plane (emoji, rare CJK) that a "
+                    f"{charset} column cannot store; convert the target column to utf8mb4")
+        return None
+
+    def column_charsets(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
+        rows = conn.execute(sa.text(
+            "SELECT column_name, character_set_name FROM information_schema.columns "
+            "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :table "
+            "AND character_set_name IS NOT NULL"), {"schema": schema, "table": table})
+        return {str(name): str(charset) for name, charset in rows}
+
+    def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
+        seconds = max(1, int(timeout.total_seconds()))
+        # A read or write that hangs longer than this on a cut extranet link raises instead of
+        # blocking forever; it then counts as transient and is retried.
+        return {"connect_timeout": seconds, "read_timeout": seconds * 20, "write_timeout": seconds * 20}

@@ -1,0 +1,35 @@
+"""SQLite: the embedded default for the demo and for the state store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable, Sequence
+
+from syncd.dialects.base import Dialect
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    # SQLite has no clock of its own: the process's clock, as local wall time, like most
+    # applications write it. Cursor text keeps its own layout (see watermark.format_like).
+    clock_sql = "SELECT datetime('now', 'localtime'), datetime('now')"
+    transient_words = ("database is locked", "database table is locked", "busy")
+
+    def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
+        return {"timeout": timeout.total_seconds()}
+
+    def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
+        # The sqlite3 module has no adapters for Decimal (and deprecates those for datetime):
+        # store them as SQLAlchemy's SQLite types do, so the rows read back the same way.
+        converters = [_ADAPT.get(k) for k in kinds]
+        if any(converters):
+            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(converters, row)) for row in rows]
+        cursor.executemany(sql, rows)
+
+
+_ADAPT: dict[str, Callable[[Any], Any]] = {
+    "decimal": str,
+    "datetime": lambda v: v.strftime("%Y-%m-%d %H:%M:%S.%f"),
+    "date": lambda v: v.isoformat(),
+    "time": lambda v: v.strftime("%H:%M:%S.%f"),
+}

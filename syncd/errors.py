@@ -1,0 +1,68 @@
+"""Errors, grouped by what the operator should do about them.
+
+- ``ConfigError`` (and ``MappingError``): the files are wrong; nothing runs until they are fixed.
+  Carries every problem found, each with file, line and where in the file.
+- ``TransientSyncError``: the network or a lock got in the way; retried with backoff.
+- ``DataError``: one row cannot be written as mapped; the row becomes a reject, the run goes on.
+- ``FatalSyncError``: the run cannot go on (a missing table, a permission); it stops and says why.
+- ``LockedError``: another syncd process holds the state store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+class SyncdError(Exception):
+    """Base of every error syncd raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a config or mapping file."""
+
+    file: str
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        place = self.file if self.line is None else f"{self.file}, line {self.line}"
+        where = f" [{self.where}]" if self.where else ""
+        return f"{place}{where}: {self.message}"
+
+
+class ConfigError(SyncdError):
+    """Config or mapping files are invalid. ``problems`` lists all of them."""
+
+    def __init__(self, problems: Iterable[Problem] | str):
+        if isinstance(problems, str):
+            problems = [Problem("", None, "", problems)]
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class MappingError(ConfigError):
+    """A mapping file is invalid or does not fit the databases it names."""
+
+
+class TransientSyncError(SyncdError):
+    """A database error worth retrying (connection lost, timeout, deadlock, lock wait)."""
+
+
+class FatalSyncError(SyncdError):
+    """The run cannot continue; the message says why and what to do."""
+
+
+class DataError(SyncdError):
+    """A row that cannot be written as mapped. Becomes a reject; never stops a run."""
+
+    def __init__(self, column: str | None, reason: str):
+        self.column = column
+        self.reason = reason
+        super().__init__(f"{column}: {reason}" if column else reason)
+
+
+class LockedError(SyncdError):
+    """Another syncd process holds the lock on this state store."""

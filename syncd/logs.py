@@ -1,0 +1,70 @@
+"""Log sinks (loguru), set up only by the CLI.
+
+stderr in a form that suits journald (no timestamp of our own when ``JOURNAL_STREAM`` says
+journald is reading: it stamps lines itself), a rotating file in the log directory, and the
+standard-library loggers of APScheduler and SQLAlchemy routed into the same sinks. Every line
+passes through ``redact``, so a password that found its way into a message (a URL in a driver
+error, say) is masked before it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from loguru import logger
+
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*):(?P<pw>[^@\s]+)@", re.IGNORECASE)
+
+
+class _Redactor:
+    def __init__(self, secrets: Iterable[str]):
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        text = _URL_PASSWORD.sub(r"\g<scheme>:***@", text)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class _InterceptHandler(logging.Handler):
+    """Standard-library records -> loguru, keeping level and logger name."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.opt(exception=record.exc_info, depth=6).log(level, "{}: {}", record.name, record.getMessage())
+
+
+def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable[str] = (),
+          rotation: str = "50 MB", retention: str = "90 days") -> None:
+    redact = _Redactor(secrets)
+
+    def patch(record: dict[str, Any]) -> None:
+        record["message"] = redact(record["message"])
+        if record["exception"] is not None:
+            record["extra"]["redacted"] = True
+
+    logger.remove()
+    logger.configure(patcher=patch)  # type: ignore[arg-type]
+    journald = bool(os.environ.get("JOURNAL_STREAM"))
+    stderr_format = ("<level>{level: <7}</level> {message}" if journald else
+                     "<green>{time:YYYY-MM-DD HH:mm:ss}</green> <level>{level: <7}</level> {message}")
+    logger.add(sys.stderr, level=level, format=stderr_format, colorize=None if not journald else False,
+               backtrace=False, diagnose=False)
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        logger.add(log_dir / "syncd.log", level=level, rotation=rotation, retention=retention,
+                   format="{time:YYYY-MM-DD HH:mm:ss.SSS ZZ} {level: <7} {process} {message}",
+                   encoding="utf-8", enqueue=False, backtrace=False, diagnose=False)
+    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    for name, lib_level in (("apscheduler", logging.INFO), ("sqlalchemy", logging.WARNING),
+                            ("sqlalchemy.engine", logging.DEBUG if level in ("DEBUG", "TRACE") else logging.WARNING)):
+        logging.getLogger(name).setLevel(lib_level)

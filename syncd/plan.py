@@ -1,0 +1,131 @@
+"""Query plans: (mapping, window) -> SQLAlchemy ``Select``. Pure: builds statements, executes nothing.
+
+Source tables are named, not reflected: ``sa.table``/``sa.column`` with the names the mapping
+gives, so lower-case names stay case-insensitive on Oracle and nothing is read before the run
+needs it. A ``query:`` source is wrapped as a subquery named ``src``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+
+from syncd.mapping import TableMapping
+from syncd.watermark import Watermark, Window
+
+EXPR_PREFIX = "_expr_"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each value sits in a row read by a plan."""
+
+    names: tuple[str, ...]
+    cursor: int
+    key: tuple[int, ...]
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def needed_columns(mapping: TableMapping) -> tuple[str, ...]:
+    """Source columns a run reads: key, cursor, then every column a target column is made from."""
+    seen: dict[str, None] = {}
+    for name in (*mapping.source.key, mapping.source.cursor):
+        seen.setdefault(name, None)
+    for spec in mapping.columns.values():
+        for name in spec.source_columns():
+            seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def layout(mapping: TableMapping) -> Layout:
+    names = needed_columns(mapping)
+    exprs = tuple(EXPR_PREFIX + target for target, spec in mapping.columns.items() if spec.expr is not None)
+    return Layout(names=names + exprs, cursor=names.index(mapping.source.cursor),
+                  key=tuple(names.index(k) for k in mapping.source.key))
+
+
+def source_from(mapping: TableMapping) -> sa.FromClause:
+    cols = [sa.column(name) for name in needed_columns(mapping)]
+    if mapping.source.query is not None:
+        return sa.text(mapping.source.query).columns(*cols).subquery("src")
+    return sa.table(mapping.source.table or "", *cols, schema=mapping.source.schema_)
+
+
+def _filters(mapping: TableMapping) -> list[sa.ColumnElement[bool]]:
+    return [sa.text(f"({mapping.source.where})")] if mapping.source.where else []
+
+
+def _select(mapping: TableMapping, src: sa.FromClause) -> sa.Select[Any]:
+    cols: list[Any] = [src.c[name] for name in needed_columns(mapping)]
+    cols += [sa.literal_column(spec.expr).label(EXPR_PREFIX + target)
+             for target, spec in mapping.columns.items() if spec.expr is not None]
+    return sa.select(*cols).select_from(src)
+
+
+def keyset_after(columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``(c1, c2, ...) > (v1, v2, ...)`` spelled out with AND/OR, which every database understands."""
+    first, value = columns[0], values[0]
+    if len(columns) == 1:
+        return first > value
+    return sa.or_(first > value, sa.and_(first == value, keyset_after(columns[1:], values[1:])))
+
+
+def read_window(mapping: TableMapping, window: Window) -> sa.Select[Any]:
+    """Rows of the window with a non-NULL cursor, ordered by (cursor, key)."""
+    src = source_from(mapping)
+    cursor = src.c[mapping.source.cursor]
+    keys = [src.c[k] for k in mapping.source.key]
+    conds = [cursor.is_not(None), *_filters(mapping)]
+    if window.after is not None:
+        conds.append(keyset_after([cursor, *keys], [window.after.cursor, *window.after.key]))
+    elif window.since is not None:
+        conds.append(cursor >= window.since)
+    if window.until is not None:
+        conds.append(cursor <= window.until)
+    return _select(mapping, src).where(*conds).order_by(cursor, *keys)
+
+
+def read_null_cursor(mapping: TableMapping, after_key: tuple[Any, ...] | None = None) -> sa.Select[Any]:
+    """Rows whose cursor is NULL, ordered by key (they cannot be tracked by a watermark)."""
+    src = source_from(mapping)
+    keys = [src.c[k] for k in mapping.source.key]
+    conds = [src.c[mapping.source.cursor].is_(None), *_filters(mapping)]
+    if after_key is not None:
+        conds.append(keyset_after(keys, after_key))
+    return _select(mapping, src).where(*conds).order_by(*keys)
+
+
+def read_keys(mapping: TableMapping, keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:
+    """Rows with the given source keys (to retry rejects), still subject to ``where``."""
+    src = source_from(mapping)
+    key_cols = [src.c[k] for k in mapping.source.key]
+    if len(key_cols) == 1:
+        match: sa.ColumnElement[bool] = key_cols[0].in_([k[0] for k in keys])
+    else:
+        match = sa.or_(*(sa.and_(*(c == v for c, v in zip(key_cols, key))) for key in keys))
+    return _select(mapping, src).where(match, *_filters(mapping))
+
+
+def probe_newest(mapping: TableMapping) -> sa.Select[Any]:
+    src = source_from(mapping)
+    return sa.select(sa.func.max(src.c[mapping.source.cursor])).select_from(src).where(*_filters(mapping))
+
+
+def count_null_cursor(mapping: TableMapping) -> sa.Select[Any]:
+    src = source_from(mapping)
+    return (sa.select(sa.func.count()).select_from(src)
+            .where(src.c[mapping.source.cursor].is_(None), *_filters(mapping)))
+
+
+def count_ahead(mapping: TableMapping, until: Any) -> sa.Select[Any]:
+    src = source_from(mapping)
+    return (sa.select(sa.func.count()).select_from(src)
+            .where(src.c[mapping.source.cursor] > until, *_filters(mapping)))
+
+
+def watermark_of(row: Sequence[Any], lay: Layout) -> Watermark:
+    return Watermark(row[lay.cursor], tuple(row[i] for i in lay.key))

@@ -1,0 +1,306 @@
+"""One run of one mapping: pending rejects -> window -> read -> map -> check parents -> upsert ->
+checkpoint, with transient faults retried from the last checkpoint.
+
+Order inside a batch, and why: the target transaction commits first, then the watermark (and the
+batch's rejects) are checkpointed in the state store. A crash between the two replays the
+batch on the next run; the upsert makes the replay harmless. The reverse order could lose it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+import sqlalchemy as sa
+from loguru import logger
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from syncd import plan
+from syncd.errors import FatalSyncError, SyncdError
+from syncd.mapping import CodeList, TableMapping
+from syncd.source import Source
+from syncd.state import RunCounts, StateStore
+from syncd.target import Target
+from syncd.transform import MappedBatch, Reject, RowMapper
+from syncd.watermark import Watermark, Window, decode_key, describe_value, plan_window
+
+Mode = Literal["incremental", "full"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    wait: float = 2.0
+    wait_max: float = 60.0
+
+
+@dataclass
+class MappingResult:
+    mapping: str
+    mode: str
+    status: str = "running"  # ok | failed | dry-run
+    counts: RunCounts = field(default_factory=RunCounts)
+    watermark_before: Watermark | None = None
+    watermark_after: Watermark | None = None
+    window: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Observer:
+    """Hooks for progress display and for tests that need to interrupt a run at a known point."""
+
+    def batch_written(self, mapping: str, batch: int, rows: int) -> None:
+        """Called after a batch's target commit and before its checkpoint."""
+
+    def retrying(self, mapping: str, attempt: int, error: BaseException) -> None:
+        """Called before waiting to retry after a transient error."""
+
+
+def describe_window(window: Window) -> str:
+    if window.empty:
+        return "empty source"
+    low = (f"after {window.after.describe()}" if window.after else
+           f"from {describe_value(window.since)}" if window.since is not None else "from the start")
+    high = f" to {describe_value(window.until)}" if window.until is not None else ""
+    return low + high
+
+
+class MappingRun:
+    """Everything one run of one mapping needs, and the loop that does it."""
+
+    def __init__(self, mapping: TableMapping, *, source: Source, target: Target, state: StateStore,
+                 codes: Mapping[str, CodeList], run_id: str, now: datetime, tz: tzinfo,
+                 mode: Mode = "incremental", dry_run: bool = False, clock_offset: Any = None,
+                 retry: RetryPolicy = RetryPolicy(), observer: Observer | None = None,
+                 is_transient: Callable[[BaseException], bool] = lambda e: False):
+        self.mapping = mapping
+        self.source, self.target, self.state = source, target, state
+        self.codes = codes
+        self.run_id, self.now, self.tz = run_id, now, tz
+        self.mode, self.dry_run = mode, dry_run
+        self.clock_offset = clock_offset
+        self.retry = retry
+        self.observer = observer or Observer()
+        self.is_transient = is_transient
+        self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
+        self.batches = 0
+        self._checkpointed: Watermark | None = None   # the last checkpoint made by this run
+        self._nulls_done = False
+        self._prepared = False
+        self._window: Window | None = None
+        self._rejects_done = False
+        self._pending: set[tuple[Any, ...]] = set()
+
+    # -- setup ---------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        targets = self.target.describe(self.mapping)
+        self.layout = plan.layout(self.mapping)
+        dialect = self.target.dialect
+        self.mapper = RowMapper(self.mapping, self.layout, targets, self.codes, now=self.now, run_id=self.run_id,
+                                tz=self.tz, text_length=dialect.text_length, unsupported_text=dialect.unsupported_text)
+        self.statement = self.target.upsert_statement(self.mapping, self.mapper.columns, self.mapper.update_columns)
+        self.parents = []
+        for parent in self.mapping.spec.parents:
+            positions = [self.mapper.columns.index(c) for c in parent.columns]
+            self.parents.append((parent, positions, self.target.schema_of(parent.schema_)))
+
+    # -- the run -------------------------------------------------------------------------
+    def execute(self) -> MappingResult:
+        started = time.monotonic()
+        name = self.mapping.name
+        record = None
+        self.result.watermark_before = self.state.watermark(name)
+        if not self.dry_run:
+            record = self.state.start_run(self.run_id, name, self.mode, self.result.watermark_before)
+        try:
+            for attempt in Retrying(stop=stop_after_attempt(self.retry.attempts),
+                                    wait=wait_exponential_jitter(multiplier=self.retry.wait, max=self.retry.wait_max),
+                                    retry=retry_if_exception(self.is_transient), reraise=True,
+                                    before_sleep=self._before_sleep):
+                with attempt:
+                    self._pass()
+            self.result.status = "dry-run" if self.dry_run else "ok"
+        except BaseException as exc:  # recorded here, classified and reported by the caller
+            self.result.status = "failed"
+            self.result.error = _describe_error(exc)
+            raise
+        finally:
+            self.result.seconds = time.monotonic() - started
+            self.result.watermark_after = self._checkpointed or self.result.watermark_before
+            if record is not None:
+                self.state.finish_run(record, status=self.result.status, counts=self.result.counts,
+                                      watermark_after=self.result.watermark_after, window=self.result.window,
+                                      warning="\n".join(self.result.warnings) or None, error=self.result.error)
+        return self.result
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.result.counts.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning("mapping {}: transient error, retry {} of {} from the last checkpoint: {}",
+                       self.mapping.name, state.attempt_number, self.retry.attempts - 1, _describe_error(error))
+        self.observer.retrying(self.mapping.name, state.attempt_number, error)  # type: ignore[arg-type]
+
+    def _pass(self) -> None:
+        """One attempt: whatever is left of the run since the last checkpoint."""
+        if not self._prepared:
+            self._prepare()
+            self._prepared = True
+        if not self._rejects_done:
+            self._retry_rejects()
+            self._rejects_done = True
+        if self._window is None:
+            probe = self.source.probe(self.mapping)
+            planned = plan_window(self.result.watermark_before, newest=probe.newest, db_now=probe.db_now,
+                                  db_now_utc=probe.db_now_utc, lookback=self.mapping.lookback,
+                                  lag=self.mapping.lag, clock_offset=self.clock_offset or timedelta(0),
+                                  full=self.mode == "full")
+            self._window = planned.window
+            self.result.window = describe_window(planned.window)
+            if planned.ahead:
+                ahead = self.source.scalar(plan.count_ahead(self.mapping, planned.window.until))
+                message = f"{ahead} row(s) wait: " + planned.warnings[0]
+                self.result.warnings.append(message)
+                logger.warning("mapping {}: {}", self.mapping.name, message)
+            self._null_cursor_policy()
+        window = self._window if self._checkpointed is None else self._window.resume(self._checkpointed)
+        if not window.empty:
+            self._copy(plan.read_window(self.mapping, window), track=True)
+        if self.mapping.null_cursor == "include" and not self._nulls_done:
+            self._copy(plan.read_null_cursor(self.mapping), track=False)
+            self._nulls_done = True
+
+    def _null_cursor_policy(self) -> None:
+        policy = self.mapping.null_cursor
+        if policy == "include":
+            return
+        count = self.source.scalar(plan.count_null_cursor(self.mapping)) or 0
+        self.result.counts.null_cursor_rows = count
+        if not count:
+            return
+        if policy == "error":
+            raise FatalSyncError(
+                f"mapping {self.mapping.name!r}: {count} source row(s) have a NULL cursor "
+                f"({self.mapping.source.cursor}); fill the column in the source, or set "
+                f"source.null_cursor to include (sync them every run) or exclude (never sync them) in {self.mapping.file}")
+        message = (f"{count} row(s) with a NULL cursor ({self.mapping.source.cursor}) are not synced "
+                   "(source.null_cursor: exclude)")
+        self.result.warnings.append(message)
+        logger.warning("mapping {}: {}", self.mapping.name, message)
+
+    def _copy(self, statement: sa.Select[Any], *, track: bool) -> None:
+        with self.source.stream(statement, self.mapping.batch_size) as batches:
+            for rows in batches:
+                if not rows:
+                    continue
+                counts = self.result.counts
+                counts.rows_read += len(rows)
+                if not track:
+                    counts.null_cursor_rows += len(rows)
+                mapped = self._check_parents(self.mapper.map_batch(rows))
+                written = self._write(mapped)
+                self.batches += 1
+                if not self.dry_run:
+                    self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
+                watermark = plan.watermark_of(rows[-1], self.layout) if track else None
+                self._checkpoint(mapped, written, watermark)
+                if track:
+                    self._checkpointed = watermark
+
+    def _write(self, mapped: MappedBatch) -> list[tuple[Any, ...]]:
+        if self.dry_run:
+            room = 20 - len(self.result.sample)
+            if room > 0:
+                self.result.sample.extend(dict(zip(self.mapper.columns, r)) for r in mapped.rows[:room])
+        else:
+            self.target.write(self.statement, mapped.rows, self.mapper.kinds)
+        self.result.counts.rows_written += len(mapped.rows)
+        self.result.counts.rows_rejected += len(mapped.rejects)
+        return mapped.keys
+
+    def _checkpoint(self, mapped: MappedBatch, written: Sequence[tuple[Any, ...]], watermark: Watermark | None) -> None:
+        if self.dry_run:
+            self.result.rejects.extend(mapped.rejects)
+            return
+        healed = [k for k in written if k in self._pending] if self._pending else []
+        self._pending.difference_update(healed)
+        self.result.counts.rejects_resolved += len(healed)
+        self.state.checkpoint(self.mapping.name, watermark, mapped.rejects, healed, self.run_id)
+        if mapped.rejects:
+            for reject in mapped.rejects[:5]:
+                logger.warning("mapping {}: row {} rejected: {}", self.mapping.name,
+                               ", ".join(map(str, reject.key)), reject.reason)
+            if len(mapped.rejects) > 5:
+                logger.warning("mapping {}: {} more row(s) rejected in this batch (syncd rejects list)",
+                               self.mapping.name, len(mapped.rejects) - 5)
+
+    def _check_parents(self, mapped: MappedBatch) -> MappedBatch:
+        """Hold back rows whose parent is not in the target: the province rejects them."""
+        if not self.parents or not mapped.rows:
+            return mapped
+        bad: dict[int, str] = {}
+        for parent, positions, schema in self.parents:
+            wanted = {tuple(row[p] for p in positions) for i, row in enumerate(mapped.rows) if i not in bad}
+            wanted = {v for v in wanted if not any(x is None for x in v)}
+            present = self.target.existing(parent.table, schema, parent.key, sorted(wanted, key=repr))
+            if parent.table == self.mapping.target.table:
+                present |= {self.mapper.target_key(r) for r in mapped.rows}
+            for i, row in enumerate(mapped.rows):
+                if i in bad:
+                    continue
+                value = tuple(row[p] for p in positions)
+                if any(x is None for x in value):
+                    if not parent.optional:
+                        bad[i] = f"{', '.join(parent.columns)} is NULL but must name a row of {parent.table}"
+                elif value not in present:
+                    shown = ", ".join(f"{k}={v!r}" for k, v in zip(parent.key, value))
+                    bad[i] = (f"parent {parent.table} {shown} is not in the target yet; held back and retried "
+                              "by later runs")
+        if not bad:
+            return mapped
+        keep = [i for i in range(len(mapped.rows)) if i not in bad]
+        rejects = list(mapped.rejects)
+        for i, reason in bad.items():
+            rejects.append(Reject(mapped.keys[i], None, reason, self.mapper.source_row(mapped.sources[i])))
+        return MappedBatch([mapped.rows[i] for i in keep], [mapped.keys[i] for i in keep], rejects,
+                           [mapped.sources[i] for i in keep])
+
+    def _retry_rejects(self) -> None:
+        """Re-read pending rejects by key, map them again, write those that now pass."""
+        if self.dry_run:
+            return
+        pending = [decode_key(k) for k in self.state.pending_keys(self.mapping.name)]
+        if not pending:
+            return
+        self._pending = set(pending)
+        for start in range(0, len(pending), 500):
+            keys = pending[start:start + 500]
+            rows = self.source.fetch(plan.read_keys(self.mapping, keys))
+            found = {tuple(row[i] for i in self.layout.key) for row in rows}
+            gone = [k for k in keys if k not in found]
+            if gone:
+                self.result.counts.rejects_gone += self.state.mark_rejects(self.mapping.name, gone, "gone")
+                self._pending.difference_update(gone)
+                logger.warning("mapping {}: {} rejected row(s) no longer exist in the source (or no longer match "
+                               "'where'); marked gone", self.mapping.name, len(gone))
+            if rows:
+                mapped = self._check_parents(self.mapper.map_batch(rows))
+                self.target.write(self.statement, mapped.rows, self.mapper.kinds)
+                # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
+                self._checkpoint(mapped, mapped.keys, None)
+
+
+def _describe_error(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    if isinstance(exc, SyncdError):
+        return str(exc)
+    if isinstance(exc, sa.exc.StatementError):
+        orig = exc.orig if exc.orig is not None else exc
+        return f"{type(orig).__name__}: {str(orig).strip().splitlines()[0] if str(orig).strip() else ''}"
+    return f"{type(exc).__name__}: {exc}"

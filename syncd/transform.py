@@ -1,0 +1,431 @@
+"""One batch of source rows -> target rows. Pure: takes values (the run's ``now`` included).
+
+For each target column the value goes through the same steps in the same order:
+origin (from / expr / const / value / uuid5) -> pattern -> map -> default -> format -> cast to
+the target column's type -> required. Then the mapping's rules run on the finished row.
+A step that cannot produce a value the target accepts raises ``DataError``: the row becomes a
+reject with the reason, the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from syncd.errors import DataError
+from syncd.mapping import CodeList, ColumnSpec, RuleSpec, TableMapping
+from syncd.plan import EXPR_PREFIX, Layout
+
+Kind = Literal["str", "text", "int", "decimal", "float", "datetime", "date", "time", "bytes", "bool", "other"]
+
+#: uuid5 namespace of syncd's derived ids; a mapping's ``namespace: word`` derives a sub-namespace.
+NAMESPACE = uuid.UUID("6f1c2d0e-6a52-5b8e-9d7c-3a1f0b6e2d41")
+
+
+@dataclass(frozen=True)
+class TargetColumn:
+    name: str
+    kind: Kind
+    nullable: bool = True
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    charset: str | None = None
+
+
+def column_kind(sa_type: sa.types.TypeEngine[Any]) -> tuple[Kind, int | None, int | None, int | None]:
+    """(kind, length, precision, scale) of a reflected SQLAlchemy type."""
+    if isinstance(sa_type, sa.Boolean):
+        return "bool", None, None, None
+    if isinstance(sa_type, (sa.LargeBinary, sa.types._Binary)):
+        return "bytes", None, None, None
+    if isinstance(sa_type, sa.Text) or (isinstance(sa_type, sa.String) and not sa_type.length):
+        return "text", None, None, None
+    if isinstance(sa_type, sa.String):
+        return "str", sa_type.length, None, None
+    if isinstance(sa_type, sa.Integer):
+        return "int", None, None, None
+    if isinstance(sa_type, sa.Float):
+        return "float", None, None, None
+    if isinstance(sa_type, sa.Numeric):
+        if sa_type.scale == 0 and sa_type.precision is not None:
+            return "int", None, sa_type.precision, 0
+        return "decimal", None, sa_type.precision, sa_type.scale
+    if isinstance(sa_type, sa.DateTime):
+        return "datetime", None, None, None
+    if isinstance(sa_type, sa.Date):
+        return "date", None, None, None
+    if isinstance(sa_type, sa.Time):
+        return "time", None, None, None
+    return "other", None, None, None
+
+
+@dataclass(frozen=True)
+class Reject:
+    key: tuple[Any, ...]
+    column: str | None
+    reason: str
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MappedBatch:
+    rows: list[tuple[Any, ...]]
+    keys: list[tuple[Any, ...]]          # source key of each row in ``rows``
+    rejects: list[Reject]
+    sources: list[Sequence[Any]]         # the source row of each row in ``rows``
+
+
+class _Ctx:
+    """Values fixed for one run that column functions close over."""
+
+    def __init__(self, *, now: datetime, run_id: str, tz: tzinfo,
+                 text_length: Callable[[str], int], unsupported_text: Callable[[str, str | None], str | None]):
+        self.now, self.run_id, self.tz = now, run_id, tz
+        self.text_length, self.unsupported_text = text_length, unsupported_text
+
+
+def _parse_moment(value: str) -> datetime:
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for layout in ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d%H%M%S", "%Y%m%d",
+                   "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日"):
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    raise DataError(None, f"{value!r} is not a date/time this column can hold")
+
+
+def make_caster(col: TargetColumn, ctx: _Ctx) -> Callable[[Any], Any]:
+    """A function that turns a mapped value into what the target column holds, or raises DataError."""
+    kind = col.kind
+
+    def naive(moment: datetime) -> datetime:
+        return moment.astimezone(ctx.tz).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+    if kind in ("str", "text"):
+        length, charset = col.length, col.charset
+
+        def cast_text(v: Any) -> Any:
+            if not isinstance(v, str):
+                if isinstance(v, (bytes, bytearray, memoryview)):
+                    raise DataError(None, "binary value cannot go into a text column")
+                if isinstance(v, datetime):
+                    v = naive(v).isoformat(sep=" ")
+                elif isinstance(v, (date, time)):
+                    v = v.isoformat()
+                elif isinstance(v, bool):
+                    v = "1" if v else "0"
+                elif isinstance(v, float) and v.is_integer():
+                    v = str(int(v))
+                else:
+                    v = str(v)
+            if length is not None and ctx.text_length(v) > length:
+                raise DataError(None, f"text of {ctx.text_length(v)} characters is longer than the column's {length}")
+            problem = ctx.unsupported_text(v, charset)
+            if problem:
+                raise DataError(None, problem)
+            return v
+        return cast_text
+    if kind == "int":
+        def cast_int(v: Any) -> Any:
+            if isinstance(v, bool):
+                return int(v)
+            if isinstance(v, int):
+                return v
+            try:
+                number = Decimal(v.strip()) if isinstance(v, str) else Decimal(str(v))
+            except (InvalidOperation, ValueError, TypeError):
+                raise DataError(None, f"{v!r} is not a whole number") from None
+            if number != number.to_integral_value():
+                raise DataError(None, f"{v!r} is not a whole number")
+            return int(number)
+        return cast_int
+    if kind == "decimal":
+        digits = None if col.precision is None else col.precision - (col.scale or 0)
+
+        def cast_decimal(v: Any) -> Any:
+            try:
+                number = v if isinstance(v, Decimal) else Decimal(v.strip() if isinstance(v, str) else str(v))
+            except (InvalidOperation, ValueError, TypeError):
+                raise DataError(None, f"{v!r} is not a number") from None
+            if not number.is_finite():
+                raise DataError(None, f"{v!r} is not a finite number")
+            if digits is not None and number != 0 and number.adjusted() + 1 > digits:
+                raise DataError(None, f"{v} has more than {digits} digits before the decimal point")
+            return number
+        return cast_decimal
+    if kind == "float":
+        def cast_float(v: Any) -> Any:
+            try:
+                return float(v)
+            except (ValueError, TypeError):
+                raise DataError(None, f"{v!r} is not a number") from None
+        return cast_float
+    if kind == "datetime":
+        def cast_datetime(v: Any) -> Any:
+            if isinstance(v, datetime):
+                return naive(v)
+            if isinstance(v, date):
+                return datetime(v.year, v.month, v.day)
+            if isinstance(v, str):
+                return naive(_parse_moment(v))
+            raise DataError(None, f"{v!r} is not a date/time")
+        return cast_datetime
+    if kind == "date":
+        def cast_date(v: Any) -> Any:
+            if isinstance(v, datetime):
+                return naive(v).date()
+            if isinstance(v, date):
+                return v
+            if isinstance(v, str):
+                return _parse_moment(v).date()
+            raise DataError(None, f"{v!r} is not a date")
+        return cast_date
+    if kind == "time":
+        def cast_time(v: Any) -> Any:
+            if isinstance(v, time):
+                return v
+            if isinstance(v, datetime):
+                return v.time()
+            if isinstance(v, str):
+                try:
+                    return time.fromisoformat(v.strip())
+                except ValueError:
+                    raise DataError(None, f"{v!r} is not a time of day") from None
+            raise DataError(None, f"{v!r} is not a time of day")
+        return cast_time
+    if kind == "bytes":
+        def cast_bytes(v: Any) -> Any:
+            if isinstance(v, bytes):
+                return v
+            if isinstance(v, (bytearray, memoryview)):
+                return bytes(v)
+            raise DataError(None, f"a {type(v).__name__} value cannot go into a binary column")
+        return cast_bytes
+    if kind == "bool":
+        def cast_bool(v: Any) -> Any:
+            if isinstance(v, bool):
+                return v
+            text = str(v).strip().lower()
+            if text in ("1", "true", "t", "y", "yes", "是"):
+                return True
+            if text in ("0", "false", "f", "n", "no", "否"):
+                return False
+            raise DataError(None, f"{v!r} is not true or false")
+        return cast_bool
+    return lambda v: v
+
+
+def _origin(name: str, spec: ColumnSpec, lay: Layout, ctx: _Ctx, target: TargetColumn) -> Callable[[Sequence[Any]], Any]:
+    if spec.from_ is not None:
+        index = lay.index(spec.from_)
+        return lambda row: row[index]
+    if spec.expr is not None:
+        index = lay.index(EXPR_PREFIX + name)
+        return lambda row: row[index]
+    if spec.value == "now":
+        stamp: Any = ctx.now if target.kind == "other" else ctx.now.astimezone(ctx.tz).replace(tzinfo=None)
+        return lambda row: stamp
+    if spec.value == "run_id":
+        run_id = ctx.run_id
+        return lambda row: run_id
+    if spec.uuid5 is not None:
+        indexes = [lay.index(c) for c in spec.uuid5]
+        namespace = uuid.uuid5(NAMESPACE, spec.namespace) if spec.namespace else NAMESPACE
+        return lambda row: str(uuid.uuid5(namespace, "\x1f".join("" if row[i] is None else str(row[i])
+                                                                  for i in indexes)))
+    const = spec.const
+    return lambda row: const
+
+
+def derive_id(values: Sequence[Any], namespace: str | None = None) -> str:
+    """The id ``uuid5: [...]`` derives from these values (for tests and for DBAs checking by hand)."""
+    ns = uuid.uuid5(NAMESPACE, namespace) if namespace else NAMESPACE
+    return str(uuid.uuid5(ns, "\x1f".join("" if v is None else str(v) for v in values)))
+
+
+def _code_map(spec: ColumnSpec, codes: Mapping[str, CodeList]) -> Callable[[Any], Any]:
+    table = codes[spec.map].lookup() if isinstance(spec.map, str) else \
+        {str(k).strip(): v for k, v in (spec.map or {}).items()}
+    unknown = spec.unknown
+    label = spec.map if isinstance(spec.map, str) else "the inline map"
+
+    def lookup(v: Any) -> Any:
+        if v is None:
+            return None
+        text = (v if isinstance(v, str) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))).strip()
+        if text in table:
+            return table[text]
+        if unknown == "reject":
+            raise DataError(None, f"{v!r} is not in code list {label}; add it (as a code or alias) "
+                                  f"to the code list, or set 'unknown:' on the column")
+        if unknown == "keep":
+            return v
+        return unknown
+    return lookup
+
+
+def _column_function(name: str, spec: ColumnSpec, lay: Layout, target: TargetColumn,
+                     codes: Mapping[str, CodeList], ctx: _Ctx) -> Callable[[Sequence[Any]], Any]:
+    origin = _origin(name, spec, lay, ctx, target)
+    steps: list[Callable[[Any], Any]] = []
+    if spec.pattern is not None:
+        regex = re.compile(spec.pattern)
+
+        def extract(v: Any) -> Any:
+            if v is None:
+                return None
+            match = regex.search(str(v))
+            if match is None:
+                return None
+            return match.group(1) if regex.groups else match.group(0)
+        steps.append(extract)
+    if spec.map is not None:
+        steps.append(_code_map(spec, codes))
+    if spec.default is not None:
+        default = spec.default
+        steps.append(lambda v: default if v is None else v)
+    if spec.format is not None:
+        layout_ = spec.format
+
+        def render(v: Any) -> Any:
+            if v is None:
+                return None
+            moment = _parse_moment(v) if isinstance(v, str) else v
+            if not isinstance(moment, (date, time)):
+                raise DataError(None, f"{v!r} is not a date/time to format")
+            if isinstance(moment, datetime) and moment.tzinfo is not None:
+                moment = moment.astimezone(ctx.tz)
+            return moment.strftime(layout_)
+        steps.append(render)
+    cast = make_caster(target, ctx)
+    required = spec.required or not target.nullable
+
+    def value(row: Sequence[Any]) -> Any:
+        v = origin(row)
+        for step in steps:
+            v = step(v)
+        if v is None:
+            if required:
+                raise DataError(None, "is NULL but the column is required"
+                                      + ("" if spec.required else " (NOT NULL in the target)"))
+            return None
+        return cast(v)
+    return value
+
+
+def _test(value: Any, test: Any) -> bool:
+    """One condition of a rule: ``test`` is a scalar (equals) or {in|not_in|not|gt|ge|lt|le: ...}."""
+    if not isinstance(test, dict):
+        return value is not None and str(value) == str(test)
+    for op, arg in test.items():
+        if op == "in" and not (value is not None and str(value) in {str(a) for a in arg}):
+            return False
+        if op == "not_in" and value is not None and str(value) in {str(a) for a in arg}:
+            return False
+        if op == "not" and value is not None and str(value) == str(arg):
+            return False
+        if op in ("gt", "ge", "lt", "le"):
+            if value is None:
+                return False
+            try:
+                a, b = Decimal(str(value)), Decimal(str(arg))
+            except InvalidOperation:
+                return False
+            if not {"gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[op]:
+                return False
+    return True
+
+
+def _rule_function(rule: RuleSpec, positions: Mapping[str, int]) -> Callable[[Sequence[Any]], str | None]:
+    when = [(positions[c], t) for c, t in (rule.when or {}).items()]
+    check = [(positions[c], t) for c, t in (rule.check or {}).items()]
+    require = [(c, positions[c]) for c in rule.require]
+
+    def describe() -> str:
+        parts = []
+        if rule.when:
+            parts.append("when " + ", ".join(f"{c} {t}" for c, t in rule.when.items()))
+        if rule.require:
+            parts.append("requires " + ", ".join(rule.require))
+        if rule.check:
+            parts.append("needs " + ", ".join(f"{c} {t}" for c, t in rule.check.items()))
+        return "; ".join(parts)
+    text = rule.message or describe()
+
+    def apply(out: Sequence[Any]) -> str | None:
+        if not all(_test(out[i], t) for i, t in when):
+            return None
+        missing = [c for c, i in require if out[i] is None or out[i] == ""]
+        if missing:
+            return f"rule: {text} (missing: {', '.join(missing)})"
+        if not all(_test(out[i], t) for i, t in check):
+            return f"rule: {text}"
+        return None
+    return apply
+
+
+class RowMapper:
+    """Maps rows read with ``layout`` into tuples for the target columns, in ``columns`` order."""
+
+    def __init__(self, mapping: TableMapping, lay: Layout, targets: Mapping[str, TargetColumn],
+                 codes: Mapping[str, CodeList], *, now: datetime, run_id: str, tz: tzinfo,
+                 text_length: Callable[[str], int] = len,
+                 unsupported_text: Callable[[str, str | None], str | None] = lambda v, c: None):
+        ctx = _Ctx(now=now, run_id=run_id, tz=tz, text_length=text_length, unsupported_text=unsupported_text)
+        self.mapping = mapping
+        self.layout = lay
+        self.columns: tuple[str, ...] = tuple(mapping.columns)
+        self.kinds: tuple[str, ...] = tuple(targets[c].kind for c in self.columns)
+        self.update_columns: tuple[str, ...] = tuple(
+            c for c, spec in mapping.columns.items() if spec.update and c not in mapping.target.key)
+        self._functions = [(c, _column_function(c, mapping.columns[c], lay, targets[c], codes, ctx))
+                           for c in self.columns]
+        positions = {c: i for i, c in enumerate(self.columns)}
+        self._rules = [_rule_function(r, positions) for r in mapping.spec.rules]
+        self._target_key = [positions[k] for k in mapping.target.key]
+
+    def source_row(self, row: Sequence[Any]) -> dict[str, Any]:
+        return dict(zip(self.layout.names, row))
+
+    def map_batch(self, rows: Sequence[Sequence[Any]]) -> MappedBatch:
+        out: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[Any, ...], Sequence[Any]]] = {}
+        rejects: list[Reject] = []
+        key_index = self.layout.key
+        for row in rows:
+            key = tuple(row[i] for i in key_index)
+            values = []
+            try:
+                for name, fn in self._functions:
+                    try:
+                        values.append(fn(row))
+                    except DataError as exc:
+                        raise DataError(name, exc.reason) from None
+                for rule in self._rules:
+                    reason = rule(values)
+                    if reason:
+                        raise DataError(None, reason)
+            except DataError as exc:
+                rejects.append(Reject(key, exc.column, str(exc), self.source_row(row)))
+                continue
+            mapped = tuple(values)
+            target_key = tuple(mapped[i] for i in self._target_key)
+            # Two source rows that derive the same target row: the later one wins, as it would in the target.
+            out.pop(target_key, None)
+            out[target_key] = (mapped, key, row)
+        kept = list(out.values())
+        return MappedBatch([m for m, _, _ in kept], [k for _, k, _ in kept], rejects, [r for _, _, r in kept])
+
+    def target_key(self, mapped: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(mapped[i] for i in self._target_key)

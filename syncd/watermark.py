@@ -1,0 +1,249 @@
+"""Watermarks and windows: the one place the incremental semantics live. Pure; no I/O, no clock.
+
+A mapping's **watermark** is the pair (cursor value, key) of the last row whose batch was
+committed to the target. Rows are read ordered by (cursor, key) and the next row after a
+watermark ``(c, k)`` is the first with ``cursor > c OR (cursor = c AND key > k)``: keyset
+pagination, so equal cursor values that straddle a batch boundary are neither lost nor read
+forever, and 100 000 rows sharing one timestamp still page through.
+
+A **window** is what one run reads. It is fixed when the run starts:
+
+- its upper bound ``until`` comes from the *source database's* clock (``now + clock_offset -
+  lag``), never the daemon's, so a row committed after the run started waits for the next run
+  instead of racing it. Integer cursors are bounded by the newest value seen at start.
+- its lower bound re-reads ``lookback`` behind the watermark (``cursor >= since``) so that a
+  transaction which committed late, with a cursor value older than rows already read, is still
+  caught. The upsert is idempotent, so the overlap only costs reading it again.
+- a full run (``--full``) has no lower bound.
+
+Values keep the source's own type: a ``datetime`` stays naive or aware as the driver returned
+it, a SQLite text timestamp stays text in the same layout, an integer stays an integer. Rows
+whose cursor is ahead of the source clock are not read (they would drag the watermark past
+rows still to come) and the run says so loudly instead of waiting in silence.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Watermark:
+    cursor: Any
+    key: tuple[Any, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"cursor": encode_value(self.cursor), "key": [encode_value(k) for k in self.key]},
+                          ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "Watermark | None":
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(decode_value(data["cursor"]), tuple(decode_value(k) for k in data["key"]))
+
+    def describe(self) -> str:
+        key = ", ".join(str(k) for k in self.key)
+        return f"{describe_value(self.cursor)} / {key}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one run reads: ``(after | since) < rows <= until``, ordered by (cursor, key)."""
+
+    after: Watermark | None = None
+    since: Any = None
+    until: Any = None
+    empty: bool = False
+
+    def resume(self, watermark: Watermark | None) -> "Window":
+        """The rest of this window after a checkpoint (used when a run retries after a fault)."""
+        if watermark is None:
+            return self
+        return replace(self, after=watermark, since=None)
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    window: Window
+    ahead: bool
+    warnings: tuple[str, ...]
+
+
+def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_utc: Any,
+                lookback: timedelta | int, lag: timedelta, clock_offset: timedelta = timedelta(0),
+                full: bool = False) -> WindowPlan:
+    """Fix the window of a run from the state at its start.
+
+    ``newest`` is the largest non-NULL cursor value in the source (None: no rows).
+    ``db_now`` is the source database's clock as a naive local timestamp (or text, on SQLite),
+    ``db_now_utc`` the same instant as an aware datetime; whichever matches the cursor is used.
+    """
+    warnings: list[str] = []
+    if newest is None:
+        return WindowPlan(Window(empty=True), False, ())
+    if isinstance(newest, (datetime, date, str)) and not _is_number_text(newest):
+        bound = _clock_bound(newest, db_now, db_now_utc, clock_offset, lag)
+    else:
+        bound = None
+    until = newest if bound is None else bound
+    ahead = bound is not None and _gt(newest, _clock_bound(newest, db_now, db_now_utc, clock_offset, timedelta(0)))
+    if ahead:
+        warnings.append(
+            f"the newest cursor value {describe_value(newest)} is ahead of the source database's clock "
+            f"({describe_value(db_now)}{_offset_text(clock_offset)}); rows beyond the clock are not read until "
+            "the clock passes them. If the application writes local time into a database whose clock is UTC, "
+            "set source.clock_offset (e.g. 8h) in the config")
+    if full or previous is None:
+        return WindowPlan(Window(until=until), ahead, tuple(warnings))
+    since = _step_back(previous.cursor, lookback)
+    if since is None:
+        return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings))
+    return WindowPlan(Window(since=since, until=until), ahead, tuple(warnings))
+
+
+def _offset_text(offset: timedelta) -> str:
+    return "" if not offset else f" with clock_offset {offset}"
+
+
+def _is_number_text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit()
+
+
+def _clock_bound(newest: Any, db_now: Any, db_now_utc: Any, offset: timedelta, lag: timedelta) -> Any:
+    """The source clock minus the lag, in the cursor's own type."""
+    if isinstance(newest, datetime):
+        if newest.tzinfo is not None:
+            now = db_now_utc if isinstance(db_now_utc, datetime) else _parse_datetime(db_now_utc)
+            return now + offset - lag
+        now = db_now if isinstance(db_now, datetime) else _parse_datetime(db_now)
+        return now.replace(tzinfo=None) + offset - lag
+    if isinstance(newest, date):
+        now = db_now if isinstance(db_now, datetime) else _parse_datetime(db_now)
+        return (now + offset - lag).date()
+    parsed = _parse_datetime(newest)
+    if parsed is None:
+        return None
+    now = db_now if isinstance(db_now, datetime) else _parse_datetime(db_now)
+    if now is None:
+        return None
+    return format_like(now.replace(tzinfo=None) + offset - lag, newest)
+
+
+def _step_back(cursor: Any, lookback: timedelta | int) -> Any:
+    """``cursor - lookback`` in the cursor's type, or None when there is nothing to step back."""
+    if isinstance(lookback, timedelta):
+        if isinstance(cursor, datetime):
+            return cursor - lookback if lookback else None
+        if isinstance(cursor, date):
+            # A date cursor cannot order rows within a day: always re-read the last day.
+            return cursor - max(timedelta(days=1), lookback)
+        if isinstance(cursor, str) and not _is_number_text(cursor):
+            parsed = _parse_datetime(cursor)
+            if parsed is None or not lookback:
+                return None
+            if len(cursor.strip()) == 10:
+                return format_like(parsed - max(timedelta(days=1), lookback), cursor)
+            return format_like(parsed - lookback, cursor)
+        return None
+    if isinstance(cursor, (int, Decimal, float)) and not isinstance(cursor, bool) and lookback:
+        return cursor - lookback
+    return None
+
+
+def _gt(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        pa, pb = _parse_datetime(a), _parse_datetime(b)
+        if pa is not None and pb is not None:
+            return pa.replace(tzinfo=None) > pb.replace(tzinfo=None)
+    return a > b
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for layout in ("%Y-%m-%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    return None
+
+
+def format_like(moment: datetime, template: str) -> str:
+    """``moment`` written in the layout of ``template`` (separator, fraction digits, date-only)."""
+    text = template.strip()
+    if len(text) == 10:
+        return moment.strftime("%Y-%m-%d" if "-" in text else "%Y/%m/%d")
+    date_sep = "/" if text[4:5] == "/" else "-"
+    sep = text[10:11] or " "
+    out = moment.strftime(f"%Y{date_sep}%m{date_sep}%d") + sep + moment.strftime("%H:%M:%S")
+    if len(text) > 19 and text[19] == ".":
+        digits = len(text[20:]) - len(text[20:].lstrip("0123456789"))
+        if digits:
+            out += "." + f"{moment.microsecond:06d}"[:digits].ljust(digits, "0")
+    return out
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def encode_value(value: Any) -> dict[str, Any]:
+    """A JSON form of a source value that decodes to the same Python type and value."""
+    if value is None:
+        return {"t": "null"}
+    if isinstance(value, bool):
+        return {"t": "bool", "v": value}
+    if isinstance(value, int):
+        return {"t": "int", "v": str(value)}
+    if isinstance(value, Decimal):
+        return {"t": "decimal", "v": str(value)}
+    if isinstance(value, float):
+        return {"t": "float", "v": repr(value)}
+    if isinstance(value, datetime):
+        return {"t": "datetime", "v": value.isoformat()}
+    if isinstance(value, date):
+        return {"t": "date", "v": value.isoformat()}
+    if isinstance(value, time):
+        return {"t": "time", "v": value.isoformat()}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"t": "bytes", "v": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, str):
+        return {"t": "str", "v": value}
+    return {"t": "str", "v": str(value)}
+
+
+_DECODERS = {
+    "null": lambda v: None, "bool": bool, "int": int, "decimal": Decimal, "float": float,
+    "datetime": datetime.fromisoformat, "date": date.fromisoformat, "time": time.fromisoformat,
+    "bytes": base64.b64decode, "str": str,
+}
+
+
+def decode_value(data: dict[str, Any]) -> Any:
+    return _DECODERS[data["t"]](data.get("v"))
+
+
+def encode_key(key: tuple[Any, ...]) -> str:
+    """A stable text form of a source key, used to name a reject."""
+    return json.dumps([encode_value(k) for k in key], ensure_ascii=False, sort_keys=True)
+
+
+def decode_key(text: str) -> tuple[Any, ...]:
+    return tuple(decode_value(k) for k in json.loads(text))

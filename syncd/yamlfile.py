@@ -1,0 +1,133 @@
+"""Reading YAML with line numbers, and ``${NAME}`` interpolation.
+
+Every mapping node becomes a ``LineDict``: a plain ``dict`` that also remembers the line
+of each key, so that a problem found later (by pydantic or by a cross-check) can be reported
+as ``file, line N``. Interpolation replaces ``${NAME}`` in string scalars from the config's
+``vars`` first, then the environment; ``$${`` stands for a literal ``${``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from syncd.errors import Problem
+
+
+class LineDict(dict):
+    """A dict that knows the line (1-based) of itself and of each of its keys."""
+
+    line: int | None = None
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int | None:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    line: int | None = None
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load(path: Path) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file. Returns (data, problems); data is None when the file is unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [Problem(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(str(path), None, "", f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8")]
+    try:
+        return yaml.load(text, Loader=_Loader), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(str(path), line, "", f"not valid YAML: {reason}")]
+
+
+def line_at(data: Any, loc: tuple[Any, ...]) -> int | None:
+    """The line of the deepest node along ``loc`` (a pydantic error location) that has one."""
+    line = getattr(data, "line", None)
+    node = data
+    for part in loc:
+        if isinstance(node, LineDict) and part in node:
+            line = node.line_of(part) or line
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            line = getattr(node, "line", None) or line
+        else:
+            break
+    return line
+
+
+_VAR = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def interpolate(data: Any, variables: Mapping[str, str], env: Mapping[str, str], *,
+                file: str, problems: list[Problem], path: tuple[Any, ...] = (),
+                line: int | None = None) -> Any:
+    """Replace ``${NAME}`` in every string scalar; unknown names become problems."""
+    if isinstance(data, LineDict):
+        out = LineDict()
+        out.line, out.key_lines = data.line, data.key_lines
+        for key, value in data.items():
+            out[key] = interpolate(value, variables, env, file=file, problems=problems,
+                                   path=path + (key,), line=data.line_of(key))
+        return out
+    if isinstance(data, list):
+        out_list = LineList(interpolate(v, variables, env, file=file, problems=problems, path=path + (i,),
+                                        line=getattr(data, "line", None) or line)
+                            for i, v in enumerate(data))
+        out_list.line = getattr(data, "line", None)
+        return out_list
+    if not isinstance(data, str) or "${" not in data:
+        return data
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name = match.group(1), match.group(2)
+        if escaped:
+            return "${" + name + "}"
+        if name in variables:
+            return str(variables[name])
+        if name in env:
+            return env[name]
+        problems.append(Problem(file, line, ".".join(map(str, path)),
+                                f"${{{name}}} is not defined: add it under 'vars:' in the config "
+                                f"or set the environment variable {name}"))
+        return match.group(0)
+
+    return _VAR.sub(replace, data)
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)

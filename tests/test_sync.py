@@ -1,0 +1,207 @@
+"""End-to-end incremental semantics on SQLite files (tests/test_sync_servers.py repeats them on servers)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from syncd import commands
+from syncd.state import rejects as rejects_table
+from syncd.sync import Observer
+from tests.scenario import Scenario
+
+
+@pytest.fixture
+def scenario(tmp_path, make_database):
+    made = []
+
+    def build(source="sqlite", target="sqlite", **options):
+        s = Scenario(tmp_path, make_database(source), make_database(target), **options)
+        made.append(s)
+        return s
+    yield build
+    for s in made:
+        s.dispose()
+
+
+def test_full_copy_equals_source(scenario):
+    s = scenario()
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 51))
+    report = s.run()
+    assert not report.failed
+    assert s.actual() == s.expected()
+    result = report.results[0]
+    assert (result.counts.rows_read, result.counts.rows_written, result.counts.rows_rejected) == (50, 50, 0)
+
+
+def test_incremental_picks_up_inserts_and_updates_only(scenario):
+    s = scenario(lookback="0s")
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 21))
+    s.run()
+    s.update([3, 7], title="改过的", update_time=s.at(100))
+    s.insert([{"id": 21, "update_time": s.at(101)}])
+    report = s.run()
+    result = report.results[0]
+    assert result.counts.rows_read == 3
+    assert s.actual() == s.expected()
+    assert s.actual()["3"]["title"] == "改过的"
+
+
+@pytest.mark.parametrize("batch_size", [3, 7])
+def test_equal_cursor_values_across_batch_boundaries(scenario, batch_size):
+    s = scenario(batch_size=batch_size, lookback="0s")
+    # 25 rows share one timestamp, framed by rows before and after it
+    s.insert([{"id": 1, "update_time": s.at(0)}])
+    s.insert({"id": i, "update_time": s.at(10)} for i in range(2, 27))
+    s.insert([{"id": 27, "update_time": s.at(20)}])
+    report = s.run()
+    assert report.results[0].counts.rows_read == 27
+    assert s.actual() == s.expected()
+    # a second run reads nothing again: the keyset does not loop on the equal values
+    assert s.run().results[0].counts.rows_read == 0
+
+
+def test_one_timestamp_on_ten_thousand_rows(scenario):
+    s = scenario(batch_size=2000, lookback="0s")
+    s.insert({"id": i, "update_time": s.at(5)} for i in range(1, 10_001))
+    report = s.run()
+    assert report.results[0].counts.rows_read == 10_000
+    assert s.target_count() == 10_000
+    s.update(range(5000, 5010), title="批量更新", update_time=s.at(6))
+    again = s.run()
+    assert again.results[0].counts.rows_read == 10
+    assert s.actual() == s.expected()
+
+
+def test_late_commit_inside_lookback_is_caught(scenario):
+    s = scenario(lookback="10m")
+    s.insert({"id": i, "update_time": s.at(i * 10)} for i in range(1, 11))
+    s.run()
+    # committed after the run, with a cursor value older than the watermark (a slow transaction)
+    s.insert([{"id": 99, "update_time": s.at(55)}])
+    s.run()
+    assert "99" in s.actual()
+    assert s.actual() == s.expected()
+
+
+def test_late_commit_outside_lookback_is_missed_without_it(scenario):
+    """The lookback is what catches late commits: with none, the same row is not read."""
+    s = scenario(lookback="0s")
+    s.insert({"id": i, "update_time": s.at(i * 10)} for i in range(1, 11))
+    s.run()
+    s.insert([{"id": 99, "update_time": s.at(55)}])
+    s.run()
+    assert "99" not in s.actual()
+    s.run(full=True)
+    assert s.actual() == s.expected()
+
+
+def test_null_cursor_include(scenario):
+    s = scenario(null_cursor="include")
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "update_time": None}])
+    report = s.run()
+    assert set(s.actual()) == {"1", "2"}
+    assert report.results[0].counts.null_cursor_rows == 1
+
+
+def test_null_cursor_exclude_is_counted_and_warned(scenario):
+    s = scenario(null_cursor="exclude")
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "update_time": None}])
+    report = s.run()
+    assert set(s.actual()) == {"1"}
+    result = report.results[0]
+    assert result.counts.null_cursor_rows == 1
+    assert any("NULL cursor" in w for w in result.warnings)
+    history = commands.status(s.project())[0]
+    assert "NULL cursor" in history["warning"]
+
+
+def test_null_cursor_error_fails_the_run(scenario):
+    s = scenario(null_cursor="error")
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "update_time": None}])
+    report = s.run()
+    assert report.failed and "NULL cursor" in report.failed[0].error
+    assert commands.status(s.project())[0]["last_status"] == "failed"
+
+
+class CrashAfter(Observer):
+    def __init__(self, batches: int):
+        self.batches = batches
+
+    def batch_written(self, mapping, batch, rows):
+        if batch == self.batches:
+            raise RuntimeError(f"simulated crash after batch {batch}, before its checkpoint")
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_crash_after_k_batches_then_rerun(scenario, k):
+    s = scenario(batch_size=7, lookback="0s")
+    s.insert({"id": i, "update_time": s.at(i // 4)} for i in range(1, 61))
+    with pytest.raises(RuntimeError):
+        commands.run_once(s.project(), observer=CrashAfter(k))
+    assert s.target_count() == 7 * k
+    s.update([2, 50], title="崩溃后修改", update_time=s.at(500))
+    report = s.run()
+    assert not report.failed
+    assert s.actual() == s.expected()
+    assert s.target_count() == 60
+
+
+def test_unknown_code_is_rejected_then_healed(scenario, tmp_path):
+    s = scenario()
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "jg": "合格", "update_time": s.at(2)},
+              {"id": 3, "update_time": s.at(3)}])
+    report = s.run()
+    result = report.results[0]
+    assert result.counts.rows_rejected == 1
+    assert set(s.actual()) == {"1", "3"}
+    pending = commands.rejects(s.project())
+    assert len(pending) == 1 and "合格" in pending[0]["reason"] and pending[0]["column_name"] == "check_status"
+    # the DBA adds the county's spelling to the code list; the next run heals the row
+    codes = tmp_path / "mappings" / "codes" / "check_status.yaml"
+    codes.write_text(codes.read_text(encoding="utf-8").replace("[无隐患]", "[无隐患, 合格]"), encoding="utf-8")
+    healed = s.run().results[0]
+    assert healed.counts.rejects_resolved == 1
+    assert s.actual() == s.expected()
+    assert commands.rejects(s.project()) == []
+
+
+def test_unknown_code_keep_and_default(scenario):
+    s = scenario(unknown='"9"')
+    s.insert([{"id": 1, "jg": "奇怪", "update_time": s.at(1)}])
+    s.run()
+    assert s.actual()["1"]["check_status"] == "9"
+
+
+def test_reject_whose_source_row_disappears_is_marked_gone(scenario):
+    s = scenario()
+    s.insert([{"id": 1, "jg": "坏值", "update_time": s.at(1)}])
+    s.run()
+    s.update([1], del_flag="9")
+    result = s.run().results[0]
+    assert result.counts.rejects_gone == 1
+    with sa.create_engine(f"sqlite:///{s.dir / 'state.db'}").connect() as conn:
+        assert conn.execute(sa.select(rejects_table.c.status)).scalar() == "gone"
+
+
+def test_dry_run_writes_nothing(scenario):
+    s = scenario()
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    report = s.run(dry_run=True)
+    result = report.results[0]
+    assert result.status == "dry-run"
+    assert result.counts.rows_written == 1 and len(result.rejects) == 1
+    assert result.sample[0]["id"] == "1"
+    assert s.target_count() == 0
+    assert commands.status(s.project())[0]["watermark"] is None
+    assert commands.rejects(s.project()) == []
+
+
+def test_run_history_records_every_run(scenario):
+    s = scenario()
+    s.insert([{"id": 1, "update_time": s.at(1)}])
+    s.run()
+    s.run()
+    row = commands.status(s.project())[0]
+    assert row["last_status"] == "ok" and row["rows_read"] == 1  # lookback re-reads the row
+    assert row["watermark"].endswith("/ 1")
