@@ -17,10 +17,12 @@ from rich.table import Table
 
 from syncd import __version__, commands, logs
 from syncd.errors import ConfigError, LockedError, SyncdError
+from syncd.watermark import describe_value
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
-out = Console(highlight=False)
+# Wide enough for the tables when output goes to a file or a journal rather than a terminal.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False)
 
 
@@ -125,9 +127,10 @@ def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
                      ("would write" if dry_run else "written"): r.counts.rows_written,
                      "rejected": r.counts.rows_rejected, "resolved": r.counts.rejects_resolved,
                      "retries": r.counts.retries, "seconds": f"{r.seconds:.2f}",
-                     "watermark": r.watermark_after.describe() if r.watermark_after else None})
+                     "watermark": describe_value(r.watermark_after.cursor) if r.watermark_after else None})
     columns = ["mapping", "status", "read", "would write" if dry_run else "written", "rejected", "resolved",
                "retries", "seconds", "watermark"]
+    # the watermark column shows the cursor; `syncd status` shows it with its key
     out.print(_table(rows, columns, title=f"run {report.run_id}" + (" (dry run: nothing written)" if dry_run else "")))
     for r in report.results:
         for warning in r.warnings:

@@ -1,0 +1,110 @@
+"""The incremental semantics, without a database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from syncd import plan
+from syncd.watermark import Watermark, Window, decode_key, encode_key, format_like, plan_window
+
+NOW = datetime(2026, 11, 28, 10, 0, 0)
+NOW_UTC = datetime(2026, 11, 28, 2, 0, 0, tzinfo=timezone.utc)
+
+
+def window(previous, newest, **kw):
+    kw.setdefault("lookback", timedelta(minutes=10))
+    kw.setdefault("lag", timedelta(seconds=5))
+    return plan_window(previous, newest=newest, db_now=kw.pop("db_now", NOW), db_now_utc=NOW_UTC, **kw)
+
+
+def test_first_run_reads_from_the_start_up_to_the_source_clock_minus_lag():
+    planned = window(None, datetime(2026, 11, 28, 9, 0))
+    assert planned.window == Window(until=NOW - timedelta(seconds=5))
+    assert not planned.ahead
+
+
+def test_lookback_steps_back_from_the_watermark():
+    wm = Watermark(datetime(2026, 11, 28, 9, 30), (42,))
+    planned = window(wm, datetime(2026, 11, 28, 9, 50))
+    assert planned.window.since == datetime(2026, 11, 28, 9, 20)
+    assert planned.window.after is None
+
+
+def test_no_lookback_continues_strictly_after_the_watermark():
+    wm = Watermark(datetime(2026, 11, 28, 9, 30), (42,))
+    planned = window(wm, datetime(2026, 11, 28, 9, 50), lookback=timedelta(0))
+    assert planned.window.after == wm
+
+
+def test_full_ignores_the_watermark():
+    wm = Watermark(datetime(2026, 11, 28, 9, 30), (42,))
+    assert window(wm, datetime(2026, 11, 28, 9, 50), full=True).window.since is None
+    assert window(wm, datetime(2026, 11, 28, 9, 50), full=True).window.after is None
+
+
+def test_empty_source_is_an_empty_window():
+    assert window(None, None).window.empty
+
+
+def test_cursor_ahead_of_the_source_clock_is_reported():
+    planned = window(None, datetime(2026, 11, 28, 18, 0))
+    assert planned.ahead
+    assert "ahead of the source database's clock" in planned.warnings[0]
+    assert "clock_offset" in planned.warnings[0]
+    # a clock offset for an application writing local time into a UTC database fixes it
+    fixed = window(None, datetime(2026, 11, 28, 18, 0), clock_offset=timedelta(hours=8))
+    assert not fixed.ahead and fixed.window.until == NOW + timedelta(hours=8) - timedelta(seconds=5)
+
+
+def test_aware_cursor_uses_the_aware_clock():
+    newest = datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc)
+    planned = window(None, newest)
+    assert planned.window.until == NOW_UTC - timedelta(seconds=5)
+
+
+def test_integer_cursor_is_bounded_by_the_newest_value_and_uses_integer_lookback():
+    planned = window(Watermark(100, (7,)), 250, lookback=20)
+    assert planned.window.until == 250 and planned.window.since == 80
+    assert window(Watermark(100, (7,)), 250).window.after == Watermark(100, (7,))
+
+
+def test_date_cursor_always_rereads_the_last_day():
+    planned = window(Watermark(date(2026, 11, 27), (1,)), date(2026, 11, 28), lookback=timedelta(0))
+    assert planned.window.since == date(2026, 11, 26)
+    assert planned.window.until == date(2026, 11, 28)
+
+
+def test_text_cursor_keeps_its_layout():
+    wm = Watermark("2026-11-28 09:30:00", (1,))
+    planned = window(wm, "2026-11-28 09:40:00", db_now="2026-11-28 10:00:00")
+    assert planned.window.since == "2026-11-28 09:20:00"
+    assert planned.window.until == "2026-11-28 09:59:55"
+    assert format_like(datetime(2026, 1, 2, 3, 4, 5, 678900), "2025-01-01T00:00:00.123") == "2026-01-02T03:04:05.678"
+    assert format_like(datetime(2026, 1, 2, 3, 4, 5), "2025/01/01") == "2026/01/02"
+
+
+def test_resume_continues_after_a_checkpoint():
+    w = Window(since=datetime(2026, 1, 1), until=NOW)
+    checkpoint = Watermark(datetime(2026, 1, 2), (5,))
+    assert w.resume(checkpoint) == Window(after=checkpoint, until=NOW)
+
+
+@pytest.mark.parametrize("value", [None, 7, Decimal("1.20"), 1.5, "文本", datetime(2026, 1, 1, 1, 2, 3, 4),
+                                   datetime(2026, 1, 1, tzinfo=timezone.utc), date(2026, 1, 1), b"\x00\xff", True])
+def test_watermark_values_round_trip_with_their_type(value):
+    wm = Watermark(value, (value, "k"))
+    back = Watermark.from_json(wm.to_json())
+    assert back == wm and type(back.cursor) is type(value)
+    assert decode_key(encode_key((value,))) == (value,)
+
+
+def test_keyset_predicate_pages_by_cursor_then_key():
+    t = sa.table("t", sa.column("c"), sa.column("k1"), sa.column("k2"))
+    sql = str(plan.keyset_after([t.c.c, t.c.k1, t.c.k2], [1, 2, 3]).compile(
+        dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    assert sql == "t.c > 1 OR t.c = 1 AND (t.k1 > 2 OR t.k1 = 2 AND t.k2 > 3)"
