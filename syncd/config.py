@@ -91,6 +91,8 @@ class Defaults(_Frozen):
     retries: int = Field(default=5, ge=0, le=100)
     retry_wait: Duration = timedelta(seconds=2)
     retry_wait_max: Duration = timedelta(seconds=60)
+    # How long a stopping daemon lets the batch in flight finish; keep it below systemd's TimeoutStopSec.
+    stop_timeout: Duration = timedelta(seconds=60)
 
 
 class LogConfig(_Frozen):
@@ -201,16 +203,17 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
             resolved[section] = sub
     if isinstance(data.get("log"), dict) and data["log"].get("dir") is not None:
         resolved["log"] = {**data["log"], "dir": _resolve(base, data["log"]["dir"])}
+    for section in ("source", "target", "state"):
+        password_file = resolved.get(section, {}).get("password_file") if isinstance(resolved.get(section), dict) else None
+        if password_file is not None and not Path(password_file).is_file():
+            problems.append(Problem(file, yamlfile.line_at(data, (section, "password_file")),
+                                    f"{section}.password_file",
+                                    f"password file {password_file} does not exist or is not readable"))
     try:
         config = Config.model_validate(resolved)
     except ValidationError as exc:
         problems.extend(pydantic_problems(exc, data, file))
         raise ConfigError(problems) from None
-    for section, db in (("source", config.source), ("target", config.target), ("state", config.state)):
-        if db.password_file is not None and not db.password_file.is_file():
-            problems.append(Problem(file, yamlfile.line_at(data, (section, "password_file")),
-                                    f"{section}.password_file",
-                                    f"password file {db.password_file} does not exist or is not readable"))
     if not config.mappings.is_dir():
         problems.append(Problem(file, yamlfile.line_at(data, ("mappings",)), "mappings",
                                 f"mappings directory {config.mappings} does not exist"))

@@ -85,8 +85,12 @@ class ColumnSpec(_Frozen):
         if isinstance(data, dict):
             given = [k for k in ORIGINS if k in data]
             if len(given) != 1:
+                known = set(cls.model_fields) | {"from"}
+                strange = [str(k) for k in data if k not in known]
                 raise ValueError("give exactly one of from, const, expr, value, uuid5"
-                                 + (f" (found {', '.join(given)})" if given else ""))
+                                 + (f" (found {', '.join(given)})" if given else "")
+                                 + (f"; unknown key {', '.join(map(repr, strange))}: check the spelling"
+                                    if strange else ""))
         return data
 
     @field_validator("pattern")

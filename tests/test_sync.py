@@ -1,4 +1,4 @@
-"""End-to-end incremental semantics on SQLite files (tests/test_sync_servers.py repeats them on servers)."""
+"""End-to-end incremental semantics, on every (source, target) pair of real databases in tests.servers.PAIRS."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from syncd import commands
 from syncd.state import rejects as rejects_table
 from syncd.sync import Observer
 from tests.scenario import Scenario
+from tests.servers import PAIRS
 
 
-@pytest.fixture
-def scenario(tmp_path, make_database):
+@pytest.fixture(params=PAIRS, ids=[f"{a}-to-{b}" for a, b in PAIRS])
+def scenario(request, tmp_path, make_database):
+    source, target = request.param
     made = []
 
-    def build(source="sqlite", target="sqlite", **options):
+    def build(**options):
         s = Scenario(tmp_path, make_database(source), make_database(target), **options)
         made.append(s)
         return s

@@ -1,0 +1,141 @@
+"""Column specs, casts and rules on plain values: no database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from syncd.mapping import CodeList, ColumnSpec, Mapping_, TableMapping
+from syncd.plan import layout
+from syncd.transform import RowMapper, TargetColumn, derive_id
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=timezone.utc)
+CODES = {"check_cycle_unit": CodeList.model_validate(
+    {"name": "check_cycle_unit", "codes": [{"code": "小时", "label": "小时", "aliases": ["时"]},
+                                           {"code": "天", "label": "天", "aliases": ["日"]}]})}
+
+
+def mapper(columns: dict, targets: dict, rules=(), **kw) -> RowMapper:
+    spec = Mapping_.model_validate({
+        "name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
+        "target": {"table": "t", "key": ["id"]}, "columns": {"id": {"from": "id"}, **columns},
+        "rules": list(rules)})
+    mapping = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=10, lookback=0, lag=NOW - NOW,
+                           null_cursor="include", schedule=None)
+    targets = {"id": TargetColumn("id", "str", False, 36), **targets}
+    return RowMapper(mapping, layout(mapping), targets, CODES, now=NOW, run_id="run-1",
+                     tz=ZoneInfo("Asia/Shanghai"), **kw)
+
+
+def one(m: RowMapper, **row):
+    values = tuple(row.get(n) for n in m.layout.names)
+    batch = m.map_batch([values])
+    if batch.rejects:
+        return batch.rejects[0]
+    return dict(zip(m.columns, batch.rows[0]))
+
+
+def test_frequency_text_splits_into_cycle_and_unit():
+    m = mapper({"check_cycle": {"from": "pcpc", "pattern": r"^(\d+(?:\.\d+)?)"},
+                "check_cycle_unit": {"from": "pcpc", "pattern": "(小时|天|月|年)$", "map": "check_cycle_unit"}},
+               {"check_cycle": TargetColumn("check_cycle", "int"), "check_cycle_unit": TargetColumn("u", "str")})
+    assert one(m, id=1, pcpc="8小时") == {"id": "1", "check_cycle": 8, "check_cycle_unit": "小时"}
+    assert one(m, id=2, pcpc="1天")["check_cycle_unit"] == "天"
+    assert one(m, id=3, pcpc=None) == {"id": "3", "check_cycle": None, "check_cycle_unit": None}
+
+
+def test_uuid5_is_stable_and_shared_between_parent_and_child_specs():
+    spec = {"uuid5": ["qy", "dx"], "namespace": "risk_unit"}
+    m = mapper({"unit_id": spec}, {"unit_id": TargetColumn("unit_id", "str", True, 36)})
+    first = one(m, id=1, qy="410102001", dx="甲醇罐区")["unit_id"]
+    assert first == one(m, id=2, qy="410102001", dx="甲醇罐区")["unit_id"]
+    assert first == derive_id(["410102001", "甲醇罐区"], "risk_unit")
+    assert first != derive_id(["410102001", "甲醇罐区"], "risk_event")
+
+
+def test_value_now_and_run_id_const_default_format():
+    m = mapper({"sync_time": {"value": "now"}, "run": {"value": "run_id"}, "area": {"const": "410102"},
+                "remark": {"from": "bz", "default": ""}, "day": {"from": "ts", "format": "%Y-%m-%d"}},
+               {"sync_time": TargetColumn("s", "datetime"), "run": TargetColumn("r", "str"),
+                "area": TargetColumn("a", "str", True, 6), "remark": TargetColumn("b", "text"),
+                "day": TargetColumn("d", "str", True, 10)})
+    row = one(m, id=1, bz=None, ts="2026-01-02 03:04:05")
+    assert row["sync_time"] == datetime(2026, 11, 28, 14, 0)  # 06:00 UTC in Asia/Shanghai
+    assert (row["run"], row["area"], row["remark"], row["day"]) == ("run-1", "410102", "", "2026-01-02")
+
+
+@pytest.mark.parametrize(("target", "value", "expected"), [
+    (TargetColumn("c", "int"), "12", 12),
+    (TargetColumn("c", "int"), Decimal("3.000"), 3),
+    (TargetColumn("c", "decimal", precision=6, scale=2), "1234.5", Decimal("1234.5")),
+    (TargetColumn("c", "datetime"), "2026/01/02 03:04:05", datetime(2026, 1, 2, 3, 4, 5)),
+    (TargetColumn("c", "datetime"), datetime(2026, 1, 1, 16, 0, tzinfo=timezone.utc), datetime(2026, 1, 2, 0, 0)),
+    (TargetColumn("c", "date"), datetime(2026, 1, 2, 3, 4), date(2026, 1, 2)),
+    (TargetColumn("c", "str", length=4), 1234, "1234"),
+    (TargetColumn("c", "bytes"), memoryview(b"\x89PNG"), b"\x89PNG"),
+])
+def test_casts_to_the_target_type(target, value, expected):
+    m = mapper({"c": {"from": "v"}}, {"c": target})
+    assert one(m, id=1, v=value)["c"] == expected
+
+
+@pytest.mark.parametrize(("target", "value", "reason"), [
+    (TargetColumn("c", "int"), "1.5", "not a whole number"),
+    (TargetColumn("c", "decimal", precision=4, scale=2), "123.4", "more than 2 digits"),
+    (TargetColumn("c", "datetime"), "昨天", "not a date/time"),
+    (TargetColumn("c", "str", length=3), "四个汉字", "longer than the column's 3"),
+    (TargetColumn("c", "str", nullable=False), None, "is NULL but the column is required"),
+    (TargetColumn("c", "bytes"), "text", "cannot go into a binary column"),
+])
+def test_values_that_cannot_be_cast_are_rejects_naming_the_column(target, value, reason):
+    m = mapper({"c": {"from": "v"}}, {"c": target})
+    reject = one(m, id=7, v=value)
+    assert reject.key == (7,) and reject.column == "c" and reason in reject.reason
+    assert reject.row["v"] == value
+
+
+def test_charset_check_comes_from_the_dialect():
+    from syncd.dialects import get
+
+    m = mapper({"c": {"from": "v"}}, {"c": TargetColumn("c", "text", charset="utf8mb3")},
+               unsupported_text=get("mysql").unsupported_text)
+    assert "utf8mb4" in one(m, id=1, v="隐患😀").reason
+    assert one(m, id=2, v="隐患")["c"] == "隐患"
+
+
+def test_rules_when_require_check():
+    rules = [{"when": {"state": "9"}, "require": ["acceptor"], "message": "已验收的隐患必须有验收人"},
+             {"check": {"cycle": {"gt": 0}}, "message": "排查周期必须大于0"},
+             {"when": {"work_type": {"not": "0"}}, "require": ["task_num"]}]
+    m = mapper({"state": {"from": "state"}, "acceptor": {"from": "acceptor"}, "cycle": {"from": "cycle"},
+                "work_type": {"from": "wt"}, "task_num": {"from": "tn"}},
+               {"state": TargetColumn("s", "str"), "acceptor": TargetColumn("a", "str"),
+                "cycle": TargetColumn("c", "int"), "work_type": TargetColumn("w", "str"),
+                "task_num": TargetColumn("t", "str")}, rules=rules)
+    ok = dict(id=1, state="0", acceptor=None, cycle=1, wt="0", tn=None)
+    assert one(m, **ok)["state"] == "0"
+    assert "已验收的隐患必须有验收人" in one(m, **{**ok, "state": "9"}).reason
+    assert "排查周期必须大于0" in one(m, **{**ok, "cycle": 0}).reason
+    assert "missing: task_num" in one(m, **{**ok, "wt": "1"}).reason
+
+
+def test_two_rows_for_one_target_key_keep_the_later():
+    m = mapper({"name": {"from": "n"}, "id": {"const": "same"}}, {"name": TargetColumn("n", "str")})
+    batch = m.map_batch([(1, None, "first"), (2, None, "second")])
+    assert [r[m.columns.index("name")] for r in batch.rows] == ["second"]
+
+
+def test_code_list_matches_code_label_and_alias_after_trimming():
+    assert CODES["check_cycle_unit"].lookup()["日"] == "天"
+    m = mapper({"u": {"from": "v", "map": "check_cycle_unit"}}, {"u": TargetColumn("u", "str")})
+    assert one(m, id=1, v=" 时 ")["u"] == "小时"
+    assert "not in code list check_cycle_unit" in one(m, id=2, v="周").reason
+
+
+def test_column_spec_needs_exactly_one_origin():
+    with pytest.raises(ValueError):
+        ColumnSpec.model_validate({"from": "a", "const": 1})
