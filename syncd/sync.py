@@ -15,7 +15,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 
 import sqlalchemy as sa
 from loguru import logger
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 from syncd import plan
 from syncd.errors import FatalSyncError, SyncdError
@@ -61,6 +61,14 @@ class Observer:
     def retrying(self, mapping: str, attempt: int, error: BaseException) -> None:
         """Called before waiting to retry after a transient error."""
 
+    def stop_requested(self) -> bool:
+        """Polled after each checkpoint: True ends the run there by raising ``Stopped``."""
+        return False
+
+
+class Stopped(Exception):
+    """A run ended at a checkpoint because the process is stopping; the next run resumes there."""
+
 
 def describe_window(window: Window) -> str:
     if window.empty:
@@ -93,6 +101,8 @@ class MappingRun:
         self._checkpointed: Watermark | None = None   # the last checkpoint made by this run
         self._nulls_done = False
         self._prepared = False
+        self._batches_at_failure = 0
+        self._failures_in_a_row = 0
         self._window: Window | None = None
         self._rejects_done = False
         self._pending: set[tuple[Any, ...]] = set()
@@ -119,7 +129,7 @@ class MappingRun:
         if not self.dry_run:
             record = self.state.start_run(self.run_id, name, self.mode, self.result.watermark_before)
         try:
-            for attempt in Retrying(stop=stop_after_attempt(self.retry.attempts),
+            for attempt in Retrying(stop=self._stop_retrying,
                                     wait=wait_exponential_jitter(multiplier=self.retry.wait, max=self.retry.wait_max),
                                     retry=retry_if_exception(self.is_transient), reraise=True,
                                     before_sleep=self._before_sleep):
@@ -139,11 +149,20 @@ class MappingRun:
                                       warning="\n".join(self.result.warnings) or None, error=self.result.error)
         return self.result
 
+    def _stop_retrying(self, state: RetryCallState) -> bool:
+        """Give up after ``attempts`` failures in a row without a checkpoint in between: a link
+        that drops now and then but lets batches through never exhausts the retries."""
+        if self.batches > self._batches_at_failure:
+            self._batches_at_failure = self.batches
+            self._failures_in_a_row = 0
+        self._failures_in_a_row += 1
+        return self._failures_in_a_row >= self.retry.attempts
+
     def _before_sleep(self, state: RetryCallState) -> None:
         self.result.counts.retries += 1
         error = state.outcome.exception() if state.outcome else None
         logger.warning("mapping {}: transient error, retry {} of {} from the last checkpoint: {}",
-                       self.mapping.name, state.attempt_number, self.retry.attempts - 1, _describe_error(error))
+                       self.mapping.name, self._failures_in_a_row, self.retry.attempts - 1, _describe_error(error))
         self.observer.retrying(self.mapping.name, state.attempt_number, error)  # type: ignore[arg-type]
 
     def _pass(self) -> None:
@@ -211,6 +230,8 @@ class MappingRun:
                 self._checkpoint(mapped, written, watermark)
                 if track:
                     self._checkpointed = watermark
+                if self.observer.stop_requested():
+                    raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
 
     def _write(self, mapped: MappedBatch) -> list[tuple[Any, ...]]:
         if self.dry_run:
