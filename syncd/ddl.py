@@ -1,0 +1,510 @@
+"""Table definitions in YAML -> SQLAlchemy MetaData -> DDL files and table documentation.
+
+Owns the format of sql/tables.yaml (the reference intermediate tables) and
+sql/county/tables.yaml (the demo county schema), the committed DDL under sql/ and
+docs/intermediate-tables.md. Everything here is generated from those YAML files, so
+a change is made once, in YAML, and `python -m syncd.ddl` rewrites the rest.
+
+Loading and rendering are pure; only write_all() and main() touch the file system.
+Nothing here connects to a database.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects import mysql, oracle, postgresql, sqlite
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
+from sqlalchemy.types import TypeEngine
+
+DIALECTS: dict[str, type[Dialect]] = {
+    "sqlite": sqlite.dialect,
+    "mysql": mysql.dialect,
+    "postgresql": postgresql.dialect,
+    "oracle": oracle.dialect,
+}
+
+TYPES = ("string", "text", "integer", "decimal", "datetime", "date", "binary")
+
+COLUMN_KEYS = frozenset({
+    "type", "length", "precision", "scale", "nullable", "primary_key", "default",
+    "codes", "assumption", "references", "index", "title", "meaning", "autoincrement",
+})
+TABLE_KEYS = frozenset({"title", "comment", "assumption", "columns", "indexes"})
+INDEX_KEYS = frozenset({"columns", "unique"})
+
+# Oracle before 12.2 limits identifiers to 30 bytes; provincial databases are often older.
+MAX_IDENTIFIER = 30
+
+# Words that are reserved in at least one of the four target databases and tempting as
+# column names. Quoting them would work, but every hand-written query would then need quotes.
+RESERVED = frozenset({
+    "access", "comment", "date", "desc", "file", "group", "index", "key", "level", "mode",
+    "number", "option", "order", "range", "rank", "resource", "row", "rows", "session",
+    "size", "start", "table", "type", "uid", "user", "value", "values",
+})
+
+GENERATED_BY = "python -m syncd.ddl"
+
+REFERENCE_YAML = Path("sql/tables.yaml")
+COUNTY_YAML = Path("sql/county/tables.yaml")
+CODES_DIR = Path("mappings/codes")
+DOCS_FILE = Path("docs/intermediate-tables.md")
+REFERENCE_DIALECTS = ("sqlite", "mysql", "postgresql", "oracle")
+COUNTY_DIALECTS = ("sqlite", "mysql", "postgresql")
+
+
+# ---------------------------------------------------------------------------- loading
+
+def load_tables(path: str | Path) -> MetaData:
+    """Read a table-definition YAML file into a MetaData.
+
+    Titles, meanings, code lists, assumptions and references are kept in `.info` of
+    the tables and columns so documentation can be rendered from the MetaData alone.
+    Raises ValueError naming the file, table and column of the first problem.
+    """
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("tables"), Mapping) or not doc["tables"]:
+        raise ValueError(f"{path}: expected a mapping with a non-empty 'tables' mapping")
+
+    metadata = MetaData(info={
+        "source": path.as_posix(),
+        "title": str(doc.get("title", "")),
+        "notes": str(doc.get("notes", "")),
+    })
+    common = doc.get("common_columns") or {}
+    if not isinstance(common, Mapping):
+        raise ValueError(f"{path}: 'common_columns' must be a mapping of column definitions")
+
+    for table_name, spec in doc["tables"].items():
+        _build_table(metadata, path, str(table_name), spec, common)
+    _check_references(metadata, path)
+    return metadata
+
+
+def _build_table(metadata: MetaData, path: Path, name: str, spec: Any, common: Mapping) -> Table:
+    where = f"{path}: table {name!r}"
+    _check_identifier(name, where)
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"{where}: expected a mapping")
+    unknown = set(spec) - TABLE_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(TABLE_KEYS)}")
+    columns_spec = spec.get("columns")
+    if not isinstance(columns_spec, Mapping) or not columns_spec:
+        raise ValueError(f"{where}: 'columns' must be a non-empty mapping")
+    clash = set(columns_spec) & set(common)
+    if clash:
+        raise ValueError(f"{where}: columns {sorted(clash)} are already common columns")
+
+    columns: list[Column] = []
+    column_indexes: list[tuple[str, str]] = []
+    for column_name, column_spec in [*columns_spec.items(), *common.items()]:
+        column, index_name = _build_column(path, name, str(column_name), column_spec)
+        columns.append(column)
+        if index_name:
+            column_indexes.append((index_name, column.name))
+    if not any(c.primary_key for c in columns):
+        raise ValueError(f"{where}: no column has primary_key: true")
+
+    comment = _join(spec.get("title"), spec.get("comment"))
+    table = Table(
+        name, metadata, *columns,
+        comment=comment or None,
+        info={
+            "title": str(spec.get("title", "")),
+            "comment": str(spec.get("comment", "")),
+            "assumption": bool(spec.get("assumption", False)),
+        },
+        mysql_engine="InnoDB",
+        mysql_default_charset="utf8mb4",
+    )
+
+    for index_name, column_name in column_indexes:
+        Index(index_name, table.c[column_name])
+    indexes = spec.get("indexes") or {}
+    if not isinstance(indexes, Mapping):
+        raise ValueError(f"{where}: 'indexes' must be a mapping of index name -> {{columns, unique}}")
+    for index_name, index_spec in indexes.items():
+        iwhere = f"{where}, index {index_name!r}"
+        _check_identifier(str(index_name), iwhere)
+        if not isinstance(index_spec, Mapping) or set(index_spec) - INDEX_KEYS or not index_spec.get("columns"):
+            raise ValueError(f"{iwhere}: expected {{columns: [...], unique: true|false}}")
+        missing = [c for c in index_spec["columns"] if c not in table.c]
+        if missing:
+            raise ValueError(f"{iwhere}: unknown columns {missing}")
+        Index(str(index_name), *(table.c[c] for c in index_spec["columns"]),
+              unique=bool(index_spec.get("unique", False)))
+    names = [i.name for i in table.indexes]
+    if len(names) != len(set(names)):
+        raise ValueError(f"{where}: duplicate index names {sorted(names)}")
+    return table
+
+
+def _build_column(path: Path, table: str, name: str, spec: Any) -> tuple[Column, str | None]:
+    where = f"{path}: table {table!r}, column {name!r}"
+    _check_identifier(name, where)
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"{where}: expected a mapping such as {{type: string, length: 36}}")
+    unknown = set(spec) - COLUMN_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(COLUMN_KEYS)}")
+
+    type_ = _column_type(where, spec)
+    primary_key = bool(spec.get("primary_key", False))
+    nullable = bool(spec.get("nullable", not primary_key))
+    if primary_key and nullable:
+        raise ValueError(f"{where}: a primary key column cannot be nullable")
+    default = spec.get("default")
+    if default is not None and not isinstance(default, str):
+        raise ValueError(f"{where}: default must be a quoted string, e.g. default: \"0\"")
+    if default == "" and not nullable:
+        # Oracle stores '' as NULL, so such a default breaks the NOT NULL constraint there.
+        raise ValueError(f"{where}: an empty default on a NOT NULL column fails on Oracle")
+    references = spec.get("references")
+    if references is not None and (not isinstance(references, str) or references.count(".") != 1):
+        raise ValueError(f"{where}: references must look like parent_table.column")
+
+    index = spec.get("index", False)
+    index_name: str | None = None
+    if index is True:
+        index_name = f"ix_{table}_{name}"
+        if len(index_name) > MAX_IDENTIFIER:
+            raise ValueError(
+                f"{where}: index name {index_name!r} is longer than {MAX_IDENTIFIER} characters; "
+                "give it a name: index: ix_short_name")
+    elif isinstance(index, str):
+        _check_identifier(index, f"{where}, index")
+        index_name = index
+    elif index is not False:
+        raise ValueError(f"{where}: index must be true, false or an index name")
+
+    info = {
+        "type": spec["type"],
+        "title": str(spec.get("title", "")),
+        "meaning": str(spec.get("meaning", "")),
+        "codes": spec.get("codes"),
+        "assumption": bool(spec.get("assumption", False)),
+        "references": references,
+    }
+    comment = _join(spec.get("title"), spec.get("meaning"))
+    column = Column(
+        name, type_,
+        primary_key=primary_key,
+        nullable=nullable,
+        server_default=text(_quote(default)) if default is not None else None,
+        autoincrement=bool(spec.get("autoincrement", False)) if primary_key else False,
+        comment=comment or None,
+        info=info,
+    )
+    return column, index_name
+
+
+def _column_type(where: str, spec: Mapping) -> TypeEngine:
+    kind = spec.get("type")
+    if kind not in TYPES:
+        raise ValueError(f"{where}: type must be one of {list(TYPES)}, not {kind!r}")
+    extra = {"length", "precision", "scale"} & set(spec)
+    if kind == "string":
+        length = spec.get("length")
+        if not isinstance(length, int) or length <= 0:
+            raise ValueError(f"{where}: string needs a positive integer length")
+        if length > 4000:
+            raise ValueError(f"{where}: string length {length} exceeds 4000; use type: text")
+        if extra - {"length"}:
+            raise ValueError(f"{where}: string takes only a length")
+        return String(length)
+    if kind == "decimal":
+        precision, scale = spec.get("precision"), spec.get("scale", 0)
+        if not isinstance(precision, int) or not isinstance(scale, int) or not 0 <= scale <= precision:
+            raise ValueError(f"{where}: decimal needs integer precision and scale, 0 <= scale <= precision")
+        if "length" in spec:
+            raise ValueError(f"{where}: decimal takes precision and scale, not length")
+        return Numeric(precision, scale)
+    if extra:
+        raise ValueError(f"{where}: type {kind} takes no {sorted(extra)}")
+    if kind == "binary":
+        # MySQL's plain BLOB stops at 64 KiB, too small for a risk map image.
+        return LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
+    return {"text": Text(), "integer": Integer(), "datetime": DateTime(), "date": Date()}[kind]
+
+
+def _check_identifier(name: str, where: str) -> None:
+    if not name.isascii() or not name.replace("_", "").isalnum() or not name[0].isalpha() or name != name.lower():
+        raise ValueError(f"{where}: {name!r} must be lower-case ASCII letters, digits and _")
+    if len(name) > MAX_IDENTIFIER:
+        raise ValueError(f"{where}: {name!r} is longer than {MAX_IDENTIFIER} characters (Oracle limit)")
+    if name in RESERVED:
+        raise ValueError(f"{where}: {name!r} is a reserved word in one of the target databases")
+
+
+def _check_references(metadata: MetaData, path: Path) -> None:
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            ref = column.info["references"]
+            if not ref:
+                continue
+            parent, parent_column = ref.split(".")
+            if parent not in metadata.tables or parent_column not in metadata.tables[parent].c:
+                raise ValueError(
+                    f"{path}: table {table.name!r}, column {column.name!r}: references unknown {ref!r}")
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _join(*parts: Any) -> str:
+    return "：".join(str(p).strip() for p in parts if p)
+
+
+# ---------------------------------------------------------------------------- ordering
+
+def parents_of(table: Table) -> list[str]:
+    """Parent tables named by `references`, in column order, without self-references."""
+    seen: list[str] = []
+    for column in table.columns:
+        ref = column.info.get("references")
+        if ref:
+            parent = ref.split(".")[0]
+            if parent != table.name and parent not in seen:
+                seen.append(parent)
+    return seen
+
+
+def sync_order(metadata: MetaData) -> list[str]:
+    """Table names with every parent before its children; ties keep definition order."""
+    remaining = list(metadata.tables)
+    done: list[str] = []
+    while remaining:
+        ready = [t for t in remaining if all(p in done for p in parents_of(metadata.tables[t]))]
+        if not ready:
+            raise ValueError(f"{metadata.info.get('source')}: reference cycle among {remaining}")
+        done.append(ready[0])
+        remaining.remove(ready[0])
+    return done
+
+
+# ---------------------------------------------------------------------------- DDL
+
+def render_ddl(metadata: MetaData, dialect_name: str) -> str:
+    """CREATE TABLE / CREATE INDEX (and COMMENT ON where needed) for one dialect, as one script."""
+    if dialect_name not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect_name!r}; expected one of {list(DIALECTS)}")
+    dialect = DIALECTS[dialect_name]()
+    source = metadata.info.get("source", "the table definitions")
+    title = metadata.info.get("title", "")
+    out = [
+        f"-- {title} ({dialect_name})" if title else f"-- {dialect_name}",
+        f"-- Generated from {source} by `{GENERATED_BY}`. Do not edit: change the YAML and regenerate.",
+    ]
+    if dialect_name == "oracle":
+        out.append("-- Strings use CHAR length semantics: VARCHAR2(n CHAR) holds n characters, not n bytes.")
+    if dialect_name == "mysql":
+        out.append("-- Tables use InnoDB and utf8mb4; VARCHAR(n) counts characters.")
+    out.append("")
+
+    # Comments inline in MySQL; the others need separate COMMENT ON statements, and SQLite has none.
+    separate_comments = dialect_name in ("postgresql", "oracle")
+    for name in sync_order(metadata):
+        table = metadata.tables[name]
+        out.append(f"-- {table.name}: {table.info.get('title', '')}".rstrip(": "))
+        out.append(_statement(CreateTable(table), dialect))
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            out.append(_statement(CreateIndex(index), dialect))
+        if separate_comments:
+            if table.comment:
+                out.append(_statement(SetTableComment(table), dialect))
+            for column in table.columns:
+                if column.comment:
+                    out.append(_statement(SetColumnComment(column), dialect))
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _statement(element: Any, dialect: Dialect) -> str:
+    sql = str(element.compile(dialect=dialect)).strip()
+    lines = [line.rstrip() for line in sql.splitlines() if line.strip()]
+    return "\n".join(lines) + ";"
+
+
+# ---------------------------------------------------------------------------- docs
+
+def load_code_lists(codes_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """Code list files by name; only what the documentation needs, no validation beyond shape."""
+    lists: dict[str, dict[str, Any]] = {}
+    for path in sorted(Path(codes_dir).glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("codes"), list):
+            raise ValueError(f"{path}: expected a mapping with a 'codes' list")
+        lists[str(doc.get("name", path.stem))] = dict(doc)
+    return lists
+
+
+def _type_label(column: Column) -> str:
+    kind = column.info["type"]
+    if kind == "string":
+        return f"string({column.type.length})"
+    if kind == "decimal":
+        return f"decimal({column.type.precision},{column.type.scale})"
+    return kind
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_docs(metadata: MetaData, code_lists: Mapping[str, Mapping[str, Any]]) -> str:
+    """docs/intermediate-tables.md: notes, sync order, every table and column, every code list."""
+    source = metadata.info.get("source", "")
+    out = [
+        f"# {metadata.info.get('title') or 'Intermediate tables'}",
+        "",
+        f"<!-- Generated from {source} and mappings/codes/*.yaml by `{GENERATED_BY}`. Do not edit. -->",
+        "",
+    ]
+    notes = metadata.info.get("notes", "").strip()
+    if notes:
+        out += [notes, ""]
+
+    order = sync_order(metadata)
+    out += ["## Sync order", "",
+            "Parents before children (from the `references` of each column):", ""]
+    for i, name in enumerate(order, 1):
+        parents = parents_of(metadata.tables[name])
+        after = f" — after {', '.join(f'`{p}`' for p in parents)}" if parents else ""
+        out.append(f"{i}. `{name}` {metadata.tables[name].info['title']}{after}")
+    out.append("")
+
+    out += ["## Tables", ""]
+    for name in order:
+        table = metadata.tables[name]
+        flag = " *(assumption)*" if table.info["assumption"] else ""
+        out += [f"### `{name}` — {table.info['title']}{flag}", ""]
+        if table.info["comment"]:
+            out += [table.info["comment"], ""]
+        keys = ", ".join(f"`{c.name}`" for c in table.primary_key.columns)
+        out += [f"Primary key: {keys}.", ""]
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            kind = "Unique index" if index.unique else "Index"
+            out.append(f"{kind} `{index.name}` ({', '.join(c.name for c in index.columns)}).  ")
+        if table.indexes:
+            out.append("")
+        out += ["| column | 中文名 | type | null | codes | meaning |",
+                "|---|---|---|---|---|---|"]
+        for column in table.columns:
+            info = column.info
+            name_cell = f"`{column.name}`" + (" ⚠" if info["assumption"] else "")
+            null = "PK" if column.primary_key else ("yes" if column.nullable else "NOT NULL")
+            default = column.server_default.arg.text if column.server_default is not None else None
+            if default is not None:
+                null += f", default {default}"
+            codes = f"[{info['codes']}](#code-list-{info['codes']})" if info["codes"] else ""
+            meaning = info["meaning"]
+            if info["references"]:
+                meaning = _join(meaning, f"→ `{info['references']}`") if meaning else f"→ `{info['references']}`"
+            out.append(f"| {name_cell} | {_cell(info['title'])} | {_type_label(column)} | {null} | "
+                       f"{codes} | {_cell(meaning)} |")
+        out.append("")
+    out += ["⚠ = assumption: not in the national field set; confirm against the province's table list.", ""]
+
+    used = sorted({c.info["codes"] for t in metadata.tables.values() for c in t.columns if c.info["codes"]})
+    missing = [name for name in used if name not in code_lists]
+    if missing:
+        raise ValueError(f"{source}: columns use code lists missing from mappings/codes/: {missing}")
+    out += ["## Code lists", "",
+            "Stored value = `code`. syncd also accepts the label and every alias (whitespace stripped).", ""]
+    for name in sorted(code_lists):
+        code_list = code_lists[name]
+        users = [f"{t.name}.{c.name}" for t in metadata.tables.values() for c in t.columns
+                 if c.info["codes"] == name]
+        out += [f"<a id=\"code-list-{name}\"></a>", f"### `{name}` — {code_list.get('title', '')}", ""]
+        if users:
+            out += ["Used by " + ", ".join(f"`{u}`" for u in users) + ".", ""]
+        extra = sorted({k for c in code_list["codes"] for k in c} - {"code", "label", "aliases"})
+        out.append("| code | label | " + "".join(f"{k} | " for k in extra) + "aliases |")
+        out.append("|---|---|" + "---|" * len(extra) + "---|")
+        for code in code_list["codes"]:
+            aliases = ", ".join(str(a) for a in code.get("aliases", []))
+            cells = "".join(f"{_cell(code.get(k, ''))} | " for k in extra)
+            out.append(f"| `{code['code']}` | {_cell(code['label'])} | {cells}{_cell(aliases)} |")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# ---------------------------------------------------------------------------- files
+
+def rendered_files(root: str | Path) -> dict[Path, str]:
+    """Every generated file (path relative to root) and its content."""
+    root = Path(root)
+    files: dict[Path, str] = {}
+    reference = _load_relative(root, REFERENCE_YAML)
+    for dialect in REFERENCE_DIALECTS:
+        files[Path("sql/reference") / f"{dialect}.sql"] = render_ddl(reference, dialect)
+    county = _load_relative(root, COUNTY_YAML)
+    for dialect in COUNTY_DIALECTS:
+        files[Path("sql/county") / f"{dialect}.sql"] = render_ddl(county, dialect)
+    files[DOCS_FILE] = render_docs(reference, load_code_lists(root / CODES_DIR))
+    return files
+
+
+def _load_relative(root: Path, relative: Path) -> MetaData:
+    metadata = load_tables(root / relative)
+    # Headers name the repository path, not wherever the checkout happens to live.
+    metadata.info["source"] = relative.as_posix()
+    return metadata
+
+
+def write_all(root: str | Path) -> list[Path]:
+    """Regenerate every DDL file and the table documentation under root; returns the paths written."""
+    root = Path(root)
+    written = []
+    for relative, content in rendered_files(root).items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8", newline="\n")
+        written.append(target)
+    return written
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(args[0]) if args else project_root()
+    try:
+        written = write_all(root)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path.relative_to(root).as_posix())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
