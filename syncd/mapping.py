@@ -108,8 +108,7 @@ class ColumnSpec(_Frozen):
     @property
     def origin(self) -> str:
         for name in ORIGINS:
-            attr = "from_" if name == "from" else name
-            if getattr(self, attr) is not None:
+            if ("from_" if name == "from" else name) in self.model_fields_set:
                 return name
         raise AssertionError("validated to have one origin")
 

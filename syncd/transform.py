@@ -9,6 +9,7 @@ reject with the reason, the rest of the batch goes on.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -242,17 +243,23 @@ def _origin(name: str, spec: ColumnSpec, lay: Layout, ctx: _Ctx, target: TargetC
         return lambda row: run_id
     if spec.uuid5 is not None:
         indexes = [lay.index(c) for c in spec.uuid5]
-        namespace = uuid.uuid5(NAMESPACE, spec.namespace) if spec.namespace else NAMESPACE
-        return lambda row: str(uuid.uuid5(namespace, "\x1f".join("" if row[i] is None else str(row[i])
-                                                                  for i in indexes)))
+        namespace = spec.namespace
+        return lambda row: derive_id([row[i] for i in indexes], namespace)
     const = spec.const
     return lambda row: const
 
 
-def derive_id(values: Sequence[Any], namespace: str | None = None) -> str:
-    """The id ``uuid5: [...]`` derives from these values (for tests and for DBAs checking by hand)."""
-    ns = uuid.uuid5(NAMESPACE, namespace) if namespace else NAMESPACE
-    return str(uuid.uuid5(ns, "\x1f".join("" if v is None else str(v) for v in values)))
+def derive_id(values: Sequence[Any], namespace: str | None = None) -> str | None:
+    """The id ``uuid5: [...]`` derives from these values; None if any is NULL, since an id made
+    from part of a row's identity would name a parent that does not exist."""
+    if any(v is None for v in values):
+        return None
+    return str(uuid.uuid5(_namespace(namespace), "\x1f".join(str(v) for v in values)))
+
+
+@functools.lru_cache(maxsize=None)
+def _namespace(word: str | None) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, word) if word else NAMESPACE
 
 
 def _code_map(spec: ColumnSpec, codes: Mapping[str, CodeList]) -> Callable[[Any], Any]:

@@ -55,6 +55,12 @@ def test_uuid5_is_stable_and_shared_between_parent_and_child_specs():
     assert first == one(m, id=2, qy="410102001", dx="甲醇罐区")["unit_id"]
     assert first == derive_id(["410102001", "甲醇罐区"], "risk_unit")
     assert first != derive_id(["410102001", "甲醇罐区"], "risk_event")
+    assert one(m, id=3, qy="410102001", dx=None)["unit_id"] is None
+
+
+def test_const_null_is_a_null_constant():
+    m = mapper({"remark": {"const": None}}, {"remark": TargetColumn("remark", "text")})
+    assert one(m, id=1)["remark"] is None
 
 
 def test_value_now_and_run_id_const_default_format():
