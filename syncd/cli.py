@@ -7,6 +7,7 @@ process holds the state store.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from syncd import __version__, commands, logs
 from syncd.errors import ConfigError, LockedError, SyncdError
-from syncd.watermark import describe_value
+from syncd.watermark import Watermark, describe_value
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -83,6 +84,16 @@ class _Group(click.Group):
         except SyncdError as exc:
             err.print(f"[red]error:[/red] {exc}")
             ctx.exit(EXIT_FAILED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # a bug or an error nobody classified: say so, keep the details in the log
+            from loguru import logger
+
+            logger.opt(exception=exc).error("unexpected error")
+            err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: ", end="")
+            err.print(str(exc).splitlines()[0] if str(exc) else "", markup=False)
+            err.print("the full traceback is in the log (run with -v to see it on stderr); please report it")
+            ctx.exit(EXIT_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,15 +118,23 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool) -> N
 @click.option("-m", "--mapping", "names", multiple=True, metavar="NAME", help="Only this mapping (repeatable).")
 @click.option("--full", is_flag=True, help="Re-read everything instead of since the watermark.")
 @click.option("--dry-run", is_flag=True, help="Read, map and validate; write nothing; show what would be written.")
+@click.option("--wait", "wait", type=float, is_flag=False, flag_value=-1.0, default=None, metavar="[SECONDS]",
+              help="If another syncd holds the state store, wait for it (at most SECONDS) instead of exiting 3.")
 @click.pass_context
-def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_run: bool) -> None:
+def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_run: bool,
+        wait: float | None) -> None:
     """Sync the mappings: once (--once) or on their schedules as a daemon."""
+    from syncd import lock
+
     project = _load(ctx, names)
+    waiting: bool | float = False if wait is None else True if wait < 0 else wait
     if not once:
         from syncd import daemon
 
-        ctx.exit(daemon.serve(ctx.obj["config"], project, names=names))
-    report = commands.run_once(project, names=names, full=full, dry_run=dry_run)
+        ctx.exit(daemon.serve(ctx.obj["config"], project, names=names, wait=waiting))
+    # A dry run writes neither target nor state, so it may run beside the daemon.
+    with nullcontext() if dry_run else lock.acquire(lock.lock_path(project.config), waiting, purpose="run --once"):
+        report = commands.run_once(project, names=names, full=full, dry_run=dry_run)
     _print_report(report, dry_run=dry_run)
     ctx.exit(EXIT_FAILED if report.failed else EXIT_OK)
 
@@ -161,11 +180,15 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
 @cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Per mapping: watermark, last run with its counts, pending rejects."""
+    """Per mapping: watermark, last run with its counts, pending rejects, next run, lag."""
     project = _load(ctx)
-    rows = commands.status(project)
+    problems: list[str] = []
+    rows = commands.status(project, source_problems=problems)
     out.print(_table(rows, ["mapping", "watermark", "last_status", "last_ended", "rows_read", "rows_written",
-                            "rows_rejected", "pending_rejects"]))
+                            "rows_rejected", "pending_rejects", "next_run", "lag"]))
+    for problem in problems:
+        out.print("[yellow]lag unknown[/yellow] ", end="")
+        out.print(problem, markup=False)
     for row in rows:
         if row["warning"]:
             out.print(f"[yellow]warning[/yellow] {row['mapping']}: ", end="")
@@ -173,6 +196,17 @@ def status(ctx: click.Context) -> None:
         if row["error"]:
             out.print(f"[red]last run failed[/red] {row['mapping']}: ", end="")
             out.print(row["error"], markup=False)
+
+
+@cli.command()
+@click.pass_context
+def health(ctx: click.Context) -> None:
+    """Exit 0 if every mapping is fresh, else 1 with the reason on one line (for monitoring)."""
+    ctx.obj["file_log"] = False
+    project = _load(ctx)
+    ok, reason = commands.health(project)
+    click.echo(reason)
+    ctx.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
 @cli.command()
@@ -185,6 +219,54 @@ def rejects(ctx: click.Context, name: str | None, show_all: bool, limit: int) ->
     project = _load(ctx)
     rows = commands.rejects(project, mapping=name, status_=None if show_all else "pending", limit=limit)
     out.print(_table(rows, ["mapping", "source_key", "status", "column_name", "reason", "attempts", "first_seen"]))
+
+
+@cli.command()
+@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
+@click.option("--limit", default=30, show_default=True, help="At most this many runs.")
+@click.pass_context
+def history(ctx: click.Context, name: str | None, limit: int) -> None:
+    """The run history: what each run read, wrote and rejected, and its watermark."""
+    project = _load(ctx)
+    rows = commands.history(project, mapping=name, limit=limit)
+    for row in rows:
+        after = Watermark.from_json(row["watermark_after"])
+        row["watermark"] = describe_value(after.cursor) if after else None
+    out.print(_table(rows, ["run_id", "mapping", "status", "started_at", "rows_read",
+                            "rows_written", "rows_rejected", "rejects_resolved", "retries", "watermark"]))
+    for row in rows:
+        if row["error"]:
+            out.print(f"[red]{row['run_id']} {row['mapping']}[/red]: ", end="")
+            out.print(row["error"], markup=False)
+
+
+@cli.command()
+@click.option("-m", "--mapping", "names", multiple=True, metavar="NAME", help="Only this mapping (repeatable).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Write every difference to this CSV file (UTF-8 with BOM, opens in Excel).")
+@click.option("--limit", default=20, show_default=True, help="Differences to show per mapping.")
+@click.pass_context
+def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, limit: int) -> None:
+    """Compare source and target row by row; name every missing or different row. Exit 1 if any."""
+    import pandas as pd
+
+    project = _load(ctx)
+    results = commands.reconcile(project, names=names)
+    kinds = ["missing", "different", "waiting", "rejected", "extra"]
+    summary = [{"mapping": r.mapping, "source": r.source_rows, "target": r.target_rows,
+                **{k: r.count(k) for k in kinds}, "equal": "yes" if r.equal else "NO"} for r in results]
+    out.print(_table(summary, ["mapping", "source", "target", *kinds, "equal"], title="reconciliation"))
+    for r in results:
+        shown = r.differences[r.differences["kind"].isin(["missing", "different"])].head(limit)
+        if len(shown):
+            out.print(_table(shown.to_dict("records"), ["kind", "key", "column", "expected", "actual", "reason"],
+                             title=f"{r.mapping}: first differences"))
+    if csv_path:
+        frames = [r.differences for r in results if len(r.differences)]
+        table = pd.concat(frames) if frames else pd.DataFrame(columns=results[0].differences.columns if results else [])
+        table.to_csv(csv_path, index=False, encoding="utf-8-sig")
+        out.print(f"differences written to {csv_path}")
+    ctx.exit(EXIT_OK if all(r.equal for r in results) else EXIT_FAILED)
 
 
 @cli.command()

@@ -136,6 +136,11 @@ class MappingRun:
                 with attempt:
                     self._pass()
             self.result.status = "dry-run" if self.dry_run else "ok"
+        except Stopped as exc:
+            # Nothing went wrong: the process is stopping; `syncd health` must not page anyone.
+            self.result.status = "stopped"
+            self.result.error = str(exc)
+            raise
         except BaseException as exc:  # recorded here, classified and reported by the caller
             self.result.status = "failed"
             self.result.error = _describe_error(exc)
