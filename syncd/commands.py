@@ -149,7 +149,7 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
             run = MappingRun(mapping, source=c.source, target=c.target, state=c.state, codes=project.codes,
                              run_id=report.run_id, now=now, tz=project.tz, mode=mode, dry_run=dry_run,
                              clock_offset=project.config.source.clock_offset, retry=policy, observer=observer,
-                             is_transient=c.is_transient)
+                             is_transient=c.is_transient, prefetch=defaults.prefetch)
             try:
                 result = run.execute()
                 counts = result.counts

@@ -6,6 +6,8 @@ psycopg's named cursors, oracledb's arraysize), so memory follows the batch size
 
 from __future__ import annotations
 
+import queue
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -45,11 +47,75 @@ class Source:
             return [tuple(r) for r in conn.execute(statement)]
 
     @contextmanager
-    def stream(self, statement: sa.Select[Any], batch_size: int) -> Iterator[Iterator[list[Sequence[Any]]]]:
-        """Batches of rows (plain tuples) from one streaming query."""
-        with self.engine.connect() as conn:
-            result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
+    def stream(self, statement: sa.Select[Any], batch_size: int, *,
+               prefetch: int = 0) -> Iterator[Iterator[list[Sequence[Any]]]]:
+        """Batches of rows (plain tuples) from one streaming query.
+
+        With ``prefetch`` > 0 a reader thread keeps up to that many batches ready while the
+        caller writes the previous one, so a slow link to the target does not leave the source
+        idle (and the reverse). Batches still arrive in order; checkpoints stay in order.
+        """
+        if prefetch <= 0:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
+                try:
+                    yield (list(map(tuple, part)) for part in result.partitions(batch_size))
+                finally:
+                    result.close()
+            return
+        reader = _Reader(self, statement, batch_size, prefetch)
+        reader.start()
+        try:
+            yield iter(reader)
+        finally:
+            reader.stop()
+
+
+_DONE = object()
+
+
+class _Reader(threading.Thread):
+    """Streams a query into a bounded queue; errors travel through the queue to the consumer."""
+
+    def __init__(self, source: Source, statement: sa.Select[Any], batch_size: int, depth: int):
+        super().__init__(name="syncd-reader", daemon=True)
+        self.source, self.statement, self.batch_size = source, statement, batch_size
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.stopping = threading.Event()
+
+    def _put(self, item: Any) -> bool:
+        while not self.stopping.is_set():
             try:
-                yield (list(map(tuple, part)) for part in result.partitions(batch_size))
-            finally:
-                result.close()
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        try:
+            with self.source.engine.connect() as conn:
+                options = self.source.dialect.stream_options(self.batch_size)
+                result = conn.execution_options(**options).execute(self.statement)
+                try:
+                    for part in result.partitions(self.batch_size):
+                        if not self._put(list(map(tuple, part))):
+                            return
+                finally:
+                    result.close()
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[list[Sequence[Any]]]:
+        while True:
+            item = self.queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=30)

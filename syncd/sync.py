@@ -86,7 +86,7 @@ class MappingRun:
                  codes: Mapping[str, CodeList], run_id: str, now: datetime, tz: tzinfo,
                  mode: Mode = "incremental", dry_run: bool = False, clock_offset: Any = None,
                  retry: RetryPolicy = RetryPolicy(), observer: Observer | None = None,
-                 is_transient: Callable[[BaseException], bool] = lambda e: False):
+                 is_transient: Callable[[BaseException], bool] = lambda e: False, prefetch: int = 0):
         self.mapping = mapping
         self.source, self.target, self.state = source, target, state
         self.codes = codes
@@ -96,6 +96,7 @@ class MappingRun:
         self.retry = retry
         self.observer = observer or Observer()
         self.is_transient = is_transient
+        self.prefetch = prefetch
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
         self.batches = 0
         self._checkpointed: Watermark | None = None   # the last checkpoint made by this run
@@ -218,7 +219,7 @@ class MappingRun:
         logger.warning("mapping {}: {}", self.mapping.name, message)
 
     def _copy(self, statement: sa.Select[Any], *, track: bool) -> None:
-        with self.source.stream(statement, self.mapping.batch_size) as batches:
+        with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
             for rows in batches:
                 if not rows:
                     continue

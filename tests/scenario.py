@@ -78,7 +78,8 @@ def mapping_yaml(*, null_cursor: str = "include", batch_size: int = 2000, lookba
 
 
 class Scenario:
-    def __init__(self, tmp_path: Path, source_url: str, target_url: str, **mapping_options: Any):
+    def __init__(self, tmp_path: Path, source_url: str, target_url: str, *, defaults: str = "",
+                 **mapping_options: Any):
         self.dir = tmp_path
         self.source = sa.create_engine(source_url)
         self.target = sa.create_engine(target_url)
@@ -94,7 +95,7 @@ class Scenario:
             target: {{url: "{target_url}"}}
             state: {{url: "sqlite:///{tmp_path / 'state.db'}"}}
             mappings: mappings
-            defaults: {{retries: 2, retry_wait: 0.05s, retry_wait_max: 0.2s}}
+            defaults: {{retries: 2, retry_wait: 0.05s, retry_wait_max: 0.2s{", " + defaults if defaults else ""}}}
             """), encoding="utf-8")
         self.base = self.source_now() - timedelta(hours=2)
 

@@ -207,3 +207,14 @@ def test_run_history_records_every_run(scenario):
     row = commands.status(s.project())[0]
     assert row["last_status"] == "ok" and row["rows_read"] == 1  # lookback re-reads the row
     assert row["watermark"].endswith("/ 1")
+
+
+@pytest.mark.parametrize("prefetch", [0, 3])
+def test_prefetch_depth_changes_nothing_but_speed(scenario, prefetch):
+    s = scenario(batch_size=7, lookback="0s", defaults=f"prefetch: {prefetch}")
+    s.insert({"id": i, "update_time": s.at(i // 5)} for i in range(1, 101))
+    with pytest.raises(RuntimeError):
+        commands.run_once(s.project(), observer=CrashAfter(3))
+    assert s.target_count() == 21
+    assert not s.run().failed
+    assert s.actual() == s.expected()
