@@ -75,13 +75,21 @@ def keyset_after(columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any]
 
 
 def read_window(mapping: TableMapping, window: Window) -> sa.Select[Any]:
-    """Rows of the window with a non-NULL cursor, ordered by (cursor, key)."""
+    """Rows of the window with a non-NULL cursor, ordered by (cursor, key); a snapshot by key."""
     src = source_from(mapping)
     cursor = src.c[mapping.source.cursor]
     keys = [src.c[k] for k in mapping.source.key]
     conds = [cursor.is_not(None), *_filters(mapping)]
+    if window.snapshot:
+        if window.until is not None:
+            conds.append(cursor <= window.until)
+        if window.after is not None:
+            conds.append(keyset_after(keys, window.after.key))
+        return _select(mapping, src).where(*conds).order_by(*keys)
     if window.after is not None:
-        conds.append(keyset_after([cursor, *keys], [window.after.cursor, *window.after.key]))
+        # a finished full copy's watermark has no key: then strictly after its cursor
+        after = [window.after.cursor, *window.after.key]
+        conds.append(keyset_after([cursor, *keys][:len(after)], after))
     elif window.since is not None:
         conds.append(cursor >= window.since)
     if window.until is not None:
@@ -127,5 +135,15 @@ def count_ahead(mapping: TableMapping, until: Any) -> sa.Select[Any]:
             .where(src.c[mapping.source.cursor] > until, *_filters(mapping)))
 
 
-def watermark_of(row: Sequence[Any], lay: Layout) -> Watermark:
-    return Watermark(row[lay.cursor], tuple(row[i] for i in lay.key))
+def watermark_of(rows: Sequence[Sequence[Any]], lay: Layout, window: Window,
+                 previous: Watermark | None) -> Watermark:
+    """The watermark after a batch: its last row's (cursor, key); in a snapshot, the last key and
+    the largest cursor copied so far."""
+    last = rows[-1]
+    key = tuple(last[i] for i in lay.key)
+    if not window.snapshot:
+        return Watermark(last[lay.cursor], key, bound=window.until)
+    largest = max(row[lay.cursor] for row in rows)
+    if previous is not None and previous.snapshot and previous.cursor is not None and previous.cursor > largest:
+        largest = previous.cursor
+    return Watermark(largest, key, snapshot=True, bound=window.until)

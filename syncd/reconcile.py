@@ -126,7 +126,7 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
                     rows.append(dict(mapping=mapping.name, kind="different", key=_key(key), column=mapper.columns[i],
                                      expected=_shown(values[i]), actual=_shown(row[i]), reason=None))
     for key, (_values, cursor) in expected.items():
-        newer = watermark is None or _after(cursor, watermark.cursor)
+        newer = watermark is None or watermark.snapshot or _after(cursor, watermark.cursor)
         rows.append(dict(mapping=mapping.name, kind="waiting" if newer else "missing", key=_key(key), column=None,
                          expected=None, actual=None,
                          reason="newer than the watermark: the next run sends it" if newer else

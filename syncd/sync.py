@@ -73,6 +73,9 @@ class Stopped(Exception):
 def describe_window(window: Window) -> str:
     if window.empty:
         return "empty source"
+    if window.snapshot:
+        done = f", resumed after key {', '.join(map(str, window.after.key))}" if window.after else ""
+        return f"full copy of rows up to {describe_value(window.until)} in key order{done}"
     low = (f"after {window.after.describe()}" if window.after else
            f"from {describe_value(window.since)}" if window.since is not None else "from the start")
     high = f" to {describe_value(window.until)}" if window.until is not None else ""
@@ -100,6 +103,9 @@ class MappingRun:
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
         self.batches = 0
         self._checkpointed: Watermark | None = None   # the last checkpoint made by this run
+        self._resume: Watermark | None = None         # ... within the current window
+        self._snapshot_done = False
+        self._nulls_checked = False
         self._nulls_done = False
         self._prepared = False
         self._batches_at_failure = 0
@@ -179,26 +185,52 @@ class MappingRun:
         if not self._rejects_done:
             self._retry_rejects()
             self._rejects_done = True
-        if self._window is None:
-            probe = self.source.probe(self.mapping)
-            planned = plan_window(self.result.watermark_before, newest=probe.newest, db_now=probe.db_now,
-                                  db_now_utc=probe.db_now_utc, lookback=self.mapping.lookback,
-                                  lag=self.mapping.lag, clock_offset=self.clock_offset or timedelta(0),
-                                  full=self.mode == "full")
-            self._window = planned.window
-            self.result.window = describe_window(planned.window)
-            if planned.ahead:
-                ahead = self.source.scalar(plan.count_ahead(self.mapping, planned.window.until))
-                message = f"{ahead} row(s) wait: " + planned.warnings[0]
-                self.result.warnings.append(message)
-                logger.warning("mapping {}: {}", self.mapping.name, message)
-            self._null_cursor_policy()
-        window = self._window if self._checkpointed is None else self._window.resume(self._checkpointed)
-        if not window.empty:
-            self._copy(plan.read_window(self.mapping, window), track=True)
+        while True:
+            if self._window is None:
+                self._plan()
+            assert self._window is not None
+            window = self._window if self._resume is None else self._window.resume(self._resume)
+            if not window.empty:
+                self._copy(plan.read_window(self.mapping, window), window=window)
+            if not (window.snapshot and not window.empty):
+                break
+            # The full copy is complete. Go on with an incremental window for what changed while
+            # it copied, starting at the largest cursor it copied.
+            copied = self._resume or window.after
+            if copied is not None and copied.cursor is not None:
+                self._save_watermark(Watermark(copied.cursor, (), bound=window.until))
+            self._snapshot_done = True
+            self._window = None
+            if self.dry_run:
+                break
         if self.mapping.null_cursor == "include" and not self._nulls_done:
-            self._copy(plan.read_null_cursor(self.mapping), track=False)
+            self._copy(plan.read_null_cursor(self.mapping), window=None)
             self._nulls_done = True
+
+    def _plan(self) -> None:
+        """Probe the source and fix the next window (a run plans a second one after a full copy)."""
+        probe = self.source.probe(self.mapping)
+        planned = plan_window(self._checkpointed or self.result.watermark_before, newest=probe.newest,
+                              db_now=probe.db_now, db_now_utc=probe.db_now_utc, lookback=self.mapping.lookback,
+                              lag=self.mapping.lag, clock_offset=self.clock_offset or timedelta(0),
+                              full=self.mode == "full" and not self._snapshot_done)
+        self._window = planned.window
+        self._resume = None
+        described = describe_window(planned.window)
+        self.result.window = described if self.result.window is None else f"{self.result.window}; then {described}"
+        if planned.ahead and not any("ahead of the source" in w for w in self.result.warnings):
+            ahead = self.source.scalar(plan.count_ahead(self.mapping, planned.window.until))
+            message = f"{ahead} row(s) wait: " + planned.warnings[0]
+            self.result.warnings.append(message)
+            logger.warning("mapping {}: {}", self.mapping.name, message)
+        if not self._nulls_checked:
+            self._null_cursor_policy()
+            self._nulls_checked = True
+
+    def _save_watermark(self, watermark: Watermark) -> None:
+        if not self.dry_run:
+            self.state.checkpoint(self.mapping.name, watermark, [], [], self.run_id)
+        self._checkpointed = watermark
 
     def _null_cursor_policy(self) -> None:
         policy = self.mapping.null_cursor
@@ -218,7 +250,10 @@ class MappingRun:
         self.result.warnings.append(message)
         logger.warning("mapping {}: {}", self.mapping.name, message)
 
-    def _copy(self, statement: sa.Select[Any], *, track: bool) -> None:
+    def _copy(self, statement: sa.Select[Any], *, window: Window | None) -> None:
+        """Read, map, write and checkpoint ``statement`` batch by batch. Without a window (the
+        NULL-cursor rows) there is no watermark to move."""
+        track = window is not None
         with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
             for rows in batches:
                 if not rows:
@@ -232,10 +267,11 @@ class MappingRun:
                 self.batches += 1
                 if not self.dry_run:
                     self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
-                watermark = plan.watermark_of(rows[-1], self.layout) if track else None
+                watermark = None if window is None else \
+                    plan.watermark_of(rows, self.layout, window, self._resume or window.after)
                 self._checkpoint(mapped, written, watermark)
-                if track:
-                    self._checkpointed = watermark
+                if watermark is not None:
+                    self._checkpointed = self._resume = watermark
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
 

@@ -14,7 +14,11 @@ A **window** is what one run reads. It is fixed when the run starts:
 - its lower bound re-reads ``lookback`` behind the watermark (``cursor >= since``) so that a
   transaction which committed late, with a cursor value older than rows already read, is still
   caught. The upsert is idempotent, so the overlap only costs reading it again.
-- a full run (``--full``) has no lower bound.
+- a full copy (the first run, or ``--full``) is a *snapshot*: every row with a cursor up to
+  ``until``, read in key order (the table's own order: far cheaper than sorting it by cursor) and
+  checkpointed by key, so a crash resumes it where it stopped. When it completes, the watermark
+  becomes the largest cursor it copied, and the same run goes on with an incremental window for
+  what changed while it copied.
 
 Values keep the source's own type: a ``datetime`` stays naive or aware as the driver returned
 it, a SQLite text timestamp stays text in the same layout, an integer stays an integer. Rows
@@ -34,33 +38,61 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Watermark:
+    """(cursor, key) of the last committed row.
+
+    ``bound`` is the upper bound of the window that produced it (the source clock at that run's
+    start): the next run's lookback is measured back from it, because a transaction can commit
+    late only by so much *wall-clock* time; measuring from the cursor instead would re-read the
+    same old rows on every run of a table that has not changed for a while.
+
+    During a full copy (``snapshot``) rows with a cursor up to ``bound`` are copied in key order:
+    ``key`` is the last key done and ``cursor`` the largest cursor value copied so far. A
+    finished full copy leaves ``(largest cursor, ())``.
+    """
+
     cursor: Any
     key: tuple[Any, ...]
+    snapshot: bool = False
+    bound: Any = None
 
     def to_json(self) -> str:
-        return json.dumps({"cursor": encode_value(self.cursor), "key": [encode_value(k) for k in self.key]},
-                          ensure_ascii=False, sort_keys=True)
+        data: dict[str, Any] = {"cursor": encode_value(self.cursor), "key": [encode_value(k) for k in self.key]}
+        if self.snapshot:
+            data["snapshot"] = True
+        if self.bound is not None:
+            data["bound"] = encode_value(self.bound)
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> "Watermark | None":
         if not text:
             return None
         data = json.loads(text)
-        return cls(decode_value(data["cursor"]), tuple(decode_value(k) for k in data["key"]))
+        return cls(decode_value(data["cursor"]), tuple(decode_value(k) for k in data["key"]),
+                   bool(data.get("snapshot", False)), decode_value(data.get("bound", {"t": "null"})))
 
     def describe(self) -> str:
-        key = ", ".join(str(k) for k in self.key)
-        return f"{describe_value(self.cursor)} / {key}"
+        if self.snapshot:
+            return (f"full copy up to {describe_value(self.bound)} in progress, done through key "
+                    + ", ".join(str(k) for k in self.key))
+        if not self.key:
+            return describe_value(self.cursor)
+        return f"{describe_value(self.cursor)} / " + ", ".join(str(k) for k in self.key)
 
 
 @dataclass(frozen=True)
 class Window:
-    """What one run reads: ``(after | since) < rows <= until``, ordered by (cursor, key)."""
+    """What one run reads: ``(after | since) < rows <= until``, ordered by (cursor, key).
+
+    A ``snapshot`` window is a full copy: every row with a cursor up to ``until``, read in key
+    order (the table's own order, far cheaper than sorting it by cursor) and resumed by key.
+    """
 
     after: Watermark | None = None
     since: Any = None
     until: Any = None
     empty: bool = False
+    snapshot: bool = False
 
     def resume(self, watermark: Watermark | None) -> "Window":
         """The rest of this window after a checkpoint (used when a run retries after a fault)."""
@@ -100,12 +132,17 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
             f"({describe_value(db_now)}{_offset_text(clock_offset)}); rows beyond the clock are not read until "
             "the clock passes them. If the application writes local time into a database whose clock is UTC, "
             "set source.clock_offset (e.g. 8h) in the config")
+    if previous is not None and previous.snapshot and not full:
+        # A full copy was interrupted: finish it, with the bound it started with.
+        return WindowPlan(Window(after=previous, until=previous.bound, snapshot=True), ahead, tuple(warnings))
     if full or previous is None:
-        return WindowPlan(Window(until=until), ahead, tuple(warnings))
-    since = _step_back(previous.cursor, lookback)
-    if since is None:
-        return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings))
-    return WindowPlan(Window(since=since, until=until), ahead, tuple(warnings))
+        return WindowPlan(Window(until=until, snapshot=True), ahead, tuple(warnings))
+    floor = _step_back(previous.bound if previous.bound is not None else previous.cursor, lookback)
+    if floor is not None and _gt(previous.cursor, floor):
+        # rows written since shortly before the last run's read: catches late commits
+        return WindowPlan(Window(since=floor, until=until), ahead, tuple(warnings))
+    # the table has been quiet: rows after the watermark are all there is to read
+    return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings))
 
 
 def _offset_text(offset: timedelta) -> str:

@@ -115,6 +115,10 @@ class Scenario:
             now = conn.execute(dialects.get(self.source.dialect.name).clock_select()).one()[0]
         return now if isinstance(now, datetime) else datetime.fromisoformat(now)
 
+    def now(self) -> datetime:
+        """The source clock now, to the second: the cursor an application stamps on a row it writes now."""
+        return self.source_now().replace(microsecond=0)
+
     def at(self, seconds: float) -> datetime:
         """A cursor value ``seconds`` after the scenario's base time (two hours before the source clock)."""
         return self.base.replace(microsecond=0) + timedelta(seconds=seconds)

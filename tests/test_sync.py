@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -77,10 +79,11 @@ def test_one_timestamp_on_ten_thousand_rows(scenario):
 
 def test_late_commit_inside_lookback_is_caught(scenario):
     s = scenario(lookback="10m")
-    s.insert({"id": i, "update_time": s.at(i * 10)} for i in range(1, 11))
+    t0 = s.now() - timedelta(minutes=5)
+    s.insert({"id": i, "update_time": t0 + timedelta(seconds=i * 10)} for i in range(1, 11))
     s.run()
-    # committed after the run, with a cursor value older than the watermark (a slow transaction)
-    s.insert([{"id": 99, "update_time": s.at(55)}])
+    # a slow transaction commits after the run, with a cursor value older than the watermark
+    s.insert([{"id": 99, "update_time": t0 + timedelta(seconds=55)}])
     s.run()
     assert "99" in s.actual()
     assert s.actual() == s.expected()
@@ -89,12 +92,24 @@ def test_late_commit_inside_lookback_is_caught(scenario):
 def test_late_commit_outside_lookback_is_missed_without_it(scenario):
     """The lookback is what catches late commits: with none, the same row is not read."""
     s = scenario(lookback="0s")
-    s.insert({"id": i, "update_time": s.at(i * 10)} for i in range(1, 11))
+    t0 = s.now() - timedelta(minutes=5)
+    s.insert({"id": i, "update_time": t0 + timedelta(seconds=i * 10)} for i in range(1, 11))
     s.run()
-    s.insert([{"id": 99, "update_time": s.at(55)}])
+    s.insert([{"id": 99, "update_time": t0 + timedelta(seconds=55)}])
     s.run()
     assert "99" not in s.actual()
     s.run(full=True)
+    assert s.actual() == s.expected()
+
+
+def test_a_quiet_table_is_not_read_again_and_again(scenario):
+    """The lookback is measured from the last run's clock, not from old cursor values."""
+    s = scenario(lookback="10m")
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 31))  # two hours old
+    s.run()
+    assert [s.run().results[0].counts.rows_read for _ in range(2)] == [0, 0]
+    s.update([5], title="改", update_time=s.now())
+    assert s.run().results[0].counts.rows_read == 1
     assert s.actual() == s.expected()
 
 
@@ -137,12 +152,13 @@ class CrashAfter(Observer):
 
 @pytest.mark.parametrize("k", [1, 2, 5])
 def test_crash_after_k_batches_then_rerun(scenario, k):
-    s = scenario(batch_size=7, lookback="0s")
+    s = scenario(batch_size=7)
     s.insert({"id": i, "update_time": s.at(i // 4)} for i in range(1, 61))
     with pytest.raises(RuntimeError):
         commands.run_once(s.project(), observer=CrashAfter(k))
     assert s.target_count() == 7 * k
-    s.update([2, 50], title="崩溃后修改", update_time=s.at(500))
+    # changed between the crash and the rerun: one row already copied, one not yet
+    s.update([2, 50], title="崩溃后修改", update_time=s.now())
     report = s.run()
     assert not report.failed
     assert s.actual() == s.expected()
@@ -205,8 +221,10 @@ def test_run_history_records_every_run(scenario):
     s.run()
     s.run()
     row = commands.status(s.project())[0]
-    assert row["last_status"] == "ok" and row["rows_read"] == 1  # lookback re-reads the row
-    assert row["watermark"].endswith("/ 1")
+    assert row["last_status"] == "ok" and row["rows_read"] == 0
+    assert row["watermark"] == s.at(1).strftime("%Y-%m-%d %H:%M:%S") or row["watermark"].startswith(
+        s.at(1).strftime("%Y-%m-%d %H:%M:%S"))
+    assert [r["mode"] for r in commands.history(s.project())] == ["incremental", "incremental"]
 
 
 @pytest.mark.parametrize("prefetch", [0, 3])

@@ -22,10 +22,30 @@ def window(previous, newest, **kw):
     return plan_window(previous, newest=newest, db_now=kw.pop("db_now", NOW), db_now_utc=NOW_UTC, **kw)
 
 
-def test_first_run_reads_from_the_start_up_to_the_source_clock_minus_lag():
+def test_first_run_is_a_full_copy_up_to_the_source_clock_minus_lag():
     planned = window(None, datetime(2026, 11, 28, 9, 0))
-    assert planned.window == Window(until=NOW - timedelta(seconds=5))
+    assert planned.window == Window(until=NOW - timedelta(seconds=5), snapshot=True)
     assert not planned.ahead
+
+
+def test_interrupted_full_copy_resumes_with_its_own_bound():
+    bound = datetime(2026, 11, 27, 10, 0)
+    wm = Watermark(datetime(2026, 11, 20), (500,), snapshot=True, bound=bound)
+    planned = window(wm, datetime(2026, 11, 28, 9, 50))
+    assert planned.window == Window(after=wm, until=bound, snapshot=True)
+
+
+def test_finished_full_copy_continues_strictly_after_its_largest_cursor_when_quiet():
+    wm = Watermark(datetime(2026, 11, 1), (), bound=datetime(2026, 11, 28, 9, 0))
+    planned = window(wm, datetime(2026, 11, 28, 9, 50))
+    assert planned.window == Window(after=wm, until=NOW - timedelta(seconds=5))
+
+
+def test_lookback_is_measured_from_the_last_runs_clock():
+    busy = Watermark(datetime(2026, 11, 28, 9, 58), (7,), bound=datetime(2026, 11, 28, 9, 59))
+    assert window(busy, datetime(2026, 11, 28, 9, 59)).window.since == datetime(2026, 11, 28, 9, 49)
+    quiet = Watermark(datetime(2026, 1, 1), (7,), bound=datetime(2026, 11, 28, 9, 59))
+    assert window(quiet, datetime(2026, 1, 1)).window.after == quiet
 
 
 def test_lookback_steps_back_from_the_watermark():
