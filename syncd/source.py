@@ -49,7 +49,7 @@ class Source:
     @contextmanager
     def stream(self, statement: sa.Select[Any], batch_size: int, *,
                prefetch: int = 0) -> Iterator[Iterator[list[Sequence[Any]]]]:
-        """Batches of rows (plain tuples) from one streaming query.
+        """Batches of rows (SQLAlchemy ``Row``s: tuples that also know their names) from one streaming query.
 
         With ``prefetch`` > 0 a reader thread keeps up to that many batches ready while the
         caller writes the previous one, so a slow link to the target does not leave the source
@@ -59,7 +59,7 @@ class Source:
             with self.engine.connect() as conn:
                 result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
                 try:
-                    yield (list(map(tuple, part)) for part in result.partitions(batch_size))
+                    yield iter(result.partitions(batch_size))
                 finally:
                     result.close()
             return
@@ -99,7 +99,7 @@ class _Reader(threading.Thread):
                 result = conn.execution_options(**options).execute(self.statement)
                 try:
                     for part in result.partitions(self.batch_size):
-                        if not self._put(list(map(tuple, part))):
+                        if not self._put(part):
                             return
                 finally:
                     result.close()

@@ -25,6 +25,9 @@ from syncd.plan import EXPR_PREFIX, Layout
 
 Kind = Literal["str", "text", "int", "decimal", "float", "datetime", "date", "time", "bytes", "bool", "other"]
 
+#: a character no 3-byte character set holds: asks the dialect once whether a column needs checking
+_OUTSIDE_BMP = "\U0001F600"
+
 #: uuid5 namespace of syncd's derived ids; a mapping's ``namespace: word`` derives a sub-namespace.
 NAMESPACE = uuid.UUID("6f1c2d0e-6a52-5b8e-9d7c-3a1f0b6e2d41")
 
@@ -116,6 +119,15 @@ def make_caster(col: TargetColumn, ctx: _Ctx) -> Callable[[Any], Any]:
 
     if kind in ("str", "text"):
         length, charset = col.length, col.charset
+        measure = ctx.text_length
+        check_charset = ctx.unsupported_text if ctx.unsupported_text(_OUTSIDE_BMP, charset) else None
+        if measure is len and check_charset is None:
+            def cast_plain_text(v: Any) -> Any:
+                if type(v) is not str:
+                    v = cast_text(v)
+                elif length is not None and len(v) > length:
+                    raise DataError(None, f"text of {len(v)} characters is longer than the column's {length}")
+                return v
 
         def cast_text(v: Any) -> Any:
             if not isinstance(v, str):
@@ -131,15 +143,18 @@ def make_caster(col: TargetColumn, ctx: _Ctx) -> Callable[[Any], Any]:
                     v = str(int(v))
                 else:
                     v = str(v)
-            if length is not None and ctx.text_length(v) > length:
-                raise DataError(None, f"text of {ctx.text_length(v)} characters is longer than the column's {length}")
-            problem = ctx.unsupported_text(v, charset)
-            if problem:
-                raise DataError(None, problem)
+            if length is not None and measure(v) > length:
+                raise DataError(None, f"text of {measure(v)} characters is longer than the column's {length}")
+            if check_charset is not None:
+                problem = check_charset(v, charset)
+                if problem:
+                    raise DataError(None, problem)
             return v
-        return cast_text
+        return cast_plain_text if measure is len and check_charset is None else cast_text
     if kind == "int":
         def cast_int(v: Any) -> Any:
+            if type(v) is int:
+                return v
             if isinstance(v, bool):
                 return int(v)
             if isinstance(v, int):
@@ -156,6 +171,8 @@ def make_caster(col: TargetColumn, ctx: _Ctx) -> Callable[[Any], Any]:
         digits = None if col.precision is None else col.precision - (col.scale or 0)
 
         def cast_decimal(v: Any) -> Any:
+            if type(v) is Decimal and v.is_finite() and (digits is None or v.adjusted() < digits):
+                return v
             try:
                 number = v if isinstance(v, Decimal) else Decimal(v.strip() if isinstance(v, str) else str(v))
             except (InvalidOperation, ValueError, TypeError):
@@ -175,6 +192,8 @@ def make_caster(col: TargetColumn, ctx: _Ctx) -> Callable[[Any], Any]:
         return cast_float
     if kind == "datetime":
         def cast_datetime(v: Any) -> Any:
+            if type(v) is datetime and v.tzinfo is None:
+                return v
             if isinstance(v, datetime):
                 return naive(v)
             if isinstance(v, date):
@@ -318,6 +337,19 @@ def _column_function(name: str, spec: ColumnSpec, lay: Layout, target: TargetCol
         steps.append(render)
     cast = make_caster(target, ctx)
     required = spec.required or not target.nullable
+    null_reason = "is NULL but the column is required" + ("" if spec.required else " (NOT NULL in the target)")
+
+    if not steps and (spec.from_ is not None or spec.expr is not None):
+        index = lay.index(spec.from_ if spec.from_ is not None else EXPR_PREFIX + name)
+
+        def copied(row: Sequence[Any]) -> Any:
+            v = row[index]
+            if v is None:
+                if required:
+                    raise DataError(None, null_reason)
+                return None
+            return cast(v)
+        return copied
 
     def value(row: Sequence[Any]) -> Any:
         v = origin(row)
@@ -325,8 +357,7 @@ def _column_function(name: str, spec: ColumnSpec, lay: Layout, target: TargetCol
             v = step(v)
         if v is None:
             if required:
-                raise DataError(None, "is NULL but the column is required"
-                                      + ("" if spec.required else " (NOT NULL in the target)"))
+                raise DataError(None, null_reason)
             return None
         return cast(v)
     return value
@@ -383,6 +414,11 @@ def _rule_function(rule: RuleSpec, positions: Mapping[str, int]) -> Callable[[Se
     return apply
 
 
+def _plain_copy(spec: ColumnSpec) -> bool:
+    return (spec.from_ is not None and spec.pattern is None and spec.map is None and spec.default is None
+            and spec.format is None)
+
+
 class RowMapper:
     """Maps rows read with ``layout`` into tuples for the target columns, in ``columns`` order."""
 
@@ -402,37 +438,64 @@ class RowMapper:
         positions = {c: i for i, c in enumerate(self.columns)}
         self._rules = [_rule_function(r, positions) for r in mapping.spec.rules]
         self._target_key = [positions[k] for k in mapping.target.key]
+        # When the target key is a plain copy of the whole source key, source rows (unique by
+        # their key) cannot collide in the target: no need to look for duplicates.
+        copied = {mapping.columns[k].from_ for k in mapping.target.key
+                  if _plain_copy(mapping.columns[k])}
+        self._unique_target_key = len(copied) == len(mapping.target.key) and set(mapping.source.key) <= copied
 
     def source_row(self, row: Sequence[Any]) -> dict[str, Any]:
         return dict(zip(self.layout.names, row))
 
     def map_batch(self, rows: Sequence[Sequence[Any]]) -> MappedBatch:
-        out: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[Any, ...], Sequence[Any]]] = {}
-        rejects: list[Reject] = []
+        functions = [fn for _, fn in self._functions]
+        rules = self._rules
         key_index = self.layout.key
+        mapped_rows: list[tuple[Any, ...]] = []
+        keys: list[tuple[Any, ...]] = []
+        sources: list[Sequence[Any]] = []
+        rejects: list[Reject] = []
         for row in rows:
-            key = tuple(row[i] for i in key_index)
-            values = []
             try:
-                for name, fn in self._functions:
-                    try:
-                        values.append(fn(row))
-                    except DataError as exc:
-                        raise DataError(name, exc.reason) from None
-                for rule in self._rules:
-                    reason = rule(values)
-                    if reason:
-                        raise DataError(None, reason)
-            except DataError as exc:
-                rejects.append(Reject(key, exc.column, str(exc), self.source_row(row)))
+                values = tuple([fn(row) for fn in functions])
+                for rule in rules:
+                    if rule(values):
+                        raise DataError(None, "rule")
+            except DataError:
+                rejects.append(self._explain(row))
                 continue
-            mapped = tuple(values)
-            target_key = tuple(mapped[i] for i in self._target_key)
-            # Two source rows that derive the same target row: the later one wins, as it would in the target.
-            out.pop(target_key, None)
-            out[target_key] = (mapped, key, row)
-        kept = list(out.values())
-        return MappedBatch([m for m, _, _ in kept], [k for _, k, _ in kept], rejects, [r for _, _, r in kept])
+            mapped_rows.append(values)
+            keys.append(tuple([row[i] for i in key_index]))
+            sources.append(row)
+        if not self._unique_target_key:
+            mapped_rows, keys, sources = self._last_per_target_key(mapped_rows, keys, sources)
+        return MappedBatch(mapped_rows, keys, rejects, sources)
+
+    def _explain(self, row: Sequence[Any]) -> Reject:
+        """The reject for a row that failed: which column or rule, and why (the slow path)."""
+        key = tuple(row[i] for i in self.layout.key)
+        values = []
+        for name, fn in self._functions:
+            try:
+                values.append(fn(row))
+            except DataError as exc:
+                return Reject(key, name, f"{name}: {exc.reason}", self.source_row(row))
+        for rule in self._rules:
+            reason = rule(values)
+            if reason:
+                return Reject(key, None, reason, self.source_row(row))
+        raise AssertionError("a row that failed to map maps on a second try")
+
+    def _last_per_target_key(self, rows: list[tuple[Any, ...]], keys: list[tuple[Any, ...]],
+                             sources: list[Sequence[Any]]) -> tuple[list[Any], list[Any], list[Any]]:
+        # Two source rows that derive the same target row: the later one wins, as it would in the target.
+        last: dict[tuple[Any, ...], int] = {}
+        for i, values in enumerate(rows):
+            target_key = tuple([values[j] for j in self._target_key])
+            last.pop(target_key, None)
+            last[target_key] = i
+        order = list(last.values())
+        return [rows[i] for i in order], [keys[i] for i in order], [sources[i] for i in order]
 
     def target_key(self, mapped: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(mapped[i] for i in self._target_key)

@@ -21,15 +21,22 @@ class SQLiteDialect(Dialect):
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         # The sqlite3 module has no adapters for Decimal (and deprecates those for datetime):
         # store them as SQLAlchemy's SQLite types do, so the rows read back the same way.
-        converters = [_ADAPT.get(k) for k in kinds]
-        if any(converters):
-            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(converters, row)) for row in rows]
+        converters = [(i, _ADAPT[k]) for i, k in enumerate(kinds) if k in _ADAPT]
+        if converters:
+            adapted = []
+            for row in rows:
+                values = list(row)
+                for i, convert in converters:
+                    if values[i] is not None:
+                        values[i] = convert(values[i])
+                adapted.append(values)
+            rows = adapted
         cursor.executemany(sql, rows)
 
 
 _ADAPT: dict[str, Callable[[Any], Any]] = {
     "decimal": str,
-    "datetime": lambda v: v.strftime("%Y-%m-%d %H:%M:%S.%f"),
+    "datetime": lambda v: v.isoformat(" ", "microseconds"),
     "date": lambda v: v.isoformat(),
     "time": lambda v: v.strftime("%H:%M:%S.%f"),
 }
