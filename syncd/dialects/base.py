@@ -81,9 +81,9 @@ class Dialect:
         text = str(orig).lower()
         return any(word in text for word in self.transient_words)
 
-    def text_length(self, value: str) -> int:
-        """How the database measures a string against a column's declared length."""
-        return len(value)
+    #: How the database measures a string against a column's declared length: characters. The
+    #: builtin itself, so the mapping can tell and take its fast path.
+    text_length = staticmethod(len)
 
     def unsupported_text(self, value: str, charset: str | None) -> str | None:
         """A reason the column's character set cannot hold ``value``, or None."""

@@ -48,10 +48,8 @@ class OracleDialect(Dialect):
             cursor.setinputsizes(*sizes)
         cursor.executemany(sql, rows)
 
-    def text_length(self, value: str) -> int:
-        # The reference tables use CHAR length semantics; a BYTE-semantics column would be
-        # measured in UTF-8 bytes by the database.
-        return len(value)
+    # text_length stays characters: the reference tables use CHAR length semantics
+    # (VARCHAR2(n CHAR)); a BYTE-semantics column would be measured in UTF-8 bytes.
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"tcp_connect_timeout": max(1.0, timeout.total_seconds())}
