@@ -121,7 +121,7 @@ class MappingRun:
         dialect = self.target.dialect
         self.mapper = RowMapper(self.mapping, self.layout, targets, self.codes, now=self.now, run_id=self.run_id,
                                 tz=self.tz, text_length=dialect.text_length, unsupported_text=dialect.unsupported_text)
-        self.statement = self.target.upsert_statement(self.mapping, self.mapper.columns, self.mapper.update_columns)
+        self.upsert = self.target.upsert(self.mapping, self.mapper.columns, self.mapper.update_columns)
         self.parents = []
         for parent in self.mapping.spec.parents:
             positions = [self.mapper.columns.index(c) for c in parent.columns]
@@ -281,7 +281,7 @@ class MappingRun:
             if room > 0:
                 self.result.sample.extend(dict(zip(self.mapper.columns, r)) for r in mapped.rows[:room])
         else:
-            self.target.write(self.statement, mapped.rows, self.mapper.kinds)
+            self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
         self.result.counts.rows_written += len(mapped.rows)
         self.result.counts.rows_rejected += len(mapped.rejects)
         return mapped.keys
@@ -353,7 +353,7 @@ class MappingRun:
                                "'where'); marked gone", self.mapping.name, len(gone))
             if rows:
                 mapped = self._check_parents(self.mapper.map_batch(rows))
-                self.target.write(self.statement, mapped.rows, self.mapper.kinds)
+                self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
                 # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
                 self._checkpoint(mapped, mapped.keys, None)
 

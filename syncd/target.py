@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 
 from syncd.dialects import Dialect
+from syncd.dialects.base import Upsert
 from syncd.errors import MappingError, Problem
 from syncd.mapping import TableMapping
 from syncd.transform import TargetColumn, column_kind
@@ -79,18 +80,21 @@ class Target:
             raise MappingError(problems)
         return described
 
-    def upsert_statement(self, mapping: TableMapping, columns: Sequence[str], update: Sequence[str]) -> str:
-        return self.dialect.upsert_sql(self.engine.dialect, mapping.target.table,
-                                       self.schema_of(mapping.target.schema_), columns, mapping.target.key, update)
+    def upsert(self, mapping: TableMapping, columns: Sequence[str], update: Sequence[str]) -> Upsert:
+        """How this run writes the mapping's batches: the dialect's upsert, adjusted to the connection."""
+        upsert = self.dialect.upsert(self.engine.dialect, mapping.target.table,
+                                     self.schema_of(mapping.target.schema_), columns, mapping.target.key, update)
+        with self.engine.connect() as conn:
+            return self.dialect.prepare(conn, upsert)
 
-    def write(self, statement: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
+    def write(self, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         """One batch, one transaction."""
         if not rows:
             return
         with self.engine.begin() as conn:
             cursor = conn.connection.cursor()
             try:
-                self.dialect.executemany(cursor, statement, rows, kinds)
+                self.dialect.write(cursor, upsert, rows, kinds)
             finally:
                 cursor.close()
 

@@ -79,14 +79,15 @@ def mapping_yaml(*, null_cursor: str = "include", batch_size: int = 2000, lookba
 
 class Scenario:
     def __init__(self, tmp_path: Path, source_url: str, target_url: str, *, defaults: str = "",
-                 **mapping_options: Any):
+                 create_target: bool = True, **mapping_options: Any):
         self.dir = tmp_path
         self.source = sa.create_engine(source_url)
         self.target = sa.create_engine(target_url)
         source_meta.drop_all(self.source)
-        target_meta.drop_all(self.target)
         source_meta.create_all(self.source)
-        target_meta.create_all(self.target)
+        if create_target:
+            target_meta.drop_all(self.target)
+            target_meta.create_all(self.target)
         (tmp_path / "mappings" / "codes").mkdir(parents=True, exist_ok=True)
         (tmp_path / "mappings" / "codes" / "check_status.yaml").write_text(CODES, encoding="utf-8")
         self.write_mapping(**mapping_options)

@@ -8,10 +8,24 @@ checks a dialect's name.
 from __future__ import annotations
 
 from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """How one run writes batches into one target table, built once per run."""
+
+    table: str
+    schema: str | None
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    update: tuple[str, ...]
+    sql: str                            # the statement an executemany sends row by row
+    staging: tuple[str, ...] = ()       # a dialect's bulk path (PostgreSQL: COPY statements)
 
 
 class Dialect:
@@ -52,6 +66,19 @@ class Dialect:
             action = "DO NOTHING"
         return (f"INSERT INTO {self.table_ref(sa_dialect, table, schema)} ({cols}) VALUES ({marks}) "
                 f"ON CONFLICT ({conflict}) {action}")
+
+    def upsert(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
+               key: Sequence[str], update: Sequence[str]) -> Upsert:
+        return Upsert(table, schema, tuple(columns), tuple(key), tuple(update),
+                      self.upsert_sql(sa_dialect, table, schema, columns, key, update))
+
+    def prepare(self, conn: sa.Connection, upsert: Upsert) -> Upsert:
+        """Adjust the write path to what this connection may do (once per run)."""
+        return upsert
+
+    def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
+        """Send one batch inside the caller's transaction."""
+        self.executemany(cursor, upsert.sql, rows, kinds)
 
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         """Send one batch through the DB-API cursor (no per-row dicts: that is where time goes)."""
