@@ -270,6 +270,29 @@ def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, 
 
 
 @cli.command()
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a generated file is stale.")
+def ddl(check_only: bool) -> None:
+    """Regenerate sql/reference/, sql/county/ and docs/intermediate-tables.md from the table YAML."""
+    from syncd import ddl as ddl_module
+
+    root = ddl_module.project_root()
+    try:
+        files = ddl_module.rendered_files(root)
+    except ValueError as exc:
+        err.print("[red]error:[/red] ", end="")
+        err.print(str(exc), markup=False)
+        sys.exit(EXIT_CONFIG)
+    stale = [p for p, text in files.items()
+             if not (root / p).exists() or (root / p).read_text(encoding="utf-8") != text]
+    if check_only:
+        for path in stale:
+            out.print(f"stale: {path.as_posix()}")
+        sys.exit(EXIT_FAILED if stale else EXIT_OK)
+    for path in ddl_module.write_all(root):
+        out.print(path.relative_to(root).as_posix())
+
+
+@cli.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Where to create county.db, fep.db, state.db and config.yaml.")
 @click.option("--rows", default=200, show_default=True, help="Size of the generated county data.")

@@ -3,14 +3,13 @@
 Owns the format of sql/tables.yaml (the reference intermediate tables) and
 sql/county/tables.yaml (the demo county schema), the committed DDL under sql/ and
 docs/intermediate-tables.md. Everything here is generated from those YAML files, so
-a change is made once, in YAML, and `python -m syncd.ddl` rewrites the rest.
+a change is made once, in YAML, and `syncd ddl` rewrites the rest.
 
 Loading and rendering are pure; only write_all() and main() touch the file system.
 Nothing here connects to a database.
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,12 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects import mysql, oracle, postgresql, sqlite
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine.interfaces import Dialect
+
+from syncd import dialects
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 from sqlalchemy.types import TypeEngine
-
-DIALECTS: dict[str, type[Dialect]] = {
-    "sqlite": sqlite.dialect,
-    "mysql": mysql.dialect,
-    "postgresql": postgresql.dialect,
-    "oracle": oracle.dialect,
-}
 
 TYPES = ("string", "text", "integer", "decimal", "datetime", "date", "binary")
 
@@ -62,7 +56,7 @@ RESERVED = frozenset({
     "size", "start", "table", "type", "uid", "user", "value", "values",
 })
 
-GENERATED_BY = "python -m syncd.ddl"
+GENERATED_BY = "syncd ddl"
 
 REFERENCE_YAML = Path("sql/tables.yaml")
 COUNTY_YAML = Path("sql/county/tables.yaml")
@@ -311,23 +305,22 @@ def sync_order(metadata: MetaData) -> list[str]:
 
 def render_ddl(metadata: MetaData, dialect_name: str) -> str:
     """CREATE TABLE / CREATE INDEX (and COMMENT ON where needed) for one dialect, as one script."""
-    if dialect_name not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect_name!r}; expected one of {list(DIALECTS)}")
-    dialect = DIALECTS[dialect_name]()
+    if dialect_name not in REFERENCE_DIALECTS:
+        raise ValueError(f"unknown dialect {dialect_name!r}; expected one of {list(REFERENCE_DIALECTS)}")
+    ours = dialects.get(dialect_name)
+    dialect = ours.sqlalchemy_dialect()
     source = metadata.info.get("source", "the table definitions")
     title = metadata.info.get("title", "")
     out = [
         f"-- {title} ({dialect_name})" if title else f"-- {dialect_name}",
         f"-- Generated from {source} by `{GENERATED_BY}`. Do not edit: change the YAML and regenerate.",
     ]
-    if dialect_name == "oracle":
-        out.append("-- Strings use CHAR length semantics: VARCHAR2(n CHAR) holds n characters, not n bytes.")
-    if dialect_name == "mysql":
-        out.append("-- Tables use InnoDB and utf8mb4; VARCHAR(n) counts characters.")
+    if ours.ddl_note:
+        out.append(ours.ddl_note)
     out.append("")
 
-    # Comments inline in MySQL; the others need separate COMMENT ON statements, and SQLite has none.
-    separate_comments = dialect_name in ("postgresql", "oracle")
+    # Comments inline in MySQL; PostgreSQL and Oracle need COMMENT ON statements; SQLite has none.
+    separate_comments = ours.ddl_separate_comments
     for name in sync_order(metadata):
         table = metadata.tables[name]
         out.append(f"-- {table.name}: {table.info.get('title', '')}".rstrip(": "))
@@ -491,20 +484,3 @@ def write_all(root: str | Path) -> list[Path]:
 
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    root = Path(args[0]) if args else project_root()
-    try:
-        written = write_all(root)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for path in written:
-        print(path.relative_to(root).as_posix())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

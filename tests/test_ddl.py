@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_committed_files_match_the_yaml() -> None:
     stale = [str(path) for path, content in ddl.rendered_files(ROOT).items()
              if not (ROOT / path).is_file() or (ROOT / path).read_text(encoding="utf-8") != content]
-    assert not stale, f"regenerate with `python -m syncd.ddl`: {stale}"
+    assert not stale, f"regenerate with `syncd ddl`: {stale}"
 
 
 def test_write_all_reproduces_the_committed_files(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_mysql_tables_use_innodb_and_utf8mb4() -> None:
 @pytest.mark.parametrize("dialect", ["sqlite", "mysql", "postgresql", "oracle"])
 def test_generated_files_say_where_they_come_from(dialect: str) -> None:
     head = (ROOT / f"sql/reference/{dialect}.sql").read_text(encoding="utf-8").splitlines()[:3]
-    assert any("sql/tables.yaml" in line and "python -m syncd.ddl" in line for line in head)
+    assert any("sql/tables.yaml" in line and "syncd ddl" in line for line in head)
 
 
 def test_docs_cover_every_table_column_and_code_list() -> None:

@@ -1,5 +1,5 @@
 -- 县级双重预防系统（演示库） (mysql)
--- Generated from sql/county/tables.yaml by `python -m syncd.ddl`. Do not edit: change the YAML and regenerate.
+-- Generated from sql/county/tables.yaml by `syncd ddl`. Do not edit: change the YAML and regenerate.
 -- Tables use InnoDB and utf8mb4; VARCHAR(n) counts characters.
 
 -- qy_jbxx: 企业基本信息

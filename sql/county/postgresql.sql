@@ -1,5 +1,5 @@
 -- 县级双重预防系统（演示库） (postgresql)
--- Generated from sql/county/tables.yaml by `python -m syncd.ddl`. Do not edit: change the YAML and regenerate.
+-- Generated from sql/county/tables.yaml by `syncd ddl`. Do not edit: change the YAML and regenerate.
 
 -- qy_jbxx: 企业基本信息
 CREATE TABLE qy_jbxx (

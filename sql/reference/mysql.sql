@@ -1,5 +1,5 @@
 -- 双重预防机制数据中间表（参考定义） (mysql)
--- Generated from sql/tables.yaml by `python -m syncd.ddl`. Do not edit: change the YAML and regenerate.
+-- Generated from sql/tables.yaml by `syncd ddl`. Do not edit: change the YAML and regenerate.
 -- Tables use InnoDB and utf8mb4; VARCHAR(n) counts characters.
 
 -- dp_hazard: 安全风险分析对象（危险源）

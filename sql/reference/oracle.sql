@@ -1,5 +1,5 @@
 -- 双重预防机制数据中间表（参考定义） (oracle)
--- Generated from sql/tables.yaml by `python -m syncd.ddl`. Do not edit: change the YAML and regenerate.
+-- Generated from sql/tables.yaml by `syncd ddl`. Do not edit: change the YAML and regenerate.
 -- Strings use CHAR length semantics: VARCHAR2(n CHAR) holds n characters, not n bytes.
 
 -- dp_hazard: 安全风险分析对象（危险源）

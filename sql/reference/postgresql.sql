@@ -1,5 +1,5 @@
 -- 双重预防机制数据中间表（参考定义） (postgresql)
--- Generated from sql/tables.yaml by `python -m syncd.ddl`. Do not edit: change the YAML and regenerate.
+-- Generated from sql/tables.yaml by `syncd ddl`. Do not edit: change the YAML and regenerate.
 
 -- dp_hazard: 安全风险分析对象（危险源）
 CREATE TABLE dp_hazard (

@@ -32,11 +32,20 @@ class Dialect:
     """Defaults that hold for most databases; subclasses override what differs."""
 
     name = "default"
+    #: for generated DDL: a line its reader should know, and whether comments need COMMENT ON
+    ddl_note: str | None = None
+    ddl_separate_comments = False
     #: SQL selecting (naive local timestamp, aware timestamp) of the database's clock
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
     #: error codes (driver-specific) that mean: try again
     transient_codes: frozenset[Any] = frozenset()
     transient_words: tuple[str, ...] = ()
+
+    def sqlalchemy_dialect(self) -> SADialect:
+        """SQLAlchemy's dialect, to compile statements without a server (DDL, tests)."""
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.dialect()
 
     def placeholders(self, sa_dialect: SADialect, count: int) -> list[str]:
         style = sa_dialect.paramstyle

@@ -15,6 +15,12 @@ from syncd.dialects.base import Dialect
 
 class MySQLDialect(Dialect):
     name = "mysql"
+    ddl_note = "-- Tables use InnoDB and utf8mb4; VARCHAR(n) counts characters."
+
+    def sqlalchemy_dialect(self) -> Any:
+        from sqlalchemy.dialects import mysql
+
+        return mysql.dialect()
     clock_sql = "SELECT NOW(6), UTC_TIMESTAMP(6)"
     # 1040 too many connections, 1205 lock wait timeout, 1213 deadlock, 2003 can't connect,
     # 2006 server gone away, 2013 lost connection, 2055 lost connection (SSL), 0 closed socket.

@@ -14,6 +14,13 @@ from syncd.dialects.base import Dialect
 
 class OracleDialect(Dialect):
     name = "oracle"
+    ddl_note = "-- Strings use CHAR length semantics: VARCHAR2(n CHAR) holds n characters, not n bytes."
+    ddl_separate_comments = True
+
+    def sqlalchemy_dialect(self) -> Any:
+        from sqlalchemy.dialects import oracle
+
+        return oracle.dialect()
     clock_sql = "SELECT LOCALTIMESTAMP, SYSTIMESTAMP FROM dual"
     # ORA-00060 deadlock, 00054 resource busy, 03113/03114/03135 connection lost, 12170 timeout,
     # 12514/12541/12545/12537/12547 listener/connect failures, 25408 cannot replay.

@@ -16,6 +16,12 @@ from syncd.dialects.base import Dialect, Upsert
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
+    ddl_separate_comments = True
+
+    def sqlalchemy_dialect(self) -> Any:
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.dialect()
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
     transient_sqlstates = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"})
     transient_words = ("server closed the connection", "connection timeout", "terminating connection",

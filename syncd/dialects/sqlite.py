@@ -10,6 +10,11 @@ from syncd.dialects.base import Dialect
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+
+    def sqlalchemy_dialect(self) -> Any:
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.dialect()
     # SQLite has no clock of its own: the process's clock, as local wall time, like most
     # applications write it. Cursor text keeps its own layout (see watermark.format_like).
     clock_sql = "SELECT datetime('now', 'localtime'), datetime('now')"
