@@ -65,6 +65,8 @@ def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable
                    format="{time:YYYY-MM-DD HH:mm:ss.SSS ZZ} {level: <7} {process} {message}",
                    encoding="utf-8", enqueue=False, backtrace=False, diagnose=False)
     logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
-    for name, lib_level in (("apscheduler", logging.INFO), ("sqlalchemy", logging.WARNING),
+    # APScheduler's executors log every job start and finish at INFO; syncd logs each run itself.
+    for name, lib_level in (("apscheduler", logging.INFO), ("apscheduler.executors", logging.WARNING),
+                            ("sqlalchemy", logging.WARNING),
                             ("sqlalchemy.engine", logging.DEBUG if level in ("DEBUG", "TRACE") else logging.WARNING)):
         logging.getLogger(name).setLevel(lib_level)
