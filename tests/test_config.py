@@ -161,6 +161,13 @@ def test_example_config_documents_valid_keys(tmp_path):
     (tmp_path / "mappings").mkdir()
     config = load_config(tmp_path / "config.yaml")
     assert config.vars["AREA_CODE"] == "410102"
+    # its schedules name the shipped mappings and parse
+    from syncd import schedule
+    from syncd.mapping import load_mappings
+
+    shipped = config.model_copy(update={"mappings": REPO / "mappings"})
+    jobs = schedule.plan_jobs(shipped, load_mappings(shipped))
+    assert {j.schedule for j in jobs} >= {"*/10 * * * *", "30 1 * * *", "10m"}
 
 
 def test_cli_exit_code_2_and_every_problem(tmp_path):
