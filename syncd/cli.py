@@ -209,16 +209,59 @@ def health(ctx: click.Context) -> None:
     ctx.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def rejects(ctx: click.Context) -> None:
+    """Rows that could not be written: list (the default), show, drop."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(rejects_list)
+
+
+@rejects.command("list")
 @click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
 @click.option("--all", "show_all", is_flag=True, help="Also resolved, gone and dropped rejects.")
 @click.option("--limit", default=200, show_default=True, help="At most this many.")
 @click.pass_context
-def rejects(ctx: click.Context, name: str | None, show_all: bool, limit: int) -> None:
-    """List rows that could not be written, with the reason."""
+def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = False, limit: int = 200) -> None:
+    """List rejects with their reason (pending ones unless --all)."""
     project = _load(ctx)
     rows = commands.rejects(project, mapping=name, status_=None if show_all else "pending", limit=limit)
-    out.print(_table(rows, ["mapping", "source_key", "status", "column_name", "reason", "attempts", "first_seen"]))
+    out.print(_table(rows, ["mapping", "key", "status", "column_name", "reason", "attempts", "first_seen"]))
+
+
+@rejects.command("show")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.argument("key")
+@click.pass_context
+def rejects_show(ctx: click.Context, name: str, key: str) -> None:
+    """Everything about one reject: reason, attempts and the source row as it was read."""
+    project = _load(ctx)
+    found = [r for r in commands.rejects(project, mapping=name, status_=None, limit=100_000) if r["key"] == key]
+    if not found:
+        err.print(f"no reject with key {key!r} in mapping {name!r} (see: syncd rejects list -m {name})", markup=False)
+        ctx.exit(EXIT_FAILED)
+    row = found[0]
+    for label in ("mapping", "key", "status", "column_name", "reason", "attempts", "first_seen", "last_seen",
+                  "run_id", "resolved_at"):
+        out.print(f"{label:>12}: ", end="")
+        out.print(_fmt(row.get(label)), markup=False)
+    out.print(_table([{"column": c, "value": v} for c, v in row["row"].items()], ["column", "value"],
+                     title="the source row"))
+
+
+@rejects.command("drop")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("--reason", required=True, help="Why these rows will never be sent (kept in the audit trail).")
+@click.argument("keys", nargs=-1, required=True)
+@click.pass_context
+def rejects_drop(ctx: click.Context, name: str, reason: str, keys: tuple[str, ...]) -> None:
+    """Stop retrying pending rejects; they stay in the audit trail as dropped, with the reason."""
+    project = _load(ctx)
+    unknown = commands.drop_rejects(project, mapping=name, keys=keys, reason=reason)
+    out.print(f"dropped {len(keys) - len(unknown)} reject(s) of mapping {name}")
+    for key in unknown:
+        err.print(f"no pending reject with key {key!r} in mapping {name!r}", markup=False)
+    ctx.exit(EXIT_FAILED if unknown else EXIT_OK)
 
 
 @cli.command()
@@ -252,7 +295,7 @@ def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, 
 
     project = _load(ctx)
     results = commands.reconcile(project, names=names)
-    kinds = ["missing", "different", "waiting", "rejected", "extra"]
+    kinds = ["missing", "different", "waiting", "rejected", "dropped", "extra"]
     summary = [{"mapping": r.mapping, "source": r.source_rows, "target": r.target_rows,
                 **{k: r.count(k) for k in kinds}, "equal": "yes" if r.equal else "NO"} for r in results]
     out.print(_table(summary, ["mapping", "source", "target", *kinds, "equal"], title="reconciliation"))

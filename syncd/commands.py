@@ -6,6 +6,7 @@ caller can run them in a loop without leaking connections.
 
 from __future__ import annotations
 
+import json
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from syncd.source import Source
 from syncd.state import StateStore, as_utc
 from syncd.sync import MappingResult, MappingRun, Mode, Observer, RetryPolicy
 from syncd.target import Target
-from syncd.watermark import Window
+from syncd.watermark import Window, decode_key, decode_value
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -366,13 +367,37 @@ def _span(span: timedelta) -> str:
 
 def rejects(project: Project, *, mapping: str | None = None, status_: str | None = "pending",
             limit: int = 1000) -> list[dict[str, Any]]:
+    """Rejects with their reason; ``key`` is the source key as an operator types it (``1`` or ``a, b``)."""
     if mapping:
         project.mapping(mapping)
     state = open_state(project.config)
     try:
-        return state.list_rejects(mapping, status=status_, limit=limit)
+        found = state.list_rejects(mapping, status=status_, limit=limit)
     finally:
         state.engine.dispose()
+    for row in found:
+        row["key"] = key_text(decode_key(row["source_key"]))
+        row["row"] = {k: decode_value(v) for k, v in json.loads(row["row_data"]).items()}
+    return found
+
+
+def key_text(key: Sequence[Any]) -> str:
+    return ", ".join(str(k) for k in key)
+
+
+def drop_rejects(project: Project, *, mapping: str, keys: Sequence[str], reason: str) -> list[str]:
+    """Mark pending rejects of ``mapping`` (by ``key`` text) as dropped; returns the keys not found."""
+    project.mapping(mapping)
+    if not reason.strip():
+        raise ConfigError([Problem("", None, "--reason", "say why the rows are dropped: --reason TEXT")])
+    state = open_state(project.config)
+    try:
+        by_text = {key_text(decode_key(k)): k for k in state.pending_keys(mapping)}
+        unknown = [k for k in keys if k not in by_text]
+        state.drop_rejects(mapping, [by_text[k] for k in keys if k in by_text], reason.strip())
+    finally:
+        state.engine.dispose()
+    return unknown
 
 
 def reconcile(project: Project, *, names: Sequence[str] = (), now: datetime | None = None) -> list[Any]:

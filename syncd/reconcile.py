@@ -3,7 +3,8 @@
 For auditors' "was anything lost?". Reads every source row of a mapping, maps it exactly as a
 run would, reads the target table, and names each difference by key: ``missing`` (in the source,
 not in the target), ``different`` (a column differs), ``waiting`` (newer than the watermark: the
-next run sends it), ``rejected`` (held back, with its reason in ``syncd rejects``) and ``extra``
+next run sends it), ``rejected`` (held back, with its reason in ``syncd rejects``), ``dropped`` (a
+reject an operator gave up on, with the reason) and ``extra``
 (in the target, not produced by this mapping — another mapping writing the same table, or a row
 deleted at the source). Columns stamped by syncd (``value: now | run_id``) are not compared.
 The differences come back as a pandas DataFrame, ready for a CSV an auditor can open.
@@ -87,7 +88,8 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
                        text_length=target.dialect.text_length, unsupported_text=target.dialect.unsupported_text)
     compared = [i for i, c in enumerate(mapper.columns) if mapping.columns[c].value is None]
     watermark = state.watermark(mapping.name)
-    pending = {decode_key(k): None for k in state.pending_keys(mapping.name)}
+    pending = {decode_key(k) for k in state.pending_keys(mapping.name)}
+    dropped = {decode_key(k) for k in state.keys_with_status(mapping.name, "dropped")}
     rows: list[dict[str, Any]] = []
     expected: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
     source_rows = 0
@@ -100,7 +102,7 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
                 source_rows += len(batch)
                 mapped = mapper.map_batch(batch)
                 for reject in mapped.rejects:
-                    kind = "rejected" if reject.key in pending else "missing"
+                    kind = "rejected" if reject.key in pending else "dropped" if reject.key in dropped else "missing"
                     rows.append(dict(mapping=mapping.name, kind=kind, key=_key(reject.key), column=reject.column,
                                      expected=None, actual=None, reason=reject.reason))
                 for values, source_row in zip(mapped.rows, mapped.sources):

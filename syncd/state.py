@@ -162,6 +162,27 @@ class StateStore:
         with self.engine.begin() as conn:
             return self._resolve(conn, mapping, keys, status, utcnow())
 
+    def drop_rejects(self, mapping: str, source_keys: Iterable[str], reason: str) -> int:
+        """Give up on pending rejects (the county will never fix the row): kept, marked dropped,
+        with who-knows-why in the reason, so the audit trail still names the difference."""
+        now = utcnow()
+        count = 0
+        with self.engine.begin() as conn:
+            for key in source_keys:
+                old = conn.execute(sa.select(rejects.c.reason).where(
+                    rejects.c.mapping == mapping, rejects.c.source_key == key, rejects.c.status == "pending")).scalar()
+                if old is None:
+                    continue
+                count += conn.execute(sa.update(rejects).where(
+                    rejects.c.mapping == mapping, rejects.c.source_key == key, rejects.c.status == "pending").values(
+                    status="dropped", resolved_at=now, reason=f"dropped: {reason} (was: {old})")).rowcount
+        return count
+
+    def keys_with_status(self, mapping: str, status: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(rejects.c.source_key).where(
+                rejects.c.mapping == mapping, rejects.c.status == status)).scalars())
+
     def pending_keys(self, mapping: str) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(rejects.c.source_key).where(

@@ -184,6 +184,23 @@ def test_unknown_code_is_rejected_then_healed(scenario, tmp_path):
     assert commands.rejects(s.project()) == []
 
 
+def test_a_dropped_reject_stops_counting_but_stays_in_the_audit_trail(scenario):
+    s = scenario()
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+    assert commands.health(s.project())[0] is False
+    assert commands.drop_rejects(s.project(), mapping="record", keys=["2", "77"], reason="企业已注销") == ["77"]
+    assert commands.rejects(s.project()) == []
+    [dropped] = commands.rejects(s.project(), status_="dropped")
+    assert dropped["key"] == "2" and dropped["reason"].startswith("dropped: 企业已注销 (was: check_status:")
+    assert dropped["row"]["jg"] == "坏值"
+    s.run()
+    assert commands.rejects(s.project()) == []  # not retried any more
+    assert commands.health(s.project())[0] is True
+    [report] = commands.reconcile(s.project())
+    assert report.equal and list(report.differences["kind"]) == ["dropped"]
+
+
 def test_unknown_code_keep_and_default(scenario):
     s = scenario(unknown='"9"')
     s.insert([{"id": 1, "jg": "奇怪", "update_time": s.at(1)}])
