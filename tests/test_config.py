@@ -187,3 +187,32 @@ def test_every_cli_command_has_help():
     for name, command in cli.cli.commands.items():
         assert command.help, f"syncd {name} has no help text"
         assert CliRunner().invoke(cli.cli, [name, "--help"]).exit_code == 0
+
+
+def test_check_connect_names_missing_tables_and_columns(tmp_path):
+    import sqlalchemy as sa
+
+    config = project_dir(tmp_path, {
+        "record": GOOD,
+        "other": GOOD.replace("name: record", "name: other").replace("table: dst", "table: no_such_table"),
+    })
+    source = sa.create_engine(f"sqlite:///{tmp_path / 's.db'}")
+    target = sa.create_engine(f"sqlite:///{tmp_path / 't.db'}")
+    with source.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE src (id INTEGER PRIMARY KEY, update_time TEXT)"))  # no jg column
+    with target.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE dst (id TEXT PRIMARY KEY, status TEXT, extra TEXT NOT NULL)"))
+    source.dispose()
+    target.dispose()
+    project = commands.open_project(config)
+    assert commands.check(project)  # statically fine
+    with pytest.raises(MappingError) as caught:
+        commands.check(project, connect_databases=True)
+    text = str(caught.value)
+    assert "other.yaml" in text and "target table no_such_table does not exist" in text
+    assert "record.yaml" in text and "NOT NULL but the mapping does not fill them" in text
+    assert "the source query fails" in text and "jg" in text
+    # a run records the same problem against the mapping instead of stopping the others
+    report = commands.run_once(project)
+    assert {r.mapping for r in report.failed} == {"other", "record"}
+    assert "no_such_table" in [r for r in report.failed if r.mapping == "other"][0].error
