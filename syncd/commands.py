@@ -57,7 +57,7 @@ def open_project(config_path: str | Path | None = None, *, only: Sequence[str] =
         ZoneInfo(config.defaults.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError([Problem(str(config.path), None, "defaults.timezone",
-                                   f"unknown time zone {config.defaults.timezone!r}; write e.g. Asia/Shanghai")])
+                                   f"unknown time zone {config.defaults.timezone!r}; write e.g. Asia/Shanghai")]) from None
     mappings = load_mappings(config, only=tuple(only))
     return Project(config, mappings, load_code_lists(config))
 

@@ -6,7 +6,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from syncd import commands
 from syncd.state import runs
 from tests.faultproxy import CuttingProxy
 from tests.scenario import Scenario
