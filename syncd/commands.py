@@ -92,8 +92,9 @@ def _engine_for(db: DatabaseConfig) -> sa.Engine:
 
 def open_state(config: Config) -> StateStore:
     url = config.state_url()
-    if url.get_backend_name() == "sqlite" and url.database:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    db = dialects.get(url.get_backend_name()).database_file(url)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
     return StateStore(make_engine(url))
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from syncd import yamlfile
+from syncd import dialects, yamlfile
 from syncd.errors import ConfigError, Problem
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -176,6 +176,20 @@ def _resolve(base: Path, value: Any) -> Any:
     return path if path.is_absolute() else base / path
 
 
+def _resolve_url(base: Path, url: Any) -> Any:
+    """A database file named by a relative path lies beside the config file."""
+    if not isinstance(url, str):
+        return url
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url   # reported by the model's validation
+    db = dialects.get(parsed.get_backend_name()).database_file(parsed)
+    if db is None or db.is_absolute():
+        return url
+    return parsed.set(database=str(base / db)).render_as_string(hide_password=False)
+
+
 def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
     """Parse and validate the config file; raise ConfigError with every problem."""
     file = str(path)
@@ -197,20 +211,15 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
             for key in ("password_file", "dir"):
                 if sub.get(key) is not None:
                     sub[key] = _resolve(base, sub[key])
-            url = sub.get("url")
-            if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-                rel = url[len("sqlite:///"):]
-                if rel and rel != ":memory:" and not rel.startswith("/"):
-                    sub["url"] = f"sqlite:///{base / rel}"
+            if "url" in sub:
+                sub["url"] = _resolve_url(base, sub["url"])
+            if sub.get("password_file") is not None and not Path(sub["password_file"]).is_file():
+                problems.append(Problem(file, yamlfile.line_at(data, (section, "password_file")),
+                                        f"{section}.password_file",
+                                        f"password file {sub['password_file']} does not exist or is not readable"))
             resolved[section] = sub
     if isinstance(data.get("log"), dict) and data["log"].get("dir") is not None:
         resolved["log"] = {**data["log"], "dir": _resolve(base, data["log"]["dir"])}
-    for section in ("source", "target", "state"):
-        password_file = resolved.get(section, {}).get("password_file") if isinstance(resolved.get(section), dict) else None
-        if password_file is not None and not Path(password_file).is_file():
-            problems.append(Problem(file, yamlfile.line_at(data, (section, "password_file")),
-                                    f"{section}.password_file",
-                                    f"password file {password_file} does not exist or is not readable"))
     try:
         config = Config.model_validate(resolved)
     except ValidationError as exc:

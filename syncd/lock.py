@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.config import Config
+from syncd import dialects
 from syncd.errors import LockedError
 
 _POLL = 0.2
@@ -29,8 +30,8 @@ _POLL = 0.2
 
 def lock_path(config: Config) -> Path:
     url = config.state_url()
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        db = Path(url.database)
+    db = dialects.get(url.get_backend_name()).database_file(url)
+    if db is not None:
         return db.with_name(db.name + ".lock")
     return config.state_dir() / "syncd.lock"
 

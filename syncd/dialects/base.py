@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
@@ -40,6 +41,10 @@ class Dialect:
     #: error codes (driver-specific) that mean: try again
     transient_codes: frozenset[Any] = frozenset()
     transient_words: tuple[str, ...] = ()
+
+    def database_file(self, url: sa.URL) -> Path | None:
+        """The file holding the database, for databases that are one (SQLite); else None."""
+        return None
 
     def sqlalchemy_dialect(self) -> SADialect:
         """SQLAlchemy's dialect, to compile statements without a server (DDL, tests)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from syncd.dialects.base import Dialect
@@ -22,6 +23,9 @@ class SQLiteDialect(Dialect):
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"timeout": timeout.total_seconds()}
+
+    def database_file(self, url: Any) -> Path | None:
+        return Path(url.database) if url.database and url.database != ":memory:" else None
 
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         # The sqlite3 module has no adapters for Decimal (and deprecates those for datetime):
