@@ -128,8 +128,7 @@ class RunReport:
 
 
 def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False, dry_run: bool = False,
-             observer: Observer | None = None, now: datetime | None = None,
-             conns: Connections | None = None) -> RunReport:
+             observer: Observer | None = None, now: datetime | None = None) -> RunReport:
     """Run the chosen mappings (all by default) once, in dependency order.
 
     A failing mapping is recorded and reported; the others still run (a child whose parent
@@ -144,7 +143,7 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
     policy = RetryPolicy(attempts=defaults.retries + 1, wait=defaults.retry_wait.total_seconds(),
                          wait_max=defaults.retry_wait_max.total_seconds())
     mode: Mode = "full" if full else "incremental"
-    with (_given(conns) if conns else connect(project)) as c:
+    with connect(project) as c:
         for mapping in chosen:
             run = MappingRun(mapping, source=c.source, target=c.target, state=c.state, codes=project.codes,
                              run_id=report.run_id, now=now, tz=project.tz, mode=mode, dry_run=dry_run,
@@ -164,11 +163,6 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
                              mapping.name, kind, result.error)
             report.results.append(result)
     return report
-
-
-@contextmanager
-def _given(conns: Connections) -> Iterator[Connections]:
-    yield conns
 
 
 def check(project: Project, *, connect_databases: bool = False) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ needs it. A ``query:`` source is wrapped as a subquery named ``src``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -16,6 +16,9 @@ from syncd.mapping import TableMapping
 from syncd.watermark import Watermark, Window
 
 EXPR_PREFIX = "_expr_"
+
+#: keys looked up per statement: well under every database's limit on bind parameters
+KEYS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -107,15 +110,29 @@ def read_null_cursor(mapping: TableMapping, after_key: tuple[Any, ...] | None = 
     return _select(mapping, src).where(*conds).order_by(*keys)
 
 
+def chunks(items: Sequence[Any], size: int = KEYS_PER_QUERY) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def key_in(columns: Sequence[sa.ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
+    """``(c1, c2) IN (...)`` spelled out so every database understands it."""
+    if len(columns) == 1:
+        return columns[0].in_([k[0] for k in keys])
+    return sa.or_(*(sa.and_(*(c == v for c, v in zip(columns, key))) for key in keys))
+
+
 def read_keys(mapping: TableMapping, keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:
     """Rows with the given source keys (to retry rejects), still subject to ``where``."""
     src = source_from(mapping)
-    key_cols = [src.c[k] for k in mapping.source.key]
-    if len(key_cols) == 1:
-        match: sa.ColumnElement[bool] = key_cols[0].in_([k[0] for k in keys])
-    else:
-        match = sa.or_(*(sa.and_(*(c == v for c, v in zip(key_cols, key))) for key in keys))
-    return _select(mapping, src).where(match, *_filters(mapping))
+    return _select(mapping, src).where(key_in([src.c[k] for k in mapping.source.key], keys), *_filters(mapping))
+
+
+def target_keys(table: str, schema: str | None, key: Sequence[str], keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:
+    """Which of ``keys`` a target table holds (the parent check)."""
+    tbl = sa.table(table, *[sa.column(k) for k in key], schema=schema)
+    cols = [tbl.c[k] for k in key]
+    return sa.select(*cols).where(key_in(cols, keys))
 
 
 def probe_newest(mapping: TableMapping) -> sa.Select[Any]:

@@ -10,7 +10,7 @@ import queue
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -56,19 +56,27 @@ class Source:
         idle (and the reverse). Batches still arrive in order; checkpoints stay in order.
         """
         if prefetch <= 0:
-            with self.engine.connect() as conn:
-                result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
-                try:
-                    yield iter(result.partitions(batch_size))
-                finally:
-                    result.close()
+            batches = self.batches(statement, batch_size)
+            try:
+                yield batches
+            finally:
+                batches.close()
             return
-        reader = _Reader(self, statement, batch_size, prefetch)
+        reader = _Reader(self.batches(statement, batch_size), prefetch)
         reader.start()
         try:
             yield iter(reader)
         finally:
             reader.stop()
+
+    def batches(self, statement: sa.Select[Any], batch_size: int) -> Generator[list[Sequence[Any]], None, None]:
+        """The query's rows in batches; closing the generator closes the result and the connection."""
+        with self.engine.connect() as conn:
+            result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
+            try:
+                yield from result.partitions(batch_size)
+            finally:
+                result.close()
 
 
 _DONE = object()
@@ -77,9 +85,9 @@ _DONE = object()
 class _Reader(threading.Thread):
     """Streams a query into a bounded queue; errors travel through the queue to the consumer."""
 
-    def __init__(self, source: Source, statement: sa.Select[Any], batch_size: int, depth: int):
+    def __init__(self, batches: Generator[list[Sequence[Any]], None, None], depth: int):
         super().__init__(name="syncd-reader", daemon=True)
-        self.source, self.statement, self.batch_size = source, statement, batch_size
+        self.batches = batches
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self.stopping = threading.Event()
 
@@ -94,18 +102,14 @@ class _Reader(threading.Thread):
 
     def run(self) -> None:
         try:
-            with self.source.engine.connect() as conn:
-                options = self.source.dialect.stream_options(self.batch_size)
-                result = conn.execution_options(**options).execute(self.statement)
-                try:
-                    for part in result.partitions(self.batch_size):
-                        if not self._put(part):
-                            return
-                finally:
-                    result.close()
+            for part in self.batches:
+                if not self._put(part):
+                    return
             self._put(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
             self._put(exc)
+        finally:
+            self.batches.close()
 
     def __iter__(self) -> Iterator[list[Sequence[Any]]]:
         while True:

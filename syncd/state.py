@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 import sqlalchemy as sa
 
 from syncd.errors import FatalSyncError
+from syncd.plan import chunks
 from syncd.transform import Reject
 from syncd.watermark import Watermark, encode_key, encode_value
 
@@ -149,13 +150,11 @@ class StateStore:
 
     def _resolve(self, conn: sa.Connection, mapping: str, keys: Iterable[tuple[Any, ...]], status: str,
                  now: datetime) -> int:
-        encoded = [encode_key(k) for k in keys]
         count = 0
-        for start in range(0, len(encoded), 500):
+        for part in chunks([encode_key(k) for k in keys]):
             count += conn.execute(sa.update(rejects).where(
                 rejects.c.mapping == mapping, rejects.c.status == "pending",
-                rejects.c.source_key.in_(encoded[start:start + 500])).values(
-                status=status, resolved_at=now)).rowcount
+                rejects.c.source_key.in_(part)).values(status=status, resolved_at=now)).rowcount
         return count
 
     def mark_rejects(self, mapping: str, keys: Iterable[tuple[Any, ...]], status: str) -> int:

@@ -253,14 +253,13 @@ class MappingRun:
     def _copy(self, statement: sa.Select[Any], *, window: Window | None) -> None:
         """Read, map, write and checkpoint ``statement`` batch by batch. Without a window (the
         NULL-cursor rows) there is no watermark to move."""
-        track = window is not None
         with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
             for rows in batches:
                 if not rows:
                     continue
                 counts = self.result.counts
                 counts.rows_read += len(rows)
-                if not track:
+                if window is None:
                     counts.null_cursor_rows += len(rows)
                 mapped = self._check_parents(self.mapper.map_batch(rows))
                 written = self._write(mapped)
@@ -341,8 +340,7 @@ class MappingRun:
         if not pending:
             return
         self._pending = set(pending)
-        for start in range(0, len(pending), 500):
-            keys = pending[start:start + 500]
+        for keys in plan.chunks(pending):
             rows = self.source.fetch(plan.read_keys(self.mapping, keys))
             found = {tuple(row[i] for i in self.layout.key) for row in rows}
             gone = [k for k in keys if k not in found]

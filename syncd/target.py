@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import sqlalchemy as sa
 
+from syncd import plan
 from syncd.dialects import Dialect
 from syncd.dialects.base import Upsert
 from syncd.errors import MappingError, Problem
@@ -29,24 +30,22 @@ class Target:
         return explicit or self.schema
 
     def columns(self, table: str, schema: str | None) -> dict[str, TargetColumn] | None:
-        """The target table's columns, reflected once per process; None if there is no such table."""
+        """The target table's columns, reflected once per run; None if there is no such table."""
         cache_key = (schema, table)
         if cache_key not in self._tables:
-            inspector = sa.inspect(self.engine)
-            if not inspector.has_table(table, schema=schema):
+            try:
+                reflected = sa.inspect(self.engine).get_columns(table, schema=schema)
+            except sa.exc.NoSuchTableError:
                 return None
             with self.engine.connect() as conn:
                 charsets = self.dialect.column_charsets(conn, table, schema)
             described = {}
-            for col in inspector.get_columns(table, schema=schema):
+            for col in reflected:
                 kind, length, precision, scale = column_kind(col["type"])
                 described[col["name"]] = TargetColumn(col["name"], kind, bool(col.get("nullable", True)), length,
                                                       precision, scale, charsets.get(col["name"]))
             self._tables[cache_key] = described
         return self._tables[cache_key]
-
-    def forget(self) -> None:
-        self._tables.clear()
 
     def describe(self, mapping: TableMapping) -> dict[str, TargetColumn]:
         """The target columns this mapping fills; a MappingError if the table or a column is missing."""
@@ -101,17 +100,10 @@ class Target:
     def existing(self, table: str, schema: str | None, key: Sequence[str],
                  values: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         """Which of ``values`` exist as keys of ``table`` in the target."""
-        if not values:
-            return set()
-        tbl = sa.table(table, *[sa.column(k) for k in key], schema=schema)
-        cols = [tbl.c[k] for k in key]
         found: set[tuple[Any, ...]] = set()
+        if not values:
+            return found
         with self.engine.connect() as conn:
-            for start in range(0, len(values), 500):
-                part = values[start:start + 500]
-                if len(cols) == 1:
-                    cond: Any = cols[0].in_([v[0] for v in part])
-                else:
-                    cond = sa.or_(*(sa.and_(*(c == x for c, x in zip(cols, v))) for v in part))
-                found.update(tuple(r) for r in conn.execute(sa.select(*cols).where(cond)))
+            for part in plan.chunks(values):
+                found.update(tuple(r) for r in conn.execute(plan.target_keys(table, schema, key, part)))
         return found

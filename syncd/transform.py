@@ -121,13 +121,6 @@ def make_caster(col: TargetColumn, ctx: _Ctx) -> Callable[[Any], Any]:
         length, charset = col.length, col.charset
         measure = ctx.text_length
         check_charset = ctx.unsupported_text if ctx.unsupported_text(_OUTSIDE_BMP, charset) else None
-        if measure is len and check_charset is None:
-            def cast_plain_text(v: Any) -> Any:
-                if type(v) is not str:
-                    v = cast_text(v)
-                elif length is not None and len(v) > length:
-                    raise DataError(None, f"text of {len(v)} characters is longer than the column's {length}")
-                return v
 
         def cast_text(v: Any) -> Any:
             if not isinstance(v, str):
@@ -150,7 +143,7 @@ def make_caster(col: TargetColumn, ctx: _Ctx) -> Callable[[Any], Any]:
                 if problem:
                     raise DataError(None, problem)
             return v
-        return cast_plain_text if measure is len and check_charset is None else cast_text
+        return cast_text
     if kind == "int":
         def cast_int(v: Any) -> Any:
             if type(v) is int:
@@ -336,20 +329,7 @@ def _column_function(name: str, spec: ColumnSpec, lay: Layout, target: TargetCol
             return moment.strftime(layout_)
         steps.append(render)
     cast = make_caster(target, ctx)
-    required = spec.required or not target.nullable
-    null_reason = "is NULL but the column is required" + ("" if spec.required else " (NOT NULL in the target)")
-
-    if not steps and (spec.from_ is not None or spec.expr is not None):
-        index = lay.index(spec.from_ if spec.from_ is not None else EXPR_PREFIX + name)
-
-        def copied(row: Sequence[Any]) -> Any:
-            v = row[index]
-            if v is None:
-                if required:
-                    raise DataError(None, null_reason)
-                return None
-            return cast(v)
-        return copied
+    required, null_reason = _required(spec, target)
 
     def value(row: Sequence[Any]) -> Any:
         v = origin(row)
@@ -455,9 +435,8 @@ def compile_row_function(names: Sequence[str], specs: Mapping[str, ColumnSpec], 
                 not ctx.unsupported_text(_OUTSIDE_BMP, target.charset):
             guard = "type(v) is str" + (f" and len(v) <= {int(target.length)}" if target.length is not None else "")
         lines.append(f"    v = row[{index}]")
-        if spec.required or not target.nullable:
-            scope[f"null{j}"] = "is NULL but the column is required" + \
-                ("" if spec.required else " (NOT NULL in the target)")
+        required, scope[f"null{j}"] = _required(spec, target)
+        if required:
             lines.append(f"    if v is None: raise DataError(None, null{j})")
             lines.append(f"    if not ({guard}): v = cast{j}(v)" if guard else f"    v = cast{j}(v)")
         else:
@@ -467,6 +446,12 @@ def compile_row_function(names: Sequence[str], specs: Mapping[str, ColumnSpec], 
     lines.append("    return (" + "".join(f"c{j}, " for j in range(len(names))) + ")")
     exec(compile("\n".join(lines), "<syncd mapping>", "exec"), scope)  # noqa: S102 - our own generated code
     return scope["map_row"]
+
+
+def _required(spec: ColumnSpec, target: TargetColumn) -> tuple[bool, str]:
+    """Whether a NULL rejects the row, and the reason it gives."""
+    return (spec.required or not target.nullable,
+            "is NULL but the column is required" + ("" if spec.required else " (NOT NULL in the target)"))
 
 
 def _plain_steps(spec: ColumnSpec) -> bool:

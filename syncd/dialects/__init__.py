@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncd.dialects.base import Dialect, chunks
+from syncd.dialects.base import Dialect
 from syncd.dialects.mysql import MySQLDialect
 from syncd.dialects.oracle import OracleDialect
 from syncd.dialects.postgresql import PostgreSQLDialect
@@ -22,4 +22,4 @@ def get(name: str) -> Dialect:
     return REGISTRY.get(name, Dialect())
 
 
-__all__ = ["Dialect", "REGISTRY", "chunks", "get"]
+__all__ = ["Dialect", "REGISTRY", "get"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
@@ -139,8 +139,3 @@ class Dialect:
 
     def stream_options(self, batch_size: int) -> dict[str, Any]:
         return {"stream_results": True, "yield_per": batch_size}
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
