@@ -86,7 +86,8 @@ class Connections:
             engine.dispose()
 
 
-def _engine_for(db: DatabaseConfig) -> sa.Engine:
+def engine_for(db: DatabaseConfig) -> sa.Engine:
+    """An engine for a configured database, its password read from its password_file."""
     return make_engine(db.sqlalchemy_url(), connect_timeout=db.connect_timeout)
 
 
@@ -101,8 +102,8 @@ def open_state(config: Config) -> StateStore:
 @contextmanager
 def connect(project: Project) -> Iterator[Connections]:
     config = project.config
-    source_engine = _engine_for(config.source)
-    target_engine = _engine_for(config.target)
+    source_engine = engine_for(config.source)
+    target_engine = engine_for(config.target)
     conns = Connections(
         Source(source_engine, dialects.get(source_engine.dialect.name)),
         Target(target_engine, dialects.get(target_engine.dialect.name), config.target.schema_),
@@ -242,7 +243,7 @@ def _newest(project: Project, problems: list[str]) -> dict[str, Any]:
     """The newest source cursor of each mapping (None for an empty source); missing when unreadable."""
     found: dict[str, Any] = {}
     try:
-        engine = _engine_for(project.config.source)
+        engine = engine_for(project.config.source)
     except OSError as exc:
         problems.append(f"cannot read the source password file: {exc}")
         return found

@@ -75,7 +75,7 @@ def databases_answer(project: commands.Project) -> str | None:
     """None when source and target both answer ``SELECT 1``; else what went wrong."""
     for role, db in (("source", project.config.source), ("target", project.config.target)):
         try:
-            engine = commands.make_engine(db.sqlalchemy_url(), connect_timeout=db.connect_timeout)
+            engine = commands.engine_for(db)
         except (OSError, sa.exc.ArgumentError) as exc:
             return f"the {role} database cannot be configured: {exc}"
         try:
