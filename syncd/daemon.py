@@ -22,9 +22,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import sdnotify
 import sqlalchemy as sa

@@ -31,10 +31,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine.interfaces import Dialect
-
-from syncd import dialects
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 from sqlalchemy.types import TypeEngine
+
+from syncd import dialects
 
 TYPES = ("string", "text", "integer", "decimal", "datetime", "date", "binary")
 

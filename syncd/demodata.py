@@ -47,7 +47,8 @@ DANGER_TYPES = ["安全", "工艺", "电气", "仪表", "消防", "总图", "设
 DANGER_CATEGORIES = ["其他隐患", "主要负责人登记隐患", "技术负责人登记隐患", "操作负责人登记隐患"]
 DANGER_STATES = ["整改中", "待验收", "已验收"]
 MANAGEMENT_CLASSES = ["人的不安全行为", "物的不安全状态", "管理上的缺陷"]
-OCCURRENCE_LINKS = ["设计", "产品质量缺陷", "仓储", "项目施工", "开停车", "使用操作", "维护保养", "维修", "变更", "运输"]
+OCCURRENCE_LINKS = ["设计", "产品质量缺陷", "仓储", "项目施工", "开停车", "使用操作", "维护保养", "维修", "变更",
+                    "运输"]
 DEPARTMENTS = ["安环部", "生产部", "设备部", "技术部", "储运部", "质检中心", "合成车间", "精馏车间", "罐区工段"]
 POSTS = ["总经理", "安全总监", "生产副总", "技术总监", "车间主任", "设备主管", "班长", "内操", "外操"]
 
@@ -275,7 +276,8 @@ class _Generator:
         object_ids = {(o[1], o[2]): o[0] for o in objects}
         for i in range(rows):
             source = list_rows[(i * 7) % len(list_rows)]
-            result = CHECK_RESULTS[(i // 2) % len(CHECK_RESULTS)] if i % 2 == 0 else ("存在隐患" if i % 4 == 1 else "正常")
+            result = (CHECK_RESULTS[(i // 2) % len(CHECK_RESULTS)] if i % 2 == 0 else
+                      ("存在隐患" if i % 4 == 1 else "正常"))
             checked = self.tick()
             out["yhpc_jl"].append({
                 "id": i + 1, "qy_bm": source["qy_bm"], "qd_id": source["id"], "pcsj": checked - timedelta(minutes=5),
@@ -296,7 +298,8 @@ class _Generator:
             out["yh_tz"].append({
                 "id": i + 1, "qy_bm": source["qy_bm"], "wxy_id": object_ids[(source["qy_bm"], source["fxdx"])],
                 "jl_id": record["id"] if record else None, "qd_id": source["id"] if record else None,
-                "yh_mc": f"{source['fxdy']}{DANGERS[i % len(DANGERS)]}", "yh_dj": DANGER_LEVELS[1] if i % 7 == 6 else DANGER_LEVELS[0],
+                "yh_mc": f"{source['fxdy']}{DANGERS[i % len(DANGERS)]}",
+                "yh_dj": DANGER_LEVELS[1] if i % 7 == 6 else DANGER_LEVELS[0],
                 "djsj": registered, "djr": fake.name(),
                 "yh_ly": "日常排查" if record and i % 3 else DANGER_SOURCES[i % len(DANGER_SOURCES)],
                 "zf_bh": f"豫应急执〔2025〕{i + 1}号" if not record and i % 2 else None,

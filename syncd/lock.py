@@ -12,6 +12,7 @@ docs/operations.md).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -21,8 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from syncd.config import Config
 from syncd import dialects
+from syncd.config import Config
 from syncd.errors import LockedError
 
 _POLL = 0.2
@@ -58,7 +59,7 @@ class Lock:
             fd, self._fd = self._fd, None
             os.close(fd)  # closing the descriptor drops the flock
 
-    def __enter__(self) -> "Lock":
+    def __enter__(self) -> Lock:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -79,10 +80,8 @@ def _describe(info: dict[str, Any] | None) -> str:
     if not info:
         return "another syncd"
     started = info.get("started", "?")
-    try:
+    with contextlib.suppress(TypeError, ValueError):
         started = datetime.fromisoformat(started).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-    except (TypeError, ValueError):
-        pass
     return f"another syncd (pid {info.get('pid', '?')}, started {started})"
 
 

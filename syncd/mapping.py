@@ -8,9 +8,10 @@ databases (do the columns exist?) happen when a run reflects the tables, in ``sy
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -40,7 +41,7 @@ class SourceSpec(_Frozen):
         return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _table_or_query(self) -> "SourceSpec":
+    def _table_or_query(self) -> SourceSpec:
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of 'table' or 'query'")
         if not self.key:
@@ -125,7 +126,7 @@ class RuleSpec(_Frozen):
     message: str | None = None
 
     @model_validator(mode="after")
-    def _does_something(self) -> "RuleSpec":
+    def _does_something(self) -> RuleSpec:
         if not self.require and not self.check:
             raise ValueError("a rule needs 'require' or 'check'")
         return self
@@ -288,7 +289,7 @@ def _check_mapping(m: Mapping_, data: Any, file: str, codes: Mapping[str, CodeLi
     return problems
 
 
-def load_mappings(config: Config, *, only: tuple[str, ...] = ()) -> tuple["TableMapping", ...]:
+def load_mappings(config: Config, *, only: tuple[str, ...] = ()) -> tuple[TableMapping, ...]:
     """Every mapping under ``config.mappings`` in dependency order. Raises MappingError with all problems."""
     codes, problems = load_codes(config.codes_dir)
     mappings: dict[str, TableMapping] = {}

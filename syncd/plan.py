@@ -7,8 +7,9 @@ needs it. A ``query:`` source is wrapped as a subquery named ``src``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -119,7 +120,7 @@ def key_in(columns: Sequence[sa.ColumnElement[Any]], keys: Sequence[tuple[Any, .
     """``(c1, c2) IN (...)`` spelled out so every database understands it."""
     if len(columns) == 1:
         return columns[0].in_([k[0] for k in keys])
-    return sa.or_(*(sa.and_(*(c == v for c, v in zip(columns, key))) for key in keys))
+    return sa.or_(*(sa.and_(*(c == v for c, v in zip(columns, key, strict=False))) for key in keys))
 
 
 def read_keys(mapping: TableMapping, keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:

@@ -12,10 +12,11 @@ The differences come back as a pandas DataFrame, ready for a CSV an auditor can 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -105,7 +106,7 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
                     kind = "rejected" if reject.key in pending else "dropped" if reject.key in dropped else "missing"
                     rows.append(dict(mapping=mapping.name, kind=kind, key=_key(reject.key), column=reject.column,
                                      expected=None, actual=None, reason=reject.reason))
-                for values, source_row in zip(mapped.rows, mapped.sources):
+                for values, source_row in zip(mapped.rows, mapped.sources, strict=False):
                     expected[mapper.target_key(values)] = (values, source_row[layout.cursor])
     table = sa.table(mapping.target.table, *[sa.column(c) for c in mapper.columns],
                      schema=target.schema_of(mapping.target.schema_))

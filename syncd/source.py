@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generator, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 

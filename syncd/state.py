@@ -8,9 +8,10 @@ must touch exactly one row or the store is not what syncd thinks it is.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 

@@ -9,9 +9,10 @@ batch on the next run; the upsert makes the replay harmless. The reverse order c
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from loguru import logger
@@ -278,7 +279,7 @@ class MappingRun:
         if self.dry_run:
             room = 20 - len(self.result.sample)
             if room > 0:
-                self.result.sample.extend(dict(zip(self.mapper.columns, r)) for r in mapped.rows[:room])
+                self.result.sample.extend(dict(zip(self.mapper.columns, r, strict=False)) for r in mapped.rows[:room])
         else:
             self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
         self.result.counts.rows_written += len(mapped.rows)
@@ -320,7 +321,7 @@ class MappingRun:
                     if not parent.optional:
                         bad[i] = f"{', '.join(parent.columns)} is NULL but must name a row of {parent.table}"
                 elif value not in present:
-                    shown = ", ".join(f"{k}={v!r}" for k, v in zip(parent.key, value))
+                    shown = ", ".join(f"{k}={v!r}" for k, v in zip(parent.key, value, strict=False))
                     bad[i] = (f"parent {parent.table} {shown} is not in the target yet; held back and retried "
                               "by later runs")
         if not bad:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -269,7 +270,7 @@ def derive_id(values: Sequence[Any], namespace: str | None = None) -> str | None
     return str(uuid.uuid5(_namespace(namespace), "\x1f".join(str(v) for v in values)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _namespace(word: str | None) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, word) if word else NAMESPACE
 
@@ -486,7 +487,7 @@ class RowMapper:
         self._unique_target_key = len(copied) == len(mapping.target.key) and set(mapping.source.key) <= copied
 
     def source_row(self, row: Sequence[Any]) -> dict[str, Any]:
-        return dict(zip(self.layout.names, row))
+        return dict(zip(self.layout.names, row, strict=False))
 
     def map_batch(self, rows: Sequence[Sequence[Any]]) -> MappedBatch:
         map_row = self._map_row

@@ -64,7 +64,7 @@ class Watermark:
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | None) -> "Watermark | None":
+    def from_json(cls, text: str | None) -> Watermark | None:
         if not text:
             return None
         data = json.loads(text)
@@ -94,7 +94,7 @@ class Window:
     empty: bool = False
     snapshot: bool = False
 
-    def resume(self, watermark: Watermark | None) -> "Window":
+    def resume(self, watermark: Watermark | None) -> Window:
         """The rest of this window after a checkpoint (used when a run retries after a fault)."""
         if watermark is None:
             return self

@@ -9,8 +9,9 @@ as ``file, line N``. Interpolation replaces ``${NAME}`` in string scalars from t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 

@@ -7,10 +7,11 @@ checks a dialect's name.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
@@ -74,10 +75,7 @@ class Dialect:
         cols = ", ".join(q(c) for c in columns)
         marks = ", ".join(self.placeholders(sa_dialect, len(columns)))
         conflict = ", ".join(q(k) for k in key)
-        if update:
-            action = "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update)
-        else:
-            action = "DO NOTHING"
+        action = "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update) if update else "DO NOTHING"
         return (f"INSERT INTO {self.table_ref(sa_dialect, table, schema)} ({cols}) VALUES ({marks}) "
                 f"ON CONFLICT ({conflict}) {action}")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
-
-from typing import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect

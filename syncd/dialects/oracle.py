@@ -4,8 +4,9 @@ docs/databases.md says what was and was not verified on a live server."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy.engine import Dialect as SADialect
 
@@ -31,7 +32,7 @@ class OracleDialect(Dialect):
                    key: Sequence[str], update: Sequence[str]) -> str:
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
         marks = self.placeholders(sa_dialect, len(columns))
-        using = ", ".join(f"{m} AS {q(c)}" for m, c in zip(marks, columns))
+        using = ", ".join(f"{m} AS {q(c)}" for m, c in zip(marks, columns, strict=False))
         on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
         insert_cols = ", ".join(q(c) for c in columns)
         insert_vals = ", ".join(f"s.{q(c)}" for c in columns)

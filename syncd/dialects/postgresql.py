@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-
-import hashlib
-from dataclasses import replace
-from typing import Sequence
 
 import sqlalchemy as sa
 
@@ -59,7 +58,8 @@ class PostgreSQLDialect(Dialect):
         sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in upsert.update)
         action = f"DO UPDATE SET {sets}" if upsert.update else "DO NOTHING"
         return replace(upsert, staging=(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {target} WITH NO DATA",
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS "
+            f"AS SELECT {cols} FROM {target} WITH NO DATA",
             f"COPY {stage} ({cols}) FROM STDIN",
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} "
             f"ON CONFLICT ({', '.join(q(k) for k in upsert.key)}) {action}",
