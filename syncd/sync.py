@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from loguru import logger
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
-from syncd import plan
+from syncd import faults, plan
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.mapping import CodeList, TableMapping
 from syncd.source import Source
@@ -192,6 +192,8 @@ class MappingRun:
             assert self._window is not None
             window = self._window if self._resume is None else self._window.resume(self._resume)
             if not window.empty:
+                if window.snapshot and window.after is not None:
+                    faults.crash_point("full-resume")
                 self._copy(plan.read_window(self.mapping, window), window=window)
             if not (window.snapshot and not window.empty):
                 break
@@ -258,6 +260,7 @@ class MappingRun:
             for rows in batches:
                 if not rows:
                     continue
+                faults.crash_point("after-read")
                 counts = self.result.counts
                 counts.rows_read += len(rows)
                 if window is None:
@@ -269,7 +272,11 @@ class MappingRun:
                     self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
                 watermark = None if window is None else \
                     plan.watermark_of(rows, self.layout, window, self._resume or window.after)
+                if not self.dry_run:
+                    faults.crash_point("after-commit")
                 self._checkpoint(mapped, written, watermark)
+                if not self.dry_run:
+                    faults.crash_point("after-checkpoint")
                 if watermark is not None:
                     self._checkpointed = self._resume = watermark
                 if self.observer.stop_requested():
@@ -353,6 +360,7 @@ class MappingRun:
             if rows:
                 mapped = self._check_parents(self.mapper.map_batch(rows))
                 self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
+                faults.crash_point("reject-retry")
                 # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
                 self._checkpoint(mapped, mapped.keys, None)
 
