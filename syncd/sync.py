@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponent
 from syncd import faults, plan
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.mapping import CodeList, TableMapping
+from syncd.parents import ParentCheck
 from syncd.source import Source
 from syncd.state import RunCounts, StateStore
 from syncd.target import Target
@@ -28,6 +29,7 @@ from syncd.transform import MappedBatch, Reject, RowMapper
 from syncd.watermark import Watermark, Window, decode_key, describe_value, plan_window
 
 Mode = Literal["incremental", "full"]
+Phase = Literal["prepare", "rejects", "plan", "read", "nulls", "done"]
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,73 @@ def describe_window(window: Window) -> str:
     return low + high
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where one run of one mapping stands: what a retry after a transient fault resumes from.
+
+    The phases come in this order; a window may be planned twice (a full copy, then an
+    incremental window for what changed while it copied):
+
+    - ``prepare``: describe the target, build the row mapper, the upsert and the parent checks;
+      apply the NULL-cursor policy;
+    - ``rejects``: re-read the pending rejects by key and write those that now pass;
+    - ``plan``: probe the source and fix the next window;
+    - ``read``: read, map, write and checkpoint ``window`` batch by batch;
+    - ``nulls``: the rows whose cursor is NULL (``null_cursor: include``);
+    - ``done``.
+
+    ``window`` is what is left of the window being read: after each checkpoint it is narrowed to
+    the rows after it. ``checkpoint`` is the newest watermark this run checkpointed (None: the
+    previous run's watermark still holds). ``snapshot_done``: a full copy finished in this run, so
+    the next window planned is incremental.
+    """
+
+    phase: Phase = "prepare"
+    window: Window | None = None
+    checkpoint: Watermark | None = None
+    snapshot_done: bool = False
+
+    def planned(self, window: Window) -> Progress:
+        return replace(self, phase="nulls" if window.empty else "read", window=window)
+
+    def batch_done(self, watermark: Watermark) -> Progress:
+        assert self.window is not None
+        return replace(self, window=self.window.resume(watermark), checkpoint=watermark)
+
+    def window_done(self, *, dry_run: bool = False) -> Progress:
+        """After the last batch of ``window``. A full copy that copied rows becomes a watermark at
+        the largest cursor it copied, and an incremental window follows; otherwise the run goes on
+        with the NULL-cursor rows. (A full copy that found nothing up to its bound ends the run:
+        planning again at once would only find the same rows still too new.)"""
+        window = self.window
+        assert window is not None
+        copied = window.after
+        if window.snapshot and not dry_run and copied is not None and copied.cursor is not None:
+            return replace(self, phase="plan", window=None, snapshot_done=True,
+                           checkpoint=Watermark(copied.cursor, (), bound=window.until))
+        return replace(self, phase="nulls", window=None, snapshot_done=self.snapshot_done or window.snapshot)
+
+
+@dataclass
+class RetryBudget:
+    """Give up after ``attempts`` failures in a row without a checkpoint in between: a link that
+    drops now and then but lets batches through never exhausts the retries."""
+
+    attempts: int
+    batches_at_failure: int = 0
+    failures_in_a_row: int = 0
+
+    def exhausted(self, batches: int) -> bool:
+        if batches > self.batches_at_failure:
+            self.batches_at_failure = batches
+            self.failures_in_a_row = 0
+        self.failures_in_a_row += 1
+        return self.failures_in_a_row >= self.attempts
+
+
 class MappingRun:
-    """Everything one run of one mapping needs, and the loop that does it."""
+    """One run of one mapping: a loop over the phases of ``Progress``, retried from the last
+    checkpoint after a transient fault."""
 
     def __init__(self, mapping: TableMapping, *, source: Source, target: Target, state: StateStore,
                  codes: Mapping[str, CodeList], run_id: str, now: datetime, tz: tzinfo,
@@ -102,31 +169,13 @@ class MappingRun:
         self.is_transient = is_transient
         self.prefetch = prefetch
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
+        self.progress = Progress()
         self.batches = 0
-        self._checkpointed: Watermark | None = None   # the last checkpoint made by this run
-        self._resume: Watermark | None = None         # ... within the current window
-        self._snapshot_done = False
-        self._nulls_checked = False
-        self._nulls_done = False
-        self._prepared = False
-        self._batches_at_failure = 0
-        self._failures_in_a_row = 0
-        self._window: Window | None = None
-        self._rejects_done = False
-        self._pending: set[tuple[Any, ...]] = set()
-
-    # -- setup ---------------------------------------------------------------------------
-    def _prepare(self) -> None:
-        targets = self.target.describe(self.mapping)
-        self.layout = plan.layout(self.mapping)
-        dialect = self.target.dialect
-        self.mapper = RowMapper(self.mapping, self.layout, targets, self.codes, now=self.now, run_id=self.run_id,
-                                tz=self.tz, text_length=dialect.text_length, unsupported_text=dialect.unsupported_text)
-        self.upsert = self.target.upsert(self.mapping, self.mapper.columns, self.mapper.update_columns)
-        self.parents = []
-        for parent in self.mapping.spec.parents:
-            positions = [self.mapper.columns.index(c) for c in parent.columns]
-            self.parents.append((parent, positions, self.target.schema_of(parent.schema_)))
+        self._budget = RetryBudget(retry.attempts)
+        self._pending: set[tuple[Any, ...]] = set()   # keys of pending rejects, loaded in phase "rejects"
+        self._phases: dict[Phase, Callable[[Progress], Progress]] = {
+            "prepare": self._prepare, "rejects": self._retry_rejects, "plan": self._plan,
+            "read": self._read, "nulls": self._read_nulls}
 
     # -- the run -------------------------------------------------------------------------
     def execute(self) -> MappingResult:
@@ -137,12 +186,12 @@ class MappingRun:
         if not self.dry_run:
             record = self.state.start_run(self.run_id, name, self.mode, self.result.watermark_before)
         try:
-            for attempt in Retrying(stop=self._stop_retrying,
+            for attempt in Retrying(stop=lambda _: self._budget.exhausted(self.batches),
                                     wait=wait_exponential_jitter(multiplier=self.retry.wait, max=self.retry.wait_max),
                                     retry=retry_if_exception(self.is_transient), reraise=True,
                                     before_sleep=self._before_sleep):
                 with attempt:
-                    self._pass()
+                    self.resume()
             self.result.status = "dry-run" if self.dry_run else "ok"
         except Stopped as exc:
             # Nothing went wrong: the process is stopping; `syncd health` must not page anyone.
@@ -155,70 +204,49 @@ class MappingRun:
             raise
         finally:
             self.result.seconds = time.monotonic() - started
-            self.result.watermark_after = self._checkpointed or self.result.watermark_before
+            self.result.watermark_after = self.progress.checkpoint or self.result.watermark_before
             if record is not None:
                 self.state.finish_run(record, status=self.result.status, counts=self.result.counts,
                                       watermark_after=self.result.watermark_after, window=self.result.window,
                                       warning="\n".join(self.result.warnings) or None, error=self.result.error)
         return self.result
 
-    def _stop_retrying(self, state: RetryCallState) -> bool:
-        """Give up after ``attempts`` failures in a row without a checkpoint in between: a link
-        that drops now and then but lets batches through never exhausts the retries."""
-        if self.batches > self._batches_at_failure:
-            self._batches_at_failure = self.batches
-            self._failures_in_a_row = 0
-        self._failures_in_a_row += 1
-        return self._failures_in_a_row >= self.retry.attempts
+    def resume(self) -> None:
+        """Go through the phases from wherever ``progress`` stands to the end."""
+        while self.progress.phase != "done":
+            self.progress = self._phases[self.progress.phase](self.progress)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.result.counts.retries += 1
         error = state.outcome.exception() if state.outcome else None
         logger.warning("mapping {}: transient error, retry {} of {} from the last checkpoint: {}",
-                       self.mapping.name, self._failures_in_a_row, self.retry.attempts - 1, _describe_error(error))
+                       self.mapping.name, self._budget.failures_in_a_row, self.retry.attempts - 1,
+                       _describe_error(error))
         self.observer.retrying(self.mapping.name, state.attempt_number, error)  # type: ignore[arg-type]
 
-    def _pass(self) -> None:
-        """One attempt: whatever is left of the run since the last checkpoint."""
-        if not self._prepared:
-            self._prepare()
-            self._prepared = True
-        if not self._rejects_done:
-            self._retry_rejects()
-            self._rejects_done = True
-        while True:
-            if self._window is None:
-                self._plan()
-            assert self._window is not None
-            window = self._window if self._resume is None else self._window.resume(self._resume)
-            if not window.empty:
-                if window.snapshot and window.after is not None:
-                    faults.crash_point("full-resume")
-                self._copy(plan.read_window(self.mapping, window), window=window)
-            if not (window.snapshot and not window.empty):
-                break
-            # The full copy is complete. Go on with an incremental window for what changed while
-            # it copied, starting at the largest cursor it copied.
-            copied = self._resume or window.after
-            if copied is not None and copied.cursor is not None:
-                self._save_watermark(Watermark(copied.cursor, (), bound=window.until))
-            self._snapshot_done = True
-            self._window = None
-            if self.dry_run:
-                break
-        if self.mapping.null_cursor == "include" and not self._nulls_done:
-            self._copy(plan.read_null_cursor(self.mapping), window=None)
-            self._nulls_done = True
+    @property
+    def _previous(self) -> Watermark | None:
+        return self.progress.checkpoint or self.result.watermark_before
 
-    def _plan(self) -> None:
-        """Probe the source and fix the next window (a run plans a second one after a full copy)."""
+    # -- the phases ------------------------------------------------------------------------
+    def _prepare(self, progress: Progress) -> Progress:
+        targets = self.target.describe(self.mapping)
+        self.layout = plan.layout(self.mapping)
+        dialect = self.target.dialect
+        self.mapper = RowMapper(self.mapping, self.layout, targets, self.codes, now=self.now, run_id=self.run_id,
+                                tz=self.tz, text_length=dialect.text_length, unsupported_text=dialect.unsupported_text)
+        self.upsert = self.target.upsert(self.mapping, self.mapper.columns, self.mapper.update_columns)
+        self.parents = ParentCheck(self.mapping, self.mapper, self.target)
+        self._null_cursor_policy()
+        return replace(progress, phase="rejects")
+
+    def _plan(self, progress: Progress) -> Progress:
+        """Probe the source and fix the next window."""
         probe = self.source.probe(self.mapping)
-        planned = plan_window(self._checkpointed or self.result.watermark_before, newest=probe.newest,
+        planned = plan_window(self._previous, newest=probe.newest,
                               db_now=probe.db_now, db_now_utc=probe.db_now_utc, lookback=self.mapping.lookback,
                               lag=self.mapping.lag, clock_offset=self.clock_offset or timedelta(0),
-                              full=self.mode == "full" and not self._snapshot_done)
-        self._window = planned.window
-        self._resume = None
+                              full=self.mode == "full" and not progress.snapshot_done)
         described = describe_window(planned.window)
         self.result.window = described if self.result.window is None else f"{self.result.window}; then {described}"
         if planned.ahead and not any("ahead of the source" in w for w in self.result.warnings):
@@ -226,14 +254,27 @@ class MappingRun:
             message = f"{ahead} row(s) wait: " + planned.warnings[0]
             self.result.warnings.append(message)
             logger.warning("mapping {}: {}", self.mapping.name, message)
-        if not self._nulls_checked:
-            self._null_cursor_policy()
-            self._nulls_checked = True
+        return progress.planned(planned.window)
 
-    def _save_watermark(self, watermark: Watermark) -> None:
-        if not self.dry_run:
+    def _read(self, progress: Progress) -> Progress:
+        window = progress.window
+        assert window is not None
+        if window.snapshot and window.after is not None:
+            faults.crash_point("full-resume")
+        self._copy(plan.read_window(self.mapping, window), windowed=True)
+        done = self.progress.window_done(dry_run=self.dry_run)
+        if done.phase == "plan":   # a full copy finished: its watermark, then an incremental window
+            self._save_watermark(done.checkpoint)
+        return done
+
+    def _read_nulls(self, progress: Progress) -> Progress:
+        if self.mapping.null_cursor == "include":
+            self._copy(plan.read_null_cursor(self.mapping), windowed=False)
+        return replace(progress, phase="done")
+
+    def _save_watermark(self, watermark: Watermark | None) -> None:
+        if watermark is not None and not self.dry_run:
             self.state.checkpoint(self.mapping.name, watermark, [], [], self.run_id)
-        self._checkpointed = watermark
 
     def _null_cursor_policy(self) -> None:
         policy = self.mapping.null_cursor
@@ -246,14 +287,14 @@ class MappingRun:
         if policy == "error":
             raise FatalSyncError(
                 f"mapping {self.mapping.name!r}: {count} source row(s) have a NULL cursor "
-                f"({self.mapping.source.cursor}); fill the column in the source, or set "
-                f"source.null_cursor to include (sync them every run) or exclude (never sync them) in {self.mapping.file}")
+                f"({self.mapping.source.cursor}); fill the column in the source, or set source.null_cursor "
+                f"to include (sync them every run) or exclude (never sync them) in {self.mapping.file}")
         message = (f"{count} row(s) with a NULL cursor ({self.mapping.source.cursor}) are not synced "
                    "(source.null_cursor: exclude)")
         self.result.warnings.append(message)
         logger.warning("mapping {}: {}", self.mapping.name, message)
 
-    def _copy(self, statement: sa.Select[Any], *, window: Window | None) -> None:
+    def _copy(self, statement: sa.Select[Any], *, windowed: bool) -> None:
         """Read, map, write and checkpoint ``statement`` batch by batch. Without a window (the
         NULL-cursor rows) there is no watermark to move."""
         with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
@@ -263,22 +304,24 @@ class MappingRun:
                 faults.crash_point("after-read")
                 counts = self.result.counts
                 counts.rows_read += len(rows)
-                if window is None:
+                if not windowed:
                     counts.null_cursor_rows += len(rows)
-                mapped = self._check_parents(self.mapper.map_batch(rows))
+                mapped = self.parents.apply(self.mapper.map_batch(rows))
                 written = self._write(mapped)
                 self.batches += 1
+                watermark = None
+                if windowed:
+                    window = self.progress.window
+                    assert window is not None
+                    watermark = plan.watermark_of(rows, self.layout, window, window.after)
                 if not self.dry_run:
                     self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
-                watermark = None if window is None else \
-                    plan.watermark_of(rows, self.layout, window, self._resume or window.after)
-                if not self.dry_run:
                     faults.crash_point("after-commit")
                 self._checkpoint(mapped, written, watermark)
                 if not self.dry_run:
                     faults.crash_point("after-checkpoint")
                 if watermark is not None:
-                    self._checkpointed = self._resume = watermark
+                    self.progress = self.progress.batch_done(watermark)
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
 
@@ -309,60 +352,30 @@ class MappingRun:
                 logger.warning("mapping {}: {} more row(s) rejected in this batch (syncd rejects list)",
                                self.mapping.name, len(mapped.rejects) - 5)
 
-    def _check_parents(self, mapped: MappedBatch) -> MappedBatch:
-        """Hold back rows whose parent is not in the target: the province rejects them."""
-        if not self.parents or not mapped.rows:
-            return mapped
-        bad: dict[int, str] = {}
-        for parent, positions, schema in self.parents:
-            wanted = {tuple(row[p] for p in positions) for i, row in enumerate(mapped.rows) if i not in bad}
-            wanted = {v for v in wanted if not any(x is None for x in v)}
-            present = self.target.existing(parent.table, schema, parent.key, sorted(wanted, key=repr))
-            if parent.table == self.mapping.target.table:
-                present |= {self.mapper.target_key(r) for r in mapped.rows}
-            for i, row in enumerate(mapped.rows):
-                if i in bad:
-                    continue
-                value = tuple(row[p] for p in positions)
-                if any(x is None for x in value):
-                    if not parent.optional:
-                        bad[i] = f"{', '.join(parent.columns)} is NULL but must name a row of {parent.table}"
-                elif value not in present:
-                    shown = ", ".join(f"{k}={v!r}" for k, v in zip(parent.key, value, strict=False))
-                    bad[i] = (f"parent {parent.table} {shown} is not in the target yet; held back and retried "
-                              "by later runs")
-        if not bad:
-            return mapped
-        keep = [i for i in range(len(mapped.rows)) if i not in bad]
-        rejects = list(mapped.rejects)
-        for i, reason in bad.items():
-            rejects.append(Reject(mapped.keys[i], None, reason, self.mapper.source_row(mapped.sources[i])))
-        return MappedBatch([mapped.rows[i] for i in keep], [mapped.keys[i] for i in keep], rejects,
-                           [mapped.sources[i] for i in keep])
-
-    def _retry_rejects(self) -> None:
+    def _retry_rejects(self, progress: Progress) -> Progress:
         """Re-read pending rejects by key, map them again, write those that now pass."""
-        if self.dry_run:
-            return
-        pending = [decode_key(k) for k in self.state.pending_keys(self.mapping.name)]
-        if not pending:
-            return
-        self._pending = set(pending)
-        for keys in plan.chunks(pending):
-            rows = self.source.fetch(plan.read_keys(self.mapping, keys))
-            found = {tuple(row[i] for i in self.layout.key) for row in rows}
-            gone = [k for k in keys if k not in found]
-            if gone:
-                self.result.counts.rejects_gone += self.state.mark_rejects(self.mapping.name, gone, "gone")
-                self._pending.difference_update(gone)
-                logger.warning("mapping {}: {} rejected row(s) no longer exist in the source (or no longer match "
-                               "'where'); marked gone", self.mapping.name, len(gone))
-            if rows:
-                mapped = self._check_parents(self.mapper.map_batch(rows))
-                self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
-                faults.crash_point("reject-retry")
-                # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
-                self._checkpoint(mapped, mapped.keys, None)
+        if not self.dry_run:
+            pending = [decode_key(k) for k in self.state.pending_keys(self.mapping.name)]
+            self._pending = set(pending)
+            for keys in plan.chunks(pending):
+                self._retry_reject_keys(keys)
+        return replace(progress, phase="plan")
+
+    def _retry_reject_keys(self, keys: Sequence[tuple[Any, ...]]) -> None:
+        rows = self.source.fetch(plan.read_keys(self.mapping, keys))
+        found = {tuple(row[i] for i in self.layout.key) for row in rows}
+        gone = [k for k in keys if k not in found]
+        if gone:
+            self.result.counts.rejects_gone += self.state.mark_rejects(self.mapping.name, gone, "gone")
+            self._pending.difference_update(gone)
+            logger.warning("mapping {}: {} rejected row(s) no longer exist in the source (or no longer match "
+                           "'where'); marked gone", self.mapping.name, len(gone))
+        if rows:
+            mapped = self.parents.apply(self.mapper.map_batch(rows))
+            self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
+            faults.crash_point("reject-retry")
+            # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
+            self._checkpoint(mapped, mapped.keys, None)
 
 
 def _describe_error(exc: BaseException | None) -> str:
