@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+
+from syncd.errors import FatalSyncError
 
 
 @dataclass(frozen=True)
@@ -154,23 +157,26 @@ def _is_number_text(value: Any) -> bool:
 
 
 def _clock_bound(newest: Any, db_now: Any, db_now_utc: Any, offset: timedelta, lag: timedelta) -> Any:
-    """The source clock minus the lag, in the cursor's own type."""
+    """The source clock minus the lag, in the cursor's own type; None for a cursor that is not a time."""
+    if isinstance(newest, datetime) and newest.tzinfo is not None:
+        return _clock(db_now_utc) + offset - lag
     if isinstance(newest, datetime):
-        if newest.tzinfo is not None:
-            now = db_now_utc if isinstance(db_now_utc, datetime) else _parse_datetime(db_now_utc)
-            return now + offset - lag
-        now = db_now if isinstance(db_now, datetime) else _parse_datetime(db_now)
-        return now.replace(tzinfo=None) + offset - lag
+        return _clock(db_now).replace(tzinfo=None) + offset - lag
     if isinstance(newest, date):
-        now = db_now if isinstance(db_now, datetime) else _parse_datetime(db_now)
-        return (now + offset - lag).date()
-    parsed = _parse_datetime(newest)
-    if parsed is None:
+        return (_clock(db_now) + offset - lag).date()
+    if _parse_datetime(newest) is None:
         return None
-    now = db_now if isinstance(db_now, datetime) else _parse_datetime(db_now)
-    if now is None:
-        return None
-    return format_like(now.replace(tzinfo=None) + offset - lag, newest)
+    return format_like(_clock(db_now).replace(tzinfo=None) + offset - lag, newest)
+
+
+def _clock(value: Any) -> datetime:
+    """The source database's clock as read; a clock that is no time cannot bound a window."""
+    moment = _parse_datetime(value)
+    if moment is None:
+        raise FatalSyncError(f"the source database's clock answered {value!r}, which is not a date and time; "
+                             "syncd bounds every window by that clock. Check the source's time settings "
+                             "(and the dialect's clock query in syncd/dialects)")
+    return moment
 
 
 def _step_back(cursor: Any, lookback: timedelta | int) -> Any:
@@ -266,7 +272,7 @@ def encode_value(value: Any) -> dict[str, Any]:
     return {"t": "str", "v": str(value)}
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any], Any]] = {
     "null": lambda v: None, "bool": bool, "int": int, "decimal": Decimal, "float": float,
     "datetime": datetime.fromisoformat, "date": date.fromisoformat, "time": time.fromisoformat,
     "bytes": base64.b64decode, "str": str,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from syncd import plan
+from syncd.errors import FatalSyncError
 from syncd.watermark import Watermark, Window, decode_key, encode_key, format_like, plan_window
 
 NOW = datetime(2026, 11, 28, 10, 0, 0)
@@ -128,3 +129,11 @@ def test_keyset_predicate_pages_by_cursor_then_key():
     sql = str(plan.keyset_after([t.c.c, t.c.k1, t.c.k2], [1, 2, 3]).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     assert sql == "t.c > 1 OR t.c = 1 AND (t.k1 > 2 OR t.k1 = 2 AND t.k2 > 3)"
+
+
+@pytest.mark.parametrize("newest", [datetime(2026, 11, 28, 9, 0), datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc),
+                                    date(2026, 11, 28), "2026-11-28 09:00:00"])
+def test_a_source_clock_that_is_no_time_stops_the_run_with_what_it_said(newest):
+    with pytest.raises(FatalSyncError, match="clock answered 'not a time'"):
+        plan_window(None, newest=newest, db_now="not a time", db_now_utc="not a time",
+                    lookback=timedelta(minutes=10), lag=timedelta(seconds=5))
