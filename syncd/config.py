@@ -43,6 +43,18 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def _usable_url(value: str) -> str:
+    """``value`` if it is a database URL syncd can use without connecting; else ValueError saying why."""
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError) as exc:
+        raise ValueError(f"not a database URL ({exc}); write e.g. mysql+pymysql://user@host:3306/db") from None
+    problem = dialects.url_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -59,11 +71,7 @@ class DatabaseConfig(_Frozen):
     @field_validator("url")
     @classmethod
     def _url_parses(cls, value: str) -> str:
-        try:
-            make_url(value)
-        except (ArgumentError, ValueError) as exc:
-            raise ValueError(f"not a database URL ({exc}); write e.g. mysql+pymysql://user@host:3306/db") from None
-        return value
+        return _usable_url(value)
 
     def sqlalchemy_url(self) -> URL:
         """The URL with the password from ``password_file`` filled in."""
@@ -80,6 +88,11 @@ class StateConfig(_Frozen):
     url: str | None = None
     dir: Path | None = None
     password_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_parses(cls, value: str | None) -> str | None:
+        return None if value is None else _usable_url(value)
 
 
 class Defaults(_Frozen):
@@ -132,7 +145,7 @@ class Config(_Frozen):
             if self.state.password_file is not None:
                 url = url.set(password=self.state.password_file.read_text(encoding="utf-8").strip())
             return url
-        return make_url(f"sqlite:///{self.state_dir() / 'state.db'}")
+        return dialects.file_url(self.state_dir() / "state.db")
 
     def state_dir(self) -> Path:
         if self.state.dir is not None:
@@ -184,6 +197,8 @@ def _resolve_url(base: Path, url: Any) -> Any:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
+        return url   # reported by the model's validation
+    if parsed.get_backend_name() not in dialects.REGISTRY:
         return url   # reported by the model's validation
     db = dialects.get(parsed.get_backend_name()).database_file(parsed)
     if db is None or db.is_absolute():

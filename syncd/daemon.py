@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import sdnotify
-import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
-from syncd import commands, lock, schedule
+from syncd import commands, engines, lock, schedule
 from syncd.errors import ConfigError, SyncdError
 from syncd.sync import Observer, Stopped
 
@@ -75,19 +74,9 @@ def watchdog_interval(env: dict[str, str] | os._Environ[str] = os.environ) -> fl
 def databases_answer(project: commands.Project) -> str | None:
     """None when source and target both answer ``SELECT 1``; else what went wrong."""
     for role, db in (("source", project.config.source), ("target", project.config.target)):
-        try:
-            engine = commands.engine_for(db)
-        except (OSError, sa.exc.ArgumentError) as exc:
-            return f"the {role} database cannot be configured: {exc}"
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.select(sa.literal_column("1"))).scalar()
-        except sa.exc.SQLAlchemyError as exc:
-            orig = getattr(exc, "orig", None) or exc
-            first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-            return f"the {role} database ({db.display_url()}) does not answer: {first}"
-        finally:
-            engine.dispose()
+        problem = engines.answers(role, db)
+        if problem is not None:
+            return problem
     return None
 
 

@@ -21,7 +21,6 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -29,12 +28,11 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 from sqlalchemy.types import TypeEngine
 
-from syncd import dialects
+from syncd import dialects, resources
 
 TYPES = ("string", "text", "integer", "decimal", "datetime", "date", "binary")
 
@@ -62,8 +60,8 @@ REFERENCE_YAML = Path("sql/tables.yaml")
 COUNTY_YAML = Path("sql/county/tables.yaml")
 CODES_DIR = Path("mappings/codes")
 DOCS_FILE = Path("docs/intermediate-tables.md")
-REFERENCE_DIALECTS = ("sqlite", "mysql", "postgresql", "oracle")
-COUNTY_DIALECTS = ("sqlite", "mysql", "postgresql")
+REFERENCE_DIALECTS = dialects.REFERENCE_DDL
+COUNTY_DIALECTS = dialects.COUNTY_DDL
 
 
 # ---------------------------------------------------------------------------- loading
@@ -153,7 +151,7 @@ def _build_table(metadata: MetaData, path: Path, name: str, spec: Any, common: M
               unique=bool(index_spec.get("unique", False)))
     names = [i.name for i in table.indexes]
     if len(names) != len(set(names)):
-        raise ValueError(f"{where}: duplicate index names {sorted(names)}")
+        raise ValueError(f"{where}: duplicate index names {sorted(str(n) for n in names)}")
     return table
 
 
@@ -240,9 +238,10 @@ def _column_type(where: str, spec: Mapping) -> TypeEngine:
     if extra:
         raise ValueError(f"{where}: type {kind} takes no {sorted(extra)}")
     if kind == "binary":
-        # MySQL's plain BLOB stops at 64 KiB, too small for a risk map image.
-        return LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
-    return {"text": Text(), "integer": Integer(), "datetime": DateTime(), "date": Date()}[kind]
+        return dialects.large_binary()
+    plain: dict[str, TypeEngine[Any]] = {"text": Text(), "integer": Integer(), "datetime": DateTime(),
+                                         "date": Date()}
+    return plain[kind]
 
 
 def _check_identifier(name: str, where: str) -> None:
@@ -358,11 +357,12 @@ def load_code_lists(codes_dir: str | Path) -> dict[str, dict[str, Any]]:
 
 def _type_label(column: Column) -> str:
     kind = column.info["type"]
+    sa_type: Any = column.type
     if kind == "string":
-        return f"string({column.type.length})"
+        return f"string({sa_type.length})"
     if kind == "decimal":
-        return f"decimal({column.type.precision},{column.type.scale})"
-    return kind
+        return f"decimal({sa_type.precision},{sa_type.scale})"
+    return str(kind)
 
 
 def _cell(value: Any) -> str:
@@ -411,7 +411,8 @@ def render_docs(metadata: MetaData, code_lists: Mapping[str, Mapping[str, Any]])
             info = column.info
             name_cell = f"`{column.name}`" + (" ⚠" if info["assumption"] else "")
             null = "PK" if column.primary_key else ("yes" if column.nullable else "NOT NULL")
-            default = column.server_default.arg.text if column.server_default is not None else None
+            server_default: Any = column.server_default
+            default = server_default.arg.text if server_default is not None else None
             if default is not None:
                 null += f", default {default}"
             codes = f"[{info['codes']}](#code-list-{info['codes']})" if info["codes"] else ""
@@ -483,4 +484,4 @@ def write_all(root: str | Path) -> list[Path]:
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return resources.tables_root()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from syncd import commands, ddl, demodata
+from syncd import commands, ddl, demodata, dialects, resources
 
 AREA_CODE = "410102"
 
@@ -31,9 +31,9 @@ def write_config(directory: Path, mappings: Path) -> Path:
     path = directory / "config.yaml"
     path.write_text(textwrap.dedent(f"""\
         # Written by `syncd demo`: a county database and an intermediate database, both SQLite.
-        source: {{url: "sqlite:///county.db"}}
-        target: {{url: "sqlite:///fep.db"}}
-        state: {{url: "sqlite:///state.db"}}
+        source: {{url: "{dialects.file_url('county.db')}"}}
+        target: {{url: "{dialects.file_url('fep.db')}"}}
+        state: {{url: "{dialects.file_url('state.db')}"}}
         mappings: {mappings}
         defaults: {{batch_size: 2000, lookback: 10m, lag: 0s}}
         vars: {{AREA_CODE: "{AREA_CODE}"}}
@@ -47,12 +47,12 @@ def run_demo(directory: Path, *, rows: int = 200, seed: int = 1) -> DemoResult:
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("county.db", "fep.db", "state.db"):
         (directory / name).unlink(missing_ok=True)
-    county = sa.create_engine(f"sqlite:///{directory / 'county.db'}")
-    fep = sa.create_engine(f"sqlite:///{directory / 'fep.db'}")
+    county = sa.create_engine(dialects.file_url(directory / "county.db"))
+    fep = sa.create_engine(dialects.file_url(directory / "fep.db"))
     try:
         demodata.populate(county, rows=rows, seed=seed)
-        ddl.load_tables(commands.REPO / "sql" / "tables.yaml").create_all(fep)
-        config = write_config(directory, commands.REPO / "mappings")
+        ddl.load_tables(resources.reference_tables()).create_all(fep)
+        config = write_config(directory, resources.mappings_dir())
         project = commands.open_project(config)
         first = commands.run_once(project)
         changes = demodata.mutate(county, seed=seed + 1)

@@ -14,18 +14,14 @@ from __future__ import annotations
 import random
 import struct
 import zlib
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from faker import Faker
 from sqlalchemy import Engine, MetaData, func, insert, select, update
 
-from syncd import ddl
-
-COUNTY_YAML = Path(__file__).resolve().parent.parent / "sql" / "county" / "tables.yaml"
+from syncd import ddl, resources
 
 # All generated times fall before this point; fixed so a seed always gives the same rows.
 EPOCH_END = datetime(2025, 12, 1, 8, 0, 0)
@@ -96,7 +92,7 @@ STOP_REASONS = ["年度大修", "设备检修", "工艺改造", "停产检修", 
 
 
 def county_metadata() -> MetaData:
-    return ddl.load_tables(COUNTY_YAML)
+    return ddl.load_tables(resources.county_tables())
 
 
 def populate(engine: Engine, *, rows: int = 200, seed: int = 1) -> dict[str, int]:
@@ -238,7 +234,7 @@ class _Generator:
                 **self.audit(self.tick())})
 
         # Analysis objects per company, reused by the risk list, unit stops and dangers.
-        objects: list[tuple[int, str, str, Sequence[str], Sequence[str]]] = []
+        objects: list[tuple[int, str, str, list[str], list[str]]] = []
         for company in companies:
             for name, units, sources in rng.sample(OBJECTS, 3):
                 index = len(out["wxy_xx"])

@@ -66,3 +66,10 @@ class DataError(SyncdError):
 
 class LockedError(SyncdError):
     """Another syncd process holds the lock on this state store."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error as the driver worded it (not SQLAlchemy's wrapper around it)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__

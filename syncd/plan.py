@@ -53,13 +53,13 @@ def layout(mapping: TableMapping) -> Layout:
 
 
 def source_from(mapping: TableMapping) -> sa.FromClause:
-    cols = [sa.column(name) for name in needed_columns(mapping)]
+    cols: list[sa.ColumnClause[Any]] = [sa.column(name) for name in needed_columns(mapping)]
     if mapping.source.query is not None:
         return sa.text(mapping.source.query).columns(*cols).subquery("src")
     return sa.table(mapping.source.table or "", *cols, schema=mapping.source.schema_)
 
 
-def _filters(mapping: TableMapping) -> list[sa.ColumnElement[bool]]:
+def _filters(mapping: TableMapping) -> list[sa.ColumnElement[bool] | sa.TextClause]:
     return [sa.text(f"({mapping.source.where})")] if mapping.source.where else []
 
 

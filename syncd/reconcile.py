@@ -19,7 +19,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from syncd import plan
 from syncd.mapping import CodeList, TableMapping
@@ -108,26 +107,22 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
                                      expected=None, actual=None, reason=reject.reason))
                 for values, source_row in zip(mapped.rows, mapped.sources, strict=False):
                     expected[mapper.target_key(values)] = (values, source_row[layout.cursor])
-    table = sa.table(mapping.target.table, *[sa.column(c) for c in mapper.columns],
-                     schema=target.schema_of(mapping.target.schema_))
     key_positions = [mapper.columns.index(k) for k in mapping.target.key]
     target_rows = 0
-    with target.engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=mapping.batch_size).execute(
-            sa.select(*[table.c[c] for c in mapper.columns]))
-        for row in result:
-            target_rows += 1
-            key = tuple(row[i] for i in key_positions)
-            found = expected.pop(key, None)
-            if found is None:
-                rows.append(dict(mapping=mapping.name, kind="extra", key=_key(key), column=None, expected=None,
-                                 actual=None, reason="in the target but not produced by this mapping from the source"))
-                continue
-            values, _cursor = found
-            for i in compared:
-                if not same(values[i], row[i]):
-                    rows.append(dict(mapping=mapping.name, kind="different", key=_key(key), column=mapper.columns[i],
-                                     expected=_shown(values[i]), actual=_shown(row[i]), reason=None))
+    for row in target.rows(mapping.target.table, target.schema_of(mapping.target.schema_), mapper.columns,
+                           batch_size=mapping.batch_size):
+        target_rows += 1
+        key = tuple(row[i] for i in key_positions)
+        found = expected.pop(key, None)
+        if found is None:
+            rows.append(dict(mapping=mapping.name, kind="extra", key=_key(key), column=None, expected=None,
+                             actual=None, reason="in the target but not produced by this mapping from the source"))
+            continue
+        values, _cursor = found
+        for i in compared:
+            if not same(values[i], row[i]):
+                rows.append(dict(mapping=mapping.name, kind="different", key=_key(key), column=mapper.columns[i],
+                                 expected=_shown(values[i]), actual=_shown(row[i]), reason=None))
     for key, (_values, cursor) in expected.items():
         newer = watermark is None or watermark.snapshot or _after(cursor, watermark.cursor)
         rows.append(dict(mapping=mapping.name, kind="waiting" if newer else "missing", key=_key(key), column=None,

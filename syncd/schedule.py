@@ -150,31 +150,47 @@ def plan_jobs(config: Config, mappings: Sequence[TableMapping], *, names: Iterab
     """
     chosen = set(names)
     wanted = [m for m in mappings if (m.name in chosen if chosen else m.spec.enabled)]
-    known = {m.name for m in mappings}
     problems: list[Problem] = []
-    owner: dict[str, str] = {}           # mapping -> the named group that claims it
     triggers: dict[str, tuple[str, BaseTrigger]] = {}   # job id -> (schedule, trigger)
-    tz = config.defaults.timezone
+    owner = _groups(config, {m.name for m in mappings}, triggers, problems)
+    job_of: dict[str, str] = {}
+    for m in wanted:
+        job_id = f"group:{owner[m.name]}" if m.name in owner else _own_job(config, m, triggers, problems)
+        if job_id is not None:
+            job_of[m.name] = job_id
+    if problems:
+        raise ConfigError(problems)
+    jobs: dict[str, list[str]] = {}
+    for m in wanted:            # dependency order is kept inside each job
+        if m.name in job_of:
+            jobs.setdefault(job_of[m.name], []).append(m.name)
+    return [Job(job_id, triggers[job_id][0], triggers[job_id][1], tuple(members))
+            for job_id, members in jobs.items()]
+
+
+def _groups(config: Config, known: set[str], triggers: dict[str, tuple[str, BaseTrigger]],
+            problems: list[Problem]) -> dict[str, str]:
+    """The named ``schedules:`` groups: their triggers go into ``triggers``; returns mapping -> group."""
+    owner: dict[str, str] = {}
     if not isinstance(config.schedules, dict):
         problems.append(_group_problem(config, ("schedules",), "schedules must map a name to "
                                        "{schedule: ..., mappings: [...]}"))
-    for group, spec in (config.schedules or {}).items() if isinstance(config.schedules, dict) else ():
+        return owner
+    for group, spec in config.schedules.items():
         where = ("schedules", group)
         if not isinstance(spec, dict) or set(spec) - {"schedule", "mappings"} or "schedule" not in spec:
             problems.append(_group_problem(config, where, "a schedule group needs 'schedule' and 'mappings' "
                                            "(and nothing else)"))
             continue
         try:
-            trigger = parse_schedule(spec["schedule"], tz, file=str(config.path),
+            trigger = parse_schedule(spec["schedule"], config.defaults.timezone, file=str(config.path),
                                      key=f"schedules.{group}.schedule",
                                      line=_line(config, (*where, "schedule")))
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
         members = spec.get("mappings") or []
-        if isinstance(members, str):
-            members = [members]
-        for i, name in enumerate(members):
+        for i, name in enumerate([members] if isinstance(members, str) else members):
             if name not in known:
                 problems.append(_group_problem(config, (*where, "mappings", i),
                                                f"no mapping named {name!r} (known: {', '.join(sorted(known))})"))
@@ -184,31 +200,24 @@ def plan_jobs(config: Config, mappings: Sequence[TableMapping], *, names: Iterab
             else:
                 owner[name] = str(group)
         triggers[f"group:{group}"] = (str(spec["schedule"]), trigger)
-    job_of: dict[str, str] = {}
-    for m in wanted:
-        if m.name in owner:
-            job_of[m.name] = f"group:{owner[m.name]}"
-            continue
-        text = m.schedule or DEFAULT_SCHEDULE
-        job_id = f"schedule:{' '.join(text.split())}"
-        if job_id not in triggers:
-            own = m.spec.schedule is not None
-            try:
-                trigger = parse_schedule(text, tz, file=str(m.file if own else config.path),
-                                         key="schedule" if own else "defaults.schedule")
-            except ConfigError as exc:
-                problems.extend(exc.problems)
-                continue
-            triggers[job_id] = (text, trigger)
-        job_of[m.name] = job_id
-    if problems:
-        raise ConfigError(problems)
-    jobs: dict[str, list[str]] = {}
-    for m in wanted:            # dependency order is kept inside each job
-        if m.name in job_of:
-            jobs.setdefault(job_of[m.name], []).append(m.name)
-    return [Job(job_id, triggers[job_id][0], triggers[job_id][1], tuple(members))
-            for job_id, members in jobs.items()]
+    return owner
+
+
+def _own_job(config: Config, m: TableMapping, triggers: dict[str, tuple[str, BaseTrigger]],
+             problems: list[Problem]) -> str | None:
+    """The job of a mapping in no group: one per distinct schedule text; None if it does not parse."""
+    text = m.schedule or DEFAULT_SCHEDULE
+    job_id = f"schedule:{' '.join(text.split())}"
+    if job_id not in triggers:
+        own = m.spec.schedule is not None
+        try:
+            trigger = parse_schedule(text, config.defaults.timezone, file=str(m.file if own else config.path),
+                                     key="schedule" if own else "defaults.schedule")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            return None
+        triggers[job_id] = (text, trigger)
+    return job_id
 
 
 def next_runs(jobs: Sequence[Job], now: datetime) -> dict[str, datetime | None]:

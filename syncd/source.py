@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from syncd import plan
 from syncd.dialects import Dialect
+from syncd.errors import first_line
 from syncd.mapping import TableMapping
 
 
@@ -38,6 +39,32 @@ class Source:
             newest = conn.execute(plan.probe_newest(mapping)).scalar()
             db_now, db_now_utc = conn.execute(self.dialect.clock_select()).one()
         return Probe(newest, db_now, db_now_utc)
+
+    def newest(self, mappings: Sequence[TableMapping]) -> tuple[dict[str, Any], list[str]]:
+        """The newest cursor of each mapping (None for an empty source), and what could not be read:
+        a mapping whose query fails is missing from the first and named in the second."""
+        found: dict[str, Any] = {}
+        problems: list[str] = []
+        try:
+            with self.engine.connect() as conn:
+                for m in mappings:
+                    try:
+                        found[m.name] = conn.execute(plan.probe_newest(m)).scalar()
+                    except sa.exc.DBAPIError as exc:
+                        problems.append(f"mapping {m.name}: cannot read the newest source row: {first_line(exc)}")
+                        conn.rollback()
+        except sa.exc.SQLAlchemyError as exc:
+            problems.append(f"the source database does not answer: {first_line(exc)}")
+        return found, problems
+
+    def query_problem(self, statement: sa.Select[Any]) -> str | None:
+        """None when the database accepts ``statement`` (run without fetching rows); else its error."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(statement.limit(0)).fetchall()
+        except sa.exc.DBAPIError as exc:
+            return first_line(exc)
+        return None
 
     def scalar(self, statement: sa.Select[Any]) -> Any:
         with self.engine.connect() as conn:

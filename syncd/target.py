@@ -7,7 +7,7 @@ throughput (see docs/performance.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,3 +108,12 @@ class Target:
             for part in plan.chunks(values):
                 found.update(tuple(r) for r in conn.execute(plan.target_keys(table, schema, key, part)))
         return found
+
+    def rows(self, table: str, schema: str | None, columns: Sequence[str], *,
+             batch_size: int) -> Iterator[Sequence[Any]]:
+        """Every row of ``table`` (the named columns, in that order), streamed."""
+        selected = sa.table(table, *[sa.column(c) for c in columns], schema=schema)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(
+                sa.select(*[selected.c[c] for c in columns]))
+            yield from result

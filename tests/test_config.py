@@ -216,3 +216,18 @@ def test_check_connect_names_missing_tables_and_columns(tmp_path):
     report = commands.run_once(project)
     assert {r.mapping for r in report.failed} == {"other", "record"}
     assert "no_such_table" in [r for r in report.failed if r.mapping == "other"][0].error
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("nosuchdb://u@h/db", "does not support the database kind 'nosuchdb'"),
+    ("mysql+nosuchdriver://u@h/db", "cannot be loaded"),
+])
+def test_check_refuses_a_url_whose_database_kind_or_driver_is_unknown(tmp_path, url, words):
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "config.yaml").write_text(f'source: {{url: "{url}"}}\ntarget: {{url: "sqlite:///t.db"}}\n',
+                                          encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.yaml")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.where) == (1, "source.url")
+    assert words in problem.message

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, oracle, postgresql, sqlite
 
 from syncd import dialects
+from syncd.errors import FatalSyncError
 
 COLUMNS = ["id", "name", "level", "remark"]
 
@@ -87,5 +88,18 @@ def test_transient_errors_are_told_apart(name, exc, transient):
     assert dialects.get(name).is_transient(wrapped) is transient
 
 
-def test_unknown_database_gets_standard_behaviour():
-    assert dialects.get("db2").name == "default"
+def test_an_unknown_database_kind_is_refused_with_the_supported_ones():
+    with pytest.raises(FatalSyncError, match=r"'db2' \(supported: sqlite, mysql, mariadb, postgresql, oracle\)"):
+        dialects.get("db2")
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("nosuchdb://u@h/db", "does not support the database kind 'nosuchdb'"),
+    ("mysql+nosuchdriver://u@h/db", "the driver of 'mysql+nosuchdriver' cannot be loaded"),
+])
+def test_a_url_syncd_cannot_use_is_named_before_connecting(url, words):
+    assert words in dialects.url_problem(sa.make_url(url))
+
+
+def test_a_usable_url_has_no_problem():
+    assert dialects.url_problem(sa.make_url("sqlite:///x.db")) is None

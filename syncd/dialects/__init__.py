@@ -1,12 +1,23 @@
-"""Every dialect difference, looked up by the SQLAlchemy dialect name."""
+"""Every dialect difference, looked up by the SQLAlchemy dialect name.
+
+Nothing outside ``syncd/dialects`` names a database kind: it asks this registry. A name that is
+not in it is refused (``get`` raises) rather than served some generic behaviour, since an upsert
+or a clock query that merely looks standard would fail later, in the middle of a run.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 from syncd.dialects.base import Dialect
 from syncd.dialects.mysql import MySQLDialect
 from syncd.dialects.oracle import OracleDialect
 from syncd.dialects.postgresql import PostgreSQLDialect
 from syncd.dialects.sqlite import SQLiteDialect
+from syncd.errors import FatalSyncError
 
 REGISTRY: dict[str, Dialect] = {
     "sqlite": SQLiteDialect(),
@@ -16,10 +27,47 @@ REGISTRY: dict[str, Dialect] = {
     "oracle": OracleDialect(),
 }
 
+#: The embedded database: the demo's databases and the default state store are files of it.
+EMBEDDED = "sqlite"
+#: The dialects syncd writes reference DDL for (sql/reference/), and the demo county schema's (sql/county/).
+REFERENCE_DDL = ("sqlite", "mysql", "postgresql", "oracle")
+COUNTY_DDL = ("sqlite", "mysql", "postgresql")
+
 
 def get(name: str) -> Dialect:
-    """The dialect for a SQLAlchemy dialect name; unknown databases get the standard behaviour."""
-    return REGISTRY.get(name, Dialect())
+    """The dialect for a SQLAlchemy dialect name; an unknown name raises FatalSyncError."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise FatalSyncError(f"syncd does not support the database kind {name!r} "
+                             f"(supported: {', '.join(REGISTRY)})") from None
 
 
-__all__ = ["Dialect", "REGISTRY", "get"]
+def file_url(path: Path | str) -> sa.URL:
+    """The URL of a database file of the embedded kind."""
+    return sa.make_url(f"{EMBEDDED}:///{path}")
+
+
+def url_problem(url: sa.URL) -> str | None:
+    """Why syncd cannot use a database URL without connecting (unknown kind, driver not loadable), or None."""
+    name = url.get_backend_name()
+    if name not in REGISTRY:
+        return (f"syncd does not support the database kind {name!r} (supported: {', '.join(REGISTRY)}); "
+                "write e.g. mysql+pymysql://, postgresql+psycopg://, oracle+oracledb:// or sqlite:///")
+    try:
+        url.get_dialect().import_dbapi()
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        return (f"the driver of {url.drivername!r} cannot be loaded ({exc}); install it, or name one that is "
+                "installed (mysql+pymysql, postgresql+psycopg, oracle+oracledb)")
+    return None
+
+
+def large_binary() -> sa.types.TypeEngine[Any]:
+    """A binary column type that holds a risk-map image on every database (MySQL's plain BLOB stops at 64 KiB)."""
+    from sqlalchemy.dialects import mysql
+
+    return sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
+
+
+__all__ = ["COUNTY_DDL", "Dialect", "EMBEDDED", "REFERENCE_DDL", "REGISTRY", "file_url", "get", "large_binary",
+           "url_problem"]

@@ -1,0 +1,90 @@
+"""Engines and connections: the one place that turns configured databases into SQLAlchemy engines.
+
+Part of the database layer, with ``source``, ``target`` and ``state``: a command asks for a
+``Connections`` (source, target, state store) and closes it again, so a library caller can run
+commands in a loop without leaking connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from syncd import dialects
+from syncd.config import Config, DatabaseConfig
+from syncd.errors import SyncdError, TransientSyncError, first_line
+from syncd.source import Source
+from syncd.state import StateStore
+from syncd.target import Target
+
+
+def make_engine(url: sa.URL, *, connect_timeout: timedelta = timedelta(seconds=15)) -> sa.Engine:
+    dialect = dialects.get(url.get_backend_name())
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                            connect_args=dialect.connect_args(url.get_driver_name(), connect_timeout))
+
+
+def engine_for(db: DatabaseConfig) -> sa.Engine:
+    """An engine for a configured database, its password read from its password_file."""
+    return make_engine(db.sqlalchemy_url(), connect_timeout=db.connect_timeout)
+
+
+def open_state(config: Config) -> StateStore:
+    url = config.state_url()
+    db = dialects.get(url.get_backend_name()).database_file(url)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    return StateStore(make_engine(url))
+
+
+@dataclass
+class Connections:
+    source: Source
+    target: Target
+    state: StateStore
+
+    def is_transient(self, exc: BaseException) -> bool:
+        if isinstance(exc, TransientSyncError):
+            return True
+        if isinstance(exc, SyncdError):
+            return False
+        return any(d.is_transient(exc) for d in {self.source.dialect, self.target.dialect})
+
+    def dispose(self) -> None:
+        for engine in {self.source.engine, self.target.engine, self.state.engine}:
+            engine.dispose()
+
+
+@contextmanager
+def connect(config: Config) -> Iterator[Connections]:
+    source_engine = engine_for(config.source)
+    target_engine = engine_for(config.target)
+    conns = Connections(
+        Source(source_engine, dialects.get(source_engine.dialect.name)),
+        Target(target_engine, dialects.get(target_engine.dialect.name), config.target.schema_),
+        open_state(config))
+    try:
+        yield conns
+    finally:
+        conns.dispose()
+
+
+def answers(role: str, db: DatabaseConfig) -> str | None:
+    """None when the database answers ``SELECT 1``; else one line saying what went wrong."""
+    try:
+        engine = engine_for(db)
+    except (OSError, sa.exc.ArgumentError) as exc:
+        return f"the {role} database cannot be configured: {exc}"
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.select(sa.literal_column("1"))).scalar()
+    except sa.exc.SQLAlchemyError as exc:
+        return f"the {role} database ({db.display_url()}) does not answer: {first_line(exc)}"
+    finally:
+        engine.dispose()
+    return None
+

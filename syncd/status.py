@@ -1,0 +1,167 @@
+"""Reports on the state of a project: status per mapping, lag, and the one-line health verdict."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from syncd import dialects, lock
+from syncd.engines import engine_for, open_state
+from syncd.project import Project
+from syncd.source import Source
+from syncd.state import as_utc
+
+
+def status(project: Project, *, now: datetime | None = None, source_problems: list[str] | None = None
+           ) -> list[dict[str, Any]]:
+    """Per mapping: watermark, last run and its counts, pending rejects, next run (while a daemon
+    runs) and lag. A source that cannot be read leaves lag empty and its reason in ``source_problems``."""
+    now = now or datetime.now(timezone.utc)
+    state = open_state(project.config)
+    try:
+        marks = state.all_watermarks()
+        last = state.last_runs()
+        pending = state.pending_counts()
+    finally:
+        state.engine.dispose()
+    newest = _newest(project, source_problems if source_problems is not None else [])
+    next_runs = lock.published_next_runs(lock.lock_path(project.config))
+    rows = []
+    for m in project.mappings:
+        watermark, updated = marks.get(m.name, (None, None))
+        run = last.get(m.name, {})
+        rows.append({
+            "mapping": m.name,
+            "target": m.target.table,
+            "watermark": watermark.describe() if watermark else None,
+            "watermark_cursor": watermark.cursor if watermark else None,
+            "checkpointed_at": updated,
+            "last_run": run.get("run_id"),
+            "last_status": run.get("status"),
+            "last_ended": as_utc(run.get("ended_at")),
+            "rows_read": run.get("rows_read"),
+            "rows_written": run.get("rows_written"),
+            "rows_rejected": run.get("rows_rejected"),
+            "pending_rejects": pending.get(m.name, 0),
+            "warning": run.get("warning"),
+            "error": run.get("error"),
+            "schedule": m.schedule,
+            "started_at": as_utc(run.get("started_at")),
+            "next_run": next_runs.get(m.name),
+            "newest_source": newest.get(m.name),
+            "lag": lag(newest[m.name], watermark, updated, now) if m.name in newest else None,
+        })
+    return rows
+
+
+def _newest(project: Project, problems: list[str]) -> dict[str, Any]:
+    """The newest source cursor of each mapping (None for an empty source); missing when unreadable."""
+    try:
+        engine = engine_for(project.config.source)
+    except OSError as exc:
+        problems.append(f"cannot read the source password file: {exc}")
+        return {}
+    try:
+        found, unread = Source(engine, dialects.get(engine.dialect.name)).newest(project.mappings)
+    finally:
+        engine.dispose()
+    problems.extend(unread)
+    return found
+
+
+def _as_moment(value: Any) -> Any:
+    if isinstance(value, str):   # SQLite hands back max() of a DATETIME column as text
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def lag(newest: Any, watermark: Any, checkpointed_at: datetime | None, now: datetime) -> timedelta | None:
+    """How far the synced watermark is behind the newest source row.
+
+    For a time cursor: newest cursor minus the watermark's. For any other cursor (a number, a
+    version) the gap cannot be read as time, so it is how long the watermark has not moved while
+    newer rows wait. None when nothing was ever synced from a non-empty source.
+    """
+    if newest is None:
+        return timedelta(0)
+    if watermark is None:
+        return None
+    high, mark = _as_moment(newest), _as_moment(watermark.cursor)
+    try:
+        if isinstance(high, datetime) and isinstance(mark, datetime):
+            if (high.tzinfo is None) != (mark.tzinfo is None):
+                high, mark = high.replace(tzinfo=None), mark.replace(tzinfo=None)
+            return timedelta(seconds=round(max((high - mark).total_seconds(), 0)))
+        if high <= mark:
+            return timedelta(0)
+    except TypeError:
+        return None
+    since = as_utc(checkpointed_at)
+    if since is None:
+        return None
+    return timedelta(seconds=round(max((now - since).total_seconds(), 0)))
+
+
+def health(project: Project, *, now: datetime | None = None) -> tuple[bool, str]:
+    """(True, summary) when every enabled mapping is fresh, else (False, the first reason in one line).
+
+    Not fresh: never ran, last run failed, no run for longer than ``health.max_lag``, the
+    watermark more than ``health.max_lag`` behind the newest source row, or more pending rejects
+    than ``health.max_rejects``.
+    """
+    now = now or datetime.now(timezone.utc)
+    limits = project.config.health
+    source_problems: list[str] = []
+    rows = {r["mapping"]: r for r in status(project, now=now, source_problems=source_problems)}
+    reasons: list[str] = []
+    if source_problems:
+        reasons.append(source_problems[0])
+    worst = timedelta(0)
+    enabled = [m for m in project.mappings if m.spec.enabled]
+    for m in enabled:
+        row = rows[m.name]
+        name = m.name
+        if row["last_status"] is None:
+            reasons.append(f"mapping {name} has never run")
+            continue
+        if row["last_status"] == "failed":
+            error = (row["error"] or "").strip().splitlines()
+            reasons.append(f"mapping {name}: last run failed at {_local(row['last_ended'])}: "
+                           f"{error[0] if error else 'see syncd status'}")
+        last_seen = row["last_ended"] or row["started_at"]
+        if last_seen is not None and now - last_seen > limits.max_lag:
+            reasons.append(f"mapping {name}: no run since {_local(last_seen)} (more than health.max_lag "
+                           f"{_span(limits.max_lag)}); is the daemon running?")
+        behind = row["lag"]
+        if behind is None and row["newest_source"] is not None:   # (both None: the source was unreadable)
+            reasons.append(f"mapping {name}: has not synced any row of a non-empty source")
+        elif behind is not None:
+            worst = max(worst, behind)
+            if behind > limits.max_lag:
+                reasons.append(f"mapping {name}: {_span(behind)} behind the newest source row "
+                               f"(health.max_lag {_span(limits.max_lag)})")
+        if row["pending_rejects"] > limits.max_rejects:
+            reasons.append(f"mapping {name}: {row['pending_rejects']} pending reject(s) (health.max_rejects "
+                           f"{limits.max_rejects}); see syncd rejects")
+    if reasons:
+        more = f" (and {len(reasons) - 1} more problem(s))" if len(reasons) > 1 else ""
+        return False, reasons[0] + more
+    return True, f"ok: {len(enabled)} mapping(s) fresh, largest lag {_span(worst)}"
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "?"
+
+
+def _span(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d"
