@@ -53,7 +53,7 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
                              clock_offset=project.config.source.clock_offset, retry=policy, observer=observer,
                              is_transient=c.is_transient, prefetch=defaults.prefetch)
             try:
-                result = run.execute()
+                result = run.run()
                 counts = result.counts
                 logger.info("mapping {} {}: read {}, written {}, rejected {}, rejects resolved {}, in {:.2f}s; "
                             "watermark {}", mapping.name, result.status, counts.rows_read, counts.rows_written,

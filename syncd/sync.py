@@ -178,7 +178,7 @@ class MappingRun:
             "read": self._read, "nulls": self._read_nulls}
 
     # -- the run -------------------------------------------------------------------------
-    def execute(self) -> MappingResult:
+    def run(self) -> MappingResult:
         started = time.monotonic()
         name = self.mapping.name
         record = None
