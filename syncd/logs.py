@@ -19,7 +19,11 @@ from typing import Any
 
 from loguru import logger
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*):(?P<pw>[^@\s]+)@", re.IGNORECASE)
+# ``://user:password@`` in a URL. User and password are bounded in length, so that the pattern
+# stays linear in the length of the line however it is built (a 1 MB value in a reject reason).
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]{0,256}):[^:/@\s]{1,256}@")
+#: A log line longer than this is cut, with a note of its full length.
+MAX_LINE = 8000
 
 
 class _Redactor:
@@ -27,10 +31,18 @@ class _Redactor:
         self.secrets = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        text = _URL_PASSWORD.sub(r"\g<scheme>:***@", text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(r"\1:***@", text)
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def cut(text: str, limit: int = MAX_LINE) -> str:
+    """``text``, or its first ``limit`` characters and a note of how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (cut: {len(text)} characters in all)"
 
 
 class _InterceptHandler(logging.Handler):
@@ -49,7 +61,8 @@ def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable
     redact = _Redactor(secrets)
 
     def patch(record: dict[str, Any]) -> None:
-        record["message"] = redact(record["message"])
+        # Redact first: a secret that straddled the cut would otherwise survive in part.
+        record["message"] = cut(redact(record["message"]))
         if record["exception"] is not None:
             record["extra"]["redacted"] = True
 

@@ -66,13 +66,56 @@ def load(path: Path) -> tuple[Any, list[Problem]]:
         return None, [Problem(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
     except UnicodeDecodeError as exc:
         return None, [Problem(str(path), None, "", f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8")]
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader), []
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        expanded = _expanded_size(node)
+        if expanded > MAX_NODES:
+            return None, [Problem(str(path), node.start_mark.line + 1, "",
+                                  f"the file expands to more than {MAX_NODES} YAML values through its aliases "
+                                  "(*name); write the values out")]
+        return loader.construct_document(node), []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(str(path), line, "", f"not valid YAML: {reason}")]
+    finally:
+        loader.dispose()
+
+
+#: The most values a config or mapping file may expand to. An alias (*name) stands for a whole
+#: subtree, so a few hundred bytes of nested aliases can stand for billions of values; everything
+#: that walks the data afterwards (interpolation, validation) would then never finish.
+MAX_NODES = 200_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document stands for with every alias written out; linear in the node
+    graph (each node's size is computed once), and stops counting past ``MAX_NODES``."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(sizes.get(id(c), 0) for c in children))
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def line_at(data: Any, loc: tuple[Any, ...]) -> int | None:

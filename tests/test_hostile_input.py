@@ -1,0 +1,109 @@
+"""Inputs built to hurt: nothing is quadratic in the size of an input, nothing hangs.
+
+Each case runs under a wall-clock limit far above what a linear pass needs and far below what a
+quadratic one takes on a megabyte.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from loguru import logger
+
+from syncd import cli, logs, yamlfile
+
+MB = 1_000_000
+
+BILLION_LAUGHS = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi", strict=True)]) + "\n"
+
+
+def _timed(limit: float):
+    class Timer:
+        def __enter__(self):
+            self.start = time.perf_counter()
+            return self
+
+        def __exit__(self, *exc):
+            self.seconds = time.perf_counter() - self.start
+            assert self.seconds < limit, f"took {self.seconds:.2f}s (limit {limit}s)"
+    return Timer()
+
+
+def test_nested_aliases_are_refused_with_file_and_line(tmp_path):
+    path = tmp_path / "laughs.yaml"
+    path.write_text(BILLION_LAUGHS, encoding="utf-8")
+    assert len(BILLION_LAUGHS) < 600
+    with _timed(2):
+        data, problems = yamlfile.load(path)
+    assert data is None
+    [problem] = problems
+    assert (problem.file, problem.line) == (str(path), 1)
+    assert "aliases" in problem.message
+
+
+def test_a_few_aliases_still_work(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("base: &base {a: 1, b: 2}\nother:\n  <<: *base\n  c: 3\n", encoding="utf-8")
+    data, problems = yamlfile.load(path)
+    assert problems == []
+    assert data["other"] == {"a": 1, "b": 2, "c": 3}
+
+
+def test_check_on_a_mapping_file_of_nested_aliases_exits_2_naming_it(tmp_path):
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "laughs.yaml").write_text(BILLION_LAUGHS, encoding="utf-8")
+    (tmp_path / "config.yaml").write_text('source: {url: "sqlite:///s.db"}\ntarget: {url: "sqlite:///t.db"}\n',
+                                          encoding="utf-8")
+    with _timed(10):
+        result = CliRunner().invoke(cli.cli, ["-c", str(tmp_path / "config.yaml"), "check"])
+    assert result.exit_code == 2, result.output
+    assert "laughs.yaml, line 1" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("text", [
+    "a" * MB,                                   # one long word
+    "://a:" * (MB // 5),                        # many URL starts that never finish
+    "x://" + "b" * MB + ":pw@",                 # a user name a megabyte long
+    "://:" + ("b" * 255 + "://:") * 4000,       # passwords at the length bound, back to back
+    ("mysql+pymysql://u:" + "p" * 250 + "@h ") * 4000,
+])
+def test_the_redactor_is_linear(text):
+    redact = logs._Redactor(["hunter22"])
+    with _timed(1.0):
+        redact(text)
+
+
+def test_the_redactor_still_masks_url_passwords_and_secrets():
+    redact = logs._Redactor(["hunter22"])
+    assert redact("connect to mysql+pymysql://syncd:hunter22@127.0.0.1/db failed; pw hunter22") == \
+        "connect to mysql+pymysql://syncd:***@127.0.0.1/db failed; pw ***"
+    assert redact("postgresql://user:p%40ss@host/db") == "postgresql://user:***@host/db"
+
+
+def test_a_megabyte_log_line_is_cut_with_its_length_and_its_secrets_masked(tmp_path):
+    logs.setup(level="INFO", log_dir=tmp_path, secrets=["hunter22"])
+    try:
+        with _timed(2):
+            logger.warning("reject reason: {}", "hunter22 " + "x" * MB)
+    finally:
+        logger.remove()
+    text = (tmp_path / "syncd.log").read_text(encoding="utf-8")
+    assert "hunter22" not in text
+    # what was cut is the redacted line: "reject reason: *** " and the megabyte
+    assert f"(cut: {len('reject reason: *** ') + MB} characters in all)" in text
+    assert len(text) < 2 * logs.MAX_LINE
+
+
+def test_cut_keeps_short_text():
+    assert logs.cut("short") == "short"
+    assert logs.cut("x" * 20, limit=10) == "x" * 10 + "… (cut: 20 characters in all)"
+
+
+def test_config_example_loads(tmp_path):
+    assert yamlfile.load(Path(__file__).resolve().parent.parent / "config.example.yaml")[1] == []
