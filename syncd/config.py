@@ -100,6 +100,9 @@ class Defaults(_Frozen):
     lookback: Duration = timedelta(minutes=10)
     lag: Duration = timedelta(seconds=5)
     null_cursor: Literal["include", "exclude", "error"] = "include"
+    # A row whose cursor cannot be read as the cursor's type (a MySQL zero date, an impossible
+    # date, text in a time column): reject it, leave it out with a warning, or stop the run.
+    bad_cursor: Literal["reject", "exclude", "error"] = "reject"
     schedule: str | None = None
     timezone: str = "Asia/Shanghai"
     retries: int = Field(default=5, ge=0, le=100)

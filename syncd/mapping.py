@@ -20,6 +20,7 @@ from syncd.config import Config, Duration, pydantic_problems
 from syncd.errors import MappingError, Problem
 
 NullCursor = Literal["include", "exclude", "error"]
+BadCursor = Literal["reject", "exclude", "error"]
 
 
 class _Frozen(BaseModel):
@@ -34,6 +35,7 @@ class SourceSpec(_Frozen):
     cursor: str
     where: str | None = None
     null_cursor: NullCursor | None = None
+    bad_cursor: BadCursor | None = None
 
     @field_validator("key", mode="before")
     @classmethod
@@ -166,6 +168,7 @@ class TableMapping(BaseModel):
     lookback: timedelta | int
     lag: timedelta
     null_cursor: NullCursor
+    bad_cursor: BadCursor = "reject"
     schedule: str | None
 
     @property
@@ -326,6 +329,7 @@ def load_mappings(config: Config, *, only: tuple[str, ...] = ()) -> tuple[TableM
             spec=spec, file=path, batch_size=spec.batch_size or defaults.batch_size,
             lookback=lookback, lag=spec.lag if spec.lag is not None else defaults.lag,
             null_cursor=spec.source.null_cursor or defaults.null_cursor,
+            bad_cursor=spec.source.bad_cursor or defaults.bad_cursor,
             schedule=spec.schedule or defaults.schedule)
         raw[spec.name] = (data, file)
     for name, m in mappings.items():

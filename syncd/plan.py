@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncd.mapping import TableMapping
-from syncd.watermark import Watermark, Window
+from syncd.watermark import Watermark, Window, cursor_problem
 
 EXPR_PREFIX = "_expr_"
 
@@ -154,14 +154,21 @@ def count_ahead(mapping: TableMapping, until: Any) -> sa.Select[Any]:
 
 
 def watermark_of(rows: Sequence[Sequence[Any]], lay: Layout, window: Window,
-                 previous: Watermark | None) -> Watermark:
+                 previous: Watermark | None, *, like: Any = None) -> Watermark | None:
     """The watermark after a batch: its last row's (cursor, key); in a snapshot, the last key and
-    the largest cursor copied so far."""
-    last = rows[-1]
-    key = tuple(last[i] for i in lay.key)
+    the largest cursor copied so far. With ``like`` (the newest cursor of the source), a cursor
+    that is no value of its kind (``watermark.cursor_problem``) never becomes a watermark. None:
+    the batch moves nothing."""
+    usable = [row for row in rows if cursor_problem(row[lay.cursor], like) is None] if like is not None else rows
     if not window.snapshot:
-        return Watermark(last[lay.cursor], key, bound=window.until)
-    largest = max(row[lay.cursor] for row in rows)
-    if previous is not None and previous.snapshot and previous.cursor is not None and previous.cursor > largest:
+        if not usable:
+            return None
+        last = usable[-1]
+        return Watermark(last[lay.cursor], tuple(last[i] for i in lay.key), bound=window.until)
+    key = tuple(rows[-1][i] for i in lay.key)
+    cursors = [row[lay.cursor] for row in usable if row[lay.cursor] is not None]
+    largest = max(cursors) if cursors else None
+    if previous is not None and previous.snapshot and previous.cursor is not None and \
+            (largest is None or previous.cursor > largest):
         largest = previous.cursor
     return Watermark(largest, key, snapshot=True, bound=window.until)

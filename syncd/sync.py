@@ -26,7 +26,7 @@ from syncd.source import Source
 from syncd.state import RunCounts, StateStore
 from syncd.target import Target
 from syncd.transform import MappedBatch, Reject, RowMapper
-from syncd.watermark import Watermark, Window, decode_key, describe_value, plan_window
+from syncd.watermark import Watermark, Window, cursor_problem, decode_key, describe_value, plan_window
 
 Mode = Literal["incremental", "full"]
 Phase = Literal["prepare", "rejects", "plan", "read", "nulls", "done"]
@@ -173,6 +173,9 @@ class MappingRun:
         self.batches = 0
         self._budget = RetryBudget(retry.attempts)
         self._pending: set[tuple[Any, ...]] = set()   # keys of pending rejects, loaded in phase "rejects"
+        self._newest: Any = None    # the source's newest cursor at the last plan: what a cursor looks like
+        self._excluded = 0                   # rows left out by bad_cursor: exclude, and the first of them
+        self._first_excluded: str | None = None
         self._phases: dict[Phase, Callable[[Progress], Progress]] = {
             "prepare": self._prepare, "rejects": self._retry_rejects, "plan": self._plan,
             "read": self._read, "nulls": self._read_nulls}
@@ -203,6 +206,9 @@ class MappingRun:
             self.result.error = _describe_error(exc)
             raise
         finally:
+            if self._excluded:
+                self._warn(f"{self._excluded} row(s) with a cursor that is no value of its kind are not synced "
+                           f"(source.bad_cursor: exclude); the first: {self._first_excluded}")
             self.result.seconds = time.monotonic() - started
             self.result.watermark_after = self.progress.checkpoint or self.result.watermark_before
             if record is not None:
@@ -243,6 +249,7 @@ class MappingRun:
     def _plan(self, progress: Progress) -> Progress:
         """Probe the source and fix the next window."""
         probe = self.source.probe(self.mapping)
+        self._newest = probe.newest
         planned = plan_window(self._previous, newest=probe.newest,
                               db_now=probe.db_now, db_now_utc=probe.db_now_utc, lookback=self.mapping.lookback,
                               lag=self.mapping.lag, clock_offset=self.clock_offset or timedelta(0),
@@ -251,9 +258,7 @@ class MappingRun:
         self.result.window = described if self.result.window is None else f"{self.result.window}; then {described}"
         if planned.ahead and not any("ahead of the source" in w for w in self.result.warnings):
             ahead = self.source.scalar(plan.count_ahead(self.mapping, planned.window.until))
-            message = f"{ahead} row(s) wait: " + planned.warnings[0]
-            self.result.warnings.append(message)
-            logger.warning("mapping {}: {}", self.mapping.name, message)
+            self._warn(f"{ahead} row(s) wait: " + planned.warnings[0])
         return progress.planned(planned.window)
 
     def _read(self, progress: Progress) -> Progress:
@@ -272,6 +277,10 @@ class MappingRun:
             self._copy(plan.read_null_cursor(self.mapping), windowed=False)
         return replace(progress, phase="done")
 
+    def _warn(self, message: str) -> None:
+        self.result.warnings.append(message)
+        logger.warning("mapping {}: {}", self.mapping.name, message)
+
     def _save_watermark(self, watermark: Watermark | None) -> None:
         if watermark is not None and not self.dry_run:
             self.state.checkpoint(self.mapping.name, watermark, [], [], self.run_id)
@@ -289,10 +298,8 @@ class MappingRun:
                 f"mapping {self.mapping.name!r}: {count} source row(s) have a NULL cursor "
                 f"({self.mapping.source.cursor}); fill the column in the source, or set source.null_cursor "
                 f"to include (sync them every run) or exclude (never sync them) in {self.mapping.file}")
-        message = (f"{count} row(s) with a NULL cursor ({self.mapping.source.cursor}) are not synced "
+        self._warn(f"{count} row(s) with a NULL cursor ({self.mapping.source.cursor}) are not synced "
                    "(source.null_cursor: exclude)")
-        self.result.warnings.append(message)
-        logger.warning("mapping {}: {}", self.mapping.name, message)
 
     def _copy(self, statement: sa.Select[Any], *, windowed: bool) -> None:
         """Read, map, write and checkpoint ``statement`` batch by batch. Without a window (the
@@ -306,14 +313,18 @@ class MappingRun:
                 counts.rows_read += len(rows)
                 if not windowed:
                     counts.null_cursor_rows += len(rows)
-                mapped = self.parents.apply(self.mapper.map_batch(rows))
+                good, bad = self._bad_cursors(rows) if windowed else (rows, [])
+                mapped = self.parents.apply(self.mapper.map_batch(good))
+                if bad:
+                    mapped = MappedBatch(mapped.rows, mapped.keys, [*mapped.rejects, *bad], mapped.sources)
                 written = self._write(mapped)
                 self.batches += 1
                 watermark = None
                 if windowed:
                     window = self.progress.window
                     assert window is not None
-                    watermark = plan.watermark_of(rows, self.layout, window, window.after)
+                    watermark = plan.watermark_of(rows, self.layout, window, window.after,
+                                                  like=self._newest if len(good) != len(rows) else None)
                 if not self.dry_run:
                     self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
                     faults.crash_point("after-commit")
@@ -324,6 +335,33 @@ class MappingRun:
                     self.progress = self.progress.batch_done(watermark)
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
+
+    def _bad_cursors(self, rows: Sequence[Sequence[Any]]) -> tuple[Sequence[Sequence[Any]], list[Reject]]:
+        """Split off the rows whose cursor is no value of its kind, as ``source.bad_cursor`` says:
+        rejects (``reject``), left out with a warning (``exclude``), or a stopped run (``error``)."""
+        index, like = self.layout.cursor, self._newest
+        kind = type(like)
+        if like is None or all(type(row[index]) is kind for row in rows):   # the usual case, checked quickly
+            return rows, []
+        bad = [(row, problem) for row in rows if (problem := cursor_problem(row[index], like)) is not None]
+        if not bad:
+            return rows, []
+        good = [row for row in rows if cursor_problem(row[index], like) is None]
+        name, column, policy = self.mapping.name, self.mapping.source.cursor, self.mapping.bad_cursor
+        first_row, first_problem = bad[0]
+        key = ", ".join(str(first_row[i]) for i in self.layout.key)
+        if policy == "error":
+            raise FatalSyncError(
+                f"mapping {name!r}: source row {key}: {first_problem} (column {column}); fix the row in the source, "
+                f"or set source.bad_cursor to reject or exclude in {self.mapping.file}")
+        if policy == "exclude":
+            self._excluded += len(bad)
+            self._first_excluded = self._first_excluded or f"row {key}, {first_problem}"
+            return good, []
+        return good, [Reject(tuple(row[i] for i in self.layout.key), column,
+                             f"{column}: {problem}; it cannot be ordered with the other rows, so it is held back "
+                             "until it is fixed in the source", self.mapper.source_row(row))
+                      for row, problem in bad]
 
     def _write(self, mapped: MappedBatch) -> list[tuple[Any, ...]]:
         if self.dry_run:

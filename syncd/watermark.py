@@ -148,6 +148,33 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
     return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings))
 
 
+def cursor_problem(value: Any, like: Any) -> str | None:
+    """Why ``value`` cannot be ordered as a cursor beside ``like`` (the newest cursor value of the
+    same column), or None. A driver hands back what it cannot convert as text (MySQL's zero date
+    ``0000-00-00 00:00:00``, an impossible date), and text is never compared with a time."""
+    if value is None or like is None:
+        return None
+    if isinstance(like, datetime):
+        ok = isinstance(value, datetime) and (value.tzinfo is None) == (like.tzinfo is None)
+        kind = "date and time"
+    elif isinstance(like, date):
+        ok = isinstance(value, date) and not isinstance(value, datetime)
+        kind = "date"
+    elif isinstance(like, (int, float, Decimal)) and not isinstance(like, bool):
+        ok = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+        kind = "number"
+    elif isinstance(like, str) and _is_number_text(like):
+        ok = isinstance(value, str) and _is_number_text(value)
+        kind = "number"
+    elif isinstance(like, str) and _parse_datetime(like) is not None:
+        ok = isinstance(value, str) and _parse_datetime(value) is not None
+        kind = "date and time"
+    else:
+        ok = type(value) is type(like)
+        kind = type(like).__name__
+    return None if ok else f"cursor value {describe_value(value)!r} is not a {kind}"
+
+
 def _offset_text(offset: timedelta) -> str:
     return "" if not offset else f" with clock_offset {offset}"
 
