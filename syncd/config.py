@@ -124,6 +124,8 @@ class LogConfig(_Frozen):
 class HealthConfig(_Frozen):
     max_lag: Duration = timedelta(hours=2)
     max_rejects: int = 0
+    # A run of one mapping that has lasted longer than this makes health fail, naming what it waits on.
+    max_run: Duration = timedelta(minutes=10)
 
 
 class Config(_Frozen):

@@ -44,6 +44,8 @@ MISFIRE_GRACE = timedelta(minutes=5)
 # (systemd then restarts the service). Below TimeoutStartSec in systemd/syncd.service.
 STARTUP_WAIT = timedelta(seconds=90)
 STARTUP_RETRY = 5.0
+#: How often the main thread publishes what the running mappings are doing, when that changed.
+PUBLISH_EVERY = 2.0
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -93,11 +95,49 @@ def summarize(report: commands.RunReport, when: datetime) -> str:
 
 
 class _StopObserver(Observer):
-    def __init__(self, stopping: threading.Event):
+    """Ends runs at their next checkpoint once the daemon is stopping, and keeps what each running
+    mapping is doing (since when, and since when its run started) for ``syncd health``."""
+
+    def __init__(self, stopping: threading.Event, activity: Activity):
         self._stopping = stopping
+        self._activity = activity
 
     def stop_requested(self) -> bool:
         return self._stopping.is_set()
+
+    def activity(self, mapping: str, doing: str | None) -> None:
+        self._activity.update(mapping, doing)
+
+
+class Activity:
+    """What each mapping's run is doing now; written by the run's thread, published by the main one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now: dict[str, dict[str, str]] = {}
+        self.changed = False
+
+    def update(self, mapping: str, doing: str | None) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._lock:
+            if doing is None:
+                self._now.pop(mapping, None)
+            else:
+                run = self._now.get(mapping)
+                self._now[mapping] = {"doing": doing, "doing_since": now,
+                                      "run_since": run["run_since"] if run else now}
+            self.changed = True
+
+    def end(self, mappings: Sequence[str]) -> None:
+        with self._lock:
+            for name in mappings:
+                self._now.pop(name, None)
+            self.changed = True
+
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        with self._lock:
+            self.changed = False
+            return {name: dict(info) for name, info in self._now.items()}
 
 
 class Daemon:
@@ -116,6 +156,7 @@ class Daemon:
         self._status = "no run yet"
         self.scheduler: BackgroundScheduler | None = None
         self.lock: lock.Lock | None = None
+        self.activity = Activity()
 
     # -- signals (handlers only set flags: the main thread acts on them) -----------------
     def _on_stop(self, signum: int, frame: Any) -> None:
@@ -147,11 +188,13 @@ class Daemon:
             self.notify(f"STATUS=running; {self._status}")
             logger.info("syncd daemon started (pid {}): {}", os.getpid(), self._describe_jobs())
             while not self.stopping.is_set():
-                self._wake.wait(timeout=5.0)
+                self._wake.wait(timeout=PUBLISH_EVERY)
                 self._wake.clear()
                 if self._reload.is_set():
                     self._reload.clear()
                     self._reload_project()
+                if self.activity.changed:
+                    self._publish()
             return self._stop()
         finally:
             self._unpublish()
@@ -231,6 +274,7 @@ class Daemon:
         try:
             self._sync(job_id, names)
         finally:
+            self.activity.end(names)
             with self._busy:
                 self._running -= 1
                 self._busy.notify_all()
@@ -241,7 +285,7 @@ class Daemon:
         project = self.project          # a reload while this runs takes effect from the next run
         started = datetime.now(timezone.utc)
         try:
-            report = commands.run_once(project, names=names, observer=_StopObserver(self.stopping))
+            report = commands.run_once(project, names=names, observer=_StopObserver(self.stopping, self.activity))
         except Stopped as exc:
             logger.info("run of {} ended early: {}", ", ".join(names), exc)
             return
@@ -318,7 +362,8 @@ class Daemon:
         path = lock.schedule_path(self.lock.path)
         temp = path.with_name(path.name + ".tmp")
         try:
-            temp.write_text(json.dumps({"pid": os.getpid(), "next_run": runs}), encoding="utf-8")
+            temp.write_text(json.dumps({"pid": os.getpid(), "next_run": runs, "running": self.activity.snapshot()}),
+                            encoding="utf-8")
             os.replace(temp, path)
         except OSError as exc:
             logger.warning("cannot write {}: {}", path, exc)

@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -135,14 +136,46 @@ def is_locked(path: Path | str) -> bool:
     return True
 
 
-def published_next_runs(path: Path) -> dict[str, datetime | None]:
-    """The next run of each mapping as the daemon holding lock ``path`` published it; empty when
-    no daemon runs, since then nothing will run."""
+def _published(path: Path) -> dict[str, Any]:
+    """What the daemon holding lock ``path`` published; empty when no daemon runs."""
     if not is_locked(path):
         return {}
     try:
         data = json.loads(schedule_path(path).read_text(encoding="utf-8"))
-        return {name: datetime.fromisoformat(when) if when else None
-                for name, when in (data.get("next_run") or {}).items()}
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def published_next_runs(path: Path) -> dict[str, datetime | None]:
+    """The next run of each mapping as the daemon holding lock ``path`` published it; empty when
+    no daemon runs, since then nothing will run."""
+    try:
+        return {name: datetime.fromisoformat(when) if when else None
+                for name, when in (_published(path).get("next_run") or {}).items()}
+    except (ValueError, AttributeError, TypeError):
+        return {}
+
+
+@dataclass(frozen=True)
+class Running:
+    """A mapping whose run is under way in the daemon: what it does now, and since when."""
+
+    doing: str
+    doing_since: datetime
+    run_since: datetime
+
+
+def published_running(path: Path) -> dict[str, Running]:
+    """The mappings the daemon holding lock ``path`` is running now, as it last published them."""
+    found: dict[str, Running] = {}
+    running = _published(path).get("running") or {}
+    if not isinstance(running, dict):
+        return found
+    for name, info in running.items():
+        try:
+            found[name] = Running(str(info["doing"]), datetime.fromisoformat(info["doing_since"]),
+                                  datetime.fromisoformat(info["run_since"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found

@@ -26,6 +26,7 @@ def status(project: Project, *, now: datetime | None = None, source_problems: li
         state.engine.dispose()
     newest = _newest(project, source_problems if source_problems is not None else [])
     next_runs = lock.published_next_runs(lock.lock_path(project.config))
+    running = lock.published_running(lock.lock_path(project.config))
     rows = []
     for m in project.mappings:
         watermark, updated = marks.get(m.name, (None, None))
@@ -48,6 +49,9 @@ def status(project: Project, *, now: datetime | None = None, source_problems: li
             "schedule": m.schedule,
             "started_at": as_utc(run.get("started_at")),
             "next_run": next_runs.get(m.name),
+            "running_since": running[m.name].run_since if m.name in running else None,
+            "doing": running[m.name].doing if m.name in running else None,
+            "doing_since": running[m.name].doing_since if m.name in running else None,
             "newest_source": newest.get(m.name),
             "lag": lag(newest[m.name], watermark, updated, now) if m.name in newest else None,
         })
@@ -108,7 +112,8 @@ def lag(newest: Any, watermark: Any, checkpointed_at: datetime | None, now: date
 def health(project: Project, *, now: datetime | None = None) -> tuple[bool, str]:
     """(True, summary) when every enabled mapping is fresh, else (False, the first reason in one line).
 
-    Not fresh: never ran, last run failed, no run for longer than ``health.max_lag``, the
+    Not fresh: a run under way for longer than ``health.max_run``, never ran, last run failed,
+    no run for longer than ``health.max_lag``, the
     watermark more than ``health.max_lag`` behind the newest source row, or more pending rejects
     than ``health.max_rejects``.
     """
@@ -124,6 +129,10 @@ def health(project: Project, *, now: datetime | None = None) -> tuple[bool, str]
     for m in enabled:
         row = rows[m.name]
         name = m.name
+        if row["running_since"] is not None and now - row["running_since"] > limits.max_run:
+            reasons.append(f"mapping {name}: its run has lasted {_span(now - row['running_since'])} (more than "
+                           f"health.max_run {_span(limits.max_run)}); it is {row['doing']} since "
+                           f"{_local(row['doing_since'])}")
         if row["last_status"] is None:
             reasons.append(f"mapping {name} has never run")
             continue

@@ -68,6 +68,11 @@ class Observer:
         """Polled after each checkpoint: True ends the run there by raising ``Stopped``."""
         return False
 
+    def activity(self, mapping: str, doing: str | None) -> None:
+        """What the run is doing now ("writing target table dp_x"), each time that changes; None
+        when the run ends. The daemon publishes it, so that ``syncd health`` can say what a run
+        that takes too long waits on."""
+
 
 class Stopped(Exception):
     """A run ended at a checkpoint because the process is stopping; the next run resumes there."""
@@ -175,6 +180,7 @@ class MappingRun:
         self._pending: set[tuple[Any, ...]] = set()   # keys of pending rejects, loaded in phase "rejects"
         self._newest: Any = None    # the source's newest cursor at the last plan: what a cursor looks like
         self._excluded = 0                   # rows left out by bad_cursor: exclude, and the first of them
+        self._doing: str | None = None
         self._first_excluded: str | None = None
         self._phases: dict[Phase, Callable[[Progress], Progress]] = {
             "prepare": self._prepare, "rejects": self._retry_rejects, "plan": self._plan,
@@ -219,15 +225,32 @@ class MappingRun:
 
     def resume(self) -> None:
         """Go through the phases from wherever ``progress`` stands to the end."""
-        while self.progress.phase != "done":
-            self.progress = self._phases[self.progress.phase](self.progress)
+        try:
+            while self.progress.phase != "done":
+                self._do(self._describe_phase(self.progress.phase))
+                self.progress = self._phases[self.progress.phase](self.progress)
+        finally:
+            if self.progress.phase == "done":
+                self._do(None)
+
+    def _describe_phase(self, phase: Phase) -> str:
+        source = self.mapping.source.table or "query"
+        return {"prepare": f"describing target table {self.mapping.target.table}",
+                "rejects": "re-reading pending rejects", "plan": f"probing source {source}",
+                "read": f"reading source {source}", "nulls": f"reading rows of {source} with a NULL cursor",
+                "done": "done"}[phase]
+
+    def _do(self, doing: str | None) -> None:
+        if doing != self._doing:
+            self._doing = doing
+            self.observer.activity(self.mapping.name, doing)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.result.counts.retries += 1
         error = state.outcome.exception() if state.outcome else None
-        logger.warning("mapping {}: transient error, retry {} of {} from the last checkpoint: {}",
-                       self.mapping.name, self._budget.failures_in_a_row, self.retry.attempts - 1,
-                       _describe_error(error))
+        logger.warning("mapping {}: transient error while {}, retry {} of {} from the last checkpoint: {}",
+                       self.mapping.name, self._doing or "starting", self._budget.failures_in_a_row,
+                       self.retry.attempts - 1, _describe_error(error))
         self.observer.retrying(self.mapping.name, state.attempt_number, error)  # type: ignore[arg-type]
 
     @property
@@ -364,6 +387,14 @@ class MappingRun:
                       for row, problem in bad]
 
     def _write(self, mapped: MappedBatch) -> list[tuple[Any, ...]]:
+        reading = self._doing
+        self._do(f"writing target table {self.mapping.target.table}")
+        try:
+            return self._write_batch(mapped)
+        finally:
+            self._do(reading)
+
+    def _write_batch(self, mapped: MappedBatch) -> list[tuple[Any, ...]]:
         if self.dry_run:
             room = 20 - len(self.result.sample)
             if room > 0:
