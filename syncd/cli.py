@@ -11,21 +11,44 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from syncd import __version__, commands, logs
+from syncd import __version__
 from syncd.errors import ConfigError, LockedError, SyncdError
-from syncd.watermark import Watermark, describe_value
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from syncd import commands
+
+# Start-up: `syncd --version`, `syncd health` from a monitor and every `run --once` from a timer
+# pay for what this module imports. Only click and syncd.errors are imported here; the commands
+# (SQLAlchemy, pydantic, the drivers), rich and loguru are imported by the verbs that use them.
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
+
+class _LazyConsole:
+    """A rich Console made on first use, so that importing this module does not import rich."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
 # Wide enough for the tables when output goes to a file or a journal rather than a terminal.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = _LazyConsole(highlight=False, width=None if sys.stdout.isatty() else 140)
+err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _secrets(project: commands.Project) -> list[str]:
@@ -44,6 +67,8 @@ def _secrets(project: commands.Project) -> list[str]:
 
 
 def _load(ctx: click.Context, only: Sequence[str] = ()) -> commands.Project:
+    from syncd import commands, logs
+
     project = commands.open_project(ctx.obj["config"], only=only)
     log = project.config.log
     logs.setup(level=ctx.obj["level"] or log.level, log_dir=log.dir if ctx.obj["file_log"] else None,
@@ -60,6 +85,8 @@ def _fmt(value: Any) -> str:
 
 
 def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(col.replace("_", " "))
@@ -125,9 +152,13 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool) -> N
 def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_run: bool,
         wait: float | None) -> None:
     """Sync the mappings: once (--once) or on their schedules as a daemon."""
-    from syncd import lock
+    from loguru import logger
+
+    from syncd import commands, lock
 
     project = _load(ctx, names)
+    for warning in commands.secret_warnings(project.config):
+        logger.warning(warning)
     waiting: bool | float = False if wait is None else True if wait < 0 else wait
     if not once:
         from syncd import daemon
@@ -141,6 +172,8 @@ def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_
 
 
 def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
+    from syncd.watermark import describe_value
+
     rows = []
     for r in report.results:
         rows.append({"mapping": r.mapping, "status": r.status, "read": r.counts.rows_read,
@@ -171,10 +204,15 @@ def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
 @click.pass_context
 def check(ctx: click.Context, connect_databases: bool) -> None:
     """Check the config and every mapping (statically; --connect also checks the databases)."""
+    from syncd import commands
+
     project = _load(ctx)
     rows = commands.check(project, connect_databases=connect_databases)
     out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
                      title=f"{project.config.path}: {len(rows)} mapping(s), dependency order"))
+    for warning in commands.secret_warnings(project.config):
+        out.print("[yellow]warning[/yellow] ", end="")
+        out.print(warning, markup=False)
     out.print("[green]ok[/green]")
 
 
@@ -182,6 +220,8 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Per mapping: watermark, last run with its counts, pending rejects, next run, lag."""
+    from syncd import commands
+
     project = _load(ctx)
     problems: list[str] = []
     rows = commands.status(project, source_problems=problems)
@@ -191,6 +231,9 @@ def status(ctx: click.Context) -> None:
         out.print("[yellow]lag unknown[/yellow] ", end="")
         out.print(problem, markup=False)
     for row in rows:
+        if row["doing"]:
+            out.print(f"[cyan]running[/cyan] {row['mapping']} since {_fmt(row['running_since'])}: ", end="")
+            out.print(f"{row['doing']} since {_fmt(row['doing_since'])}", markup=False)
         if row["warning"]:
             out.print(f"[yellow]warning[/yellow] {row['mapping']}: ", end="")
             out.print(row["warning"], markup=False)
@@ -203,6 +246,8 @@ def status(ctx: click.Context) -> None:
 @click.pass_context
 def health(ctx: click.Context) -> None:
     """Exit 0 if every mapping is fresh, else 1 with the reason on one line (for monitoring)."""
+    from syncd import commands
+
     ctx.obj["file_log"] = False
     project = _load(ctx)
     ok, reason = commands.health(project)
@@ -225,6 +270,8 @@ def rejects(ctx: click.Context) -> None:
 @click.pass_context
 def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = False, limit: int = 200) -> None:
     """List rejects with their reason (pending ones unless --all)."""
+    from syncd import commands
+
     project = _load(ctx)
     rows = commands.rejects(project, mapping=name, status_=None if show_all else "pending", limit=limit)
     out.print(_table(rows, ["mapping", "key", "status", "column_name", "reason", "attempts", "first_seen"]))
@@ -236,6 +283,8 @@ def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = F
 @click.pass_context
 def rejects_show(ctx: click.Context, name: str, key: str) -> None:
     """Everything about one reject: reason, attempts and the source row as it was read."""
+    from syncd import commands
+
     project = _load(ctx)
     found = [r for r in commands.rejects(project, mapping=name, status_=None, limit=100_000) if r["key"] == key]
     if not found:
@@ -257,6 +306,8 @@ def rejects_show(ctx: click.Context, name: str, key: str) -> None:
 @click.pass_context
 def rejects_drop(ctx: click.Context, name: str, reason: str, keys: tuple[str, ...]) -> None:
     """Stop retrying pending rejects; they stay in the audit trail as dropped, with the reason."""
+    from syncd import commands
+
     project = _load(ctx)
     unknown = commands.drop_rejects(project, mapping=name, keys=keys, reason=reason)
     out.print(f"dropped {len(keys) - len(unknown)} reject(s) of mapping {name}")
@@ -271,6 +322,9 @@ def rejects_drop(ctx: click.Context, name: str, reason: str, keys: tuple[str, ..
 @click.pass_context
 def history(ctx: click.Context, name: str | None, limit: int) -> None:
     """The run history: what each run read, wrote and rejected, and its watermark."""
+    from syncd import commands
+    from syncd.watermark import Watermark, describe_value
+
     project = _load(ctx)
     rows = commands.history(project, mapping=name, limit=limit)
     for row in rows:
@@ -293,6 +347,8 @@ def history(ctx: click.Context, name: str | None, limit: int) -> None:
 def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, limit: int) -> None:
     """Compare source and target row by row; name every missing or different row. Exit 1 if any."""
     import pandas as pd
+
+    from syncd import commands
 
     project = _load(ctx)
     results = commands.reconcile(project, names=names)
@@ -345,6 +401,7 @@ def ddl(check_only: bool) -> None:
 def demo(ctx: click.Context, directory: str, rows: int, seed: int) -> None:
     """Create a demo county database and intermediate database (SQLite), sync, change, sync again."""
     from syncd import demo as demo_module
+    from syncd import logs
 
     logs.setup(level=ctx.obj["level"] or "WARNING")
     result = demo_module.run_demo(Path(directory), rows=rows, seed=seed)

@@ -17,13 +17,13 @@ from typing import Any
 from syncd import plan
 from syncd.engines import connect, open_state
 from syncd.errors import ConfigError, MappingError, Problem
-from syncd.project import Project, open_project
+from syncd.project import Project, open_project, secret_warnings
 from syncd.runner import RunReport, run_once
 from syncd.status import health, lag, status
 from syncd.watermark import Window, decode_key, decode_value
 
 __all__ = ["Project", "RunReport", "check", "drop_rejects", "health", "history", "key_text", "lag", "open_project",
-           "reconcile", "rejects", "run_once", "status"]
+           "reconcile", "rejects", "run_once", "secret_warnings", "status"]
 
 
 def check(project: Project, *, connect_databases: bool = False) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
-from syncd import commands, engines, lock, schedule
+from syncd import commands, engines, files, lock, schedule
 from syncd.errors import ConfigError, SyncdError
 from syncd.sync import Observer, Stopped
 
@@ -362,8 +362,9 @@ class Daemon:
         path = lock.schedule_path(self.lock.path)
         temp = path.with_name(path.name + ".tmp")
         try:
-            temp.write_text(json.dumps({"pid": os.getpid(), "next_run": runs, "running": self.activity.snapshot()}),
-                            encoding="utf-8")
+            text = json.dumps({"pid": os.getpid(), "next_run": runs, "running": self.activity.snapshot()})
+            with open(temp, "w", encoding="utf-8", opener=files.opener(files.LOG_FILE)) as stream:
+                stream.write(text)
             os.replace(temp, path)
         except OSError as exc:
             logger.warning("cannot write {}: {}", path, exc)

@@ -14,9 +14,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from syncd import dialects
+from syncd import dialects, files
 from syncd.config import Config, DatabaseConfig
-from syncd.errors import SyncdError, TransientSyncError, first_line
+from syncd.errors import FatalSyncError, SyncdError, TransientSyncError, first_line
 from syncd.source import Source
 from syncd.state import StateStore
 from syncd.target import Target
@@ -34,10 +34,16 @@ def engine_for(db: DatabaseConfig) -> sa.Engine:
 
 
 def open_state(config: Config) -> StateStore:
+    """The state store; a file store is created private (its folder 0700, the file 0600)."""
     url = config.state_url()
     db = dialects.get(url.get_backend_name()).database_file(url)
     if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
+        files.make_dir(db.parent, files.STATE_DIR)
+        try:
+            files.private_file(db)
+        except OSError as exc:
+            raise FatalSyncError(f"state store {db}: cannot create or open it: {exc.strerror or exc}; check that "
+                                 "its folder exists and that the user syncd runs as may write there") from None
     return StateStore(make_engine(url))
 
 

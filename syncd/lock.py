@@ -23,11 +23,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from syncd import dialects
+from syncd import dialects, files
 from syncd.config import Config
 from syncd.errors import LockedError
 
 _POLL = 0.2
+FILE_MODE = 0o600
 
 
 def lock_path(config: Config) -> Path:
@@ -92,7 +93,8 @@ def acquire(path: Path | str, wait: bool | float = False, *, purpose: str = "") 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_CREAT without O_TRUNC: the holder's pid must survive a refused attempt to take the lock.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    files.restrict(fd, FILE_MODE)
     deadline = None if wait is True else time.monotonic() + (0 if wait is False else float(wait))
     try:
         while True:

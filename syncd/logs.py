@@ -19,6 +19,8 @@ from typing import Any
 
 from loguru import logger
 
+from syncd import files
+
 # ``://user:password@`` in a URL. User and password are bounded in length, so that the pattern
 # stays linear in the length of the line however it is built (a 1 MB value in a reject reason).
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]{0,256}):[^:/@\s]{1,256}@")
@@ -74,13 +76,16 @@ def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable
     logger.add(sys.stderr, level=level, format=stderr_format, colorize=None if not journald else False,
                backtrace=False, diagnose=False)
     if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        # Readable by the service's group (auditors), by nobody else, whatever the umask.
+        files.make_dir(log_dir, files.LOG_DIR)
         logger.add(log_dir / "syncd.log", level=level, rotation=rotation, retention=retention,
                    format="{time:YYYY-MM-DD HH:mm:ss.SSS ZZ} {level: <7} {process} {message}",
-                   encoding="utf-8", enqueue=False, backtrace=False, diagnose=False)
+                   encoding="utf-8", enqueue=False, backtrace=False, diagnose=False,
+                   opener=files.opener(files.LOG_FILE))
     logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
     # APScheduler's executors log every job start and finish at INFO; syncd logs each run itself.
     for name, lib_level in (("apscheduler", logging.INFO), ("apscheduler.executors", logging.WARNING),
                             ("sqlalchemy", logging.WARNING),
-                            ("sqlalchemy.engine", logging.DEBUG if level in ("DEBUG", "TRACE") else logging.WARNING)):
+                            # INFO: the SQL (parameters hidden by the engines); DEBUG would add every row read.
+                            ("sqlalchemy.engine", logging.INFO if level in ("DEBUG", "TRACE") else logging.WARNING)):
         logging.getLogger(name).setLevel(lib_level)

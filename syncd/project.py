@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+
+from syncd import files
 from syncd.config import Config, find_config, load_config
 from syncd.errors import ConfigError, Problem
 from syncd.mapping import CodeList, TableMapping, load_code_lists, load_mappings
@@ -42,3 +45,21 @@ def open_project(config_path: str | Path | None = None, *, only: Sequence[str] =
                                    "write e.g. Asia/Shanghai")]) from None
     mappings = load_mappings(config, only=tuple(only))
     return Project(config, mappings, load_code_lists(config))
+
+
+def secret_warnings(config: Config) -> list[str]:
+    """Files holding a password that users other than syncd's and its group can read."""
+    found = []
+    for section, db in (("source", config.source), ("target", config.target)):
+        if db.password_file is not None and files.readable_by_others(db.password_file):
+            found.append(f"{section}.password_file {db.password_file} can be read by every user of this machine; "
+                         f"chmod 640 {db.password_file} (owner root, group syncd)")
+    if config.state.password_file is not None and files.readable_by_others(config.state.password_file):
+        found.append(f"state.password_file {config.state.password_file} can be read by every user of this machine; "
+                     f"chmod 640 {config.state.password_file}")
+    inline = [section for section, url in (("source", config.source.url), ("target", config.target.url),
+                                           ("state", config.state.url)) if url and make_url(url).password]
+    if inline and files.readable_by_others(config.path):
+        found.append(f"{config.path} holds the password of {', '.join(inline)} in its URL and can be read by every "
+                     f"user of this machine; move the password to a password_file, or chmod 640 {config.path}")
+    return found

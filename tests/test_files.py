@@ -1,0 +1,85 @@
+"""Files and secrets: modes whatever the umask, warnings for readable passwords, no row values in -v."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_daemon import REPO, build
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _syncd(s, *args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "syncd", "-c", str(s.dir / "config.yaml"), *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=120,
+                          preexec_fn=lambda: os.umask(umask))
+
+
+def _with_state_dir_and_logs(s, tmp_path: Path, password_file: Path | None = None) -> None:
+    config = (tmp_path / "config.yaml").read_text(encoding="utf-8")
+    config = config.replace(f'state: {{url: "sqlite:///{tmp_path / "state.db"}"}}\n',
+                            f"state: {{dir: {tmp_path / 'state'}}}\n")
+    config = config.replace("log: {level: INFO}", f"log: {{level: INFO, dir: {tmp_path / 'logs'}}}")
+    if password_file is not None:
+        config = config.replace(f'target: {{url: "sqlite:///{tmp_path / "fep.db"}"}}',
+                                f'target: {{url: "sqlite:///{tmp_path / "fep.db"}", password_file: {password_file}}}')
+    (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_state_lock_and_log_files_get_their_modes_whatever_the_umask(tmp_path, umask):
+    s = build(tmp_path, rows=5)
+    _with_state_dir_and_logs(s, tmp_path)
+    result = _syncd(s, "run", "--once", umask=umask)
+    assert result.returncode == 0, result.stderr
+    state = tmp_path / "state"
+    assert _mode(state) == 0o700
+    assert _mode(state / "state.db") == 0o600
+    assert _mode(state / "state.db.lock") == 0o600
+    assert _mode(tmp_path / "logs") == 0o750
+    assert _mode(tmp_path / "logs" / "syncd.log") == 0o640
+
+
+def test_an_existing_state_file_with_a_wide_mode_is_narrowed(tmp_path):
+    s = build(tmp_path, rows=5)
+    _with_state_dir_and_logs(s, tmp_path)
+    (tmp_path / "state").mkdir(mode=0o755)
+    assert _syncd(s, "run", "--once").returncode == 0
+    os.chmod(tmp_path / "state" / "state.db", 0o644)
+    assert _syncd(s, "run", "--once").returncode == 0
+    assert _mode(tmp_path / "state") == 0o700
+    assert _mode(tmp_path / "state" / "state.db") == 0o600
+
+
+def test_a_world_readable_password_file_draws_a_warning_in_check_and_at_start(tmp_path):
+    s = build(tmp_path, rows=5)
+    secret = tmp_path / "target.pw"
+    secret.write_text("hunter22\n", encoding="utf-8")
+    os.chmod(secret, 0o644)
+    _with_state_dir_and_logs(s, tmp_path, password_file=secret)
+    check = _syncd(s, "check")
+    assert check.returncode == 0, check.stderr
+    assert f"target.password_file {secret} can be read by every user" in " ".join(check.stdout.split())
+    run = _syncd(s, "run", "--once")
+    assert "can be read by every user" in run.stderr
+    os.chmod(secret, 0o640)
+    assert "can be read by every user" not in _syncd(s, "check").stdout
+
+
+def test_verbose_logs_sql_but_never_row_values(tmp_path):
+    s = build(tmp_path)
+    s.insert([{"id": 1, "update_time": s.at(1), "title": "一行只属于源库的秘密值"}])
+    _with_state_dir_and_logs(s, tmp_path)
+    result = _syncd(s, "-v", "run", "--once")
+    assert result.returncode == 0, result.stderr
+    logged = result.stderr + (tmp_path / "logs" / "syncd.log").read_text(encoding="utf-8")
+    assert "SELECT" in logged
+    assert "一行只属于源库的秘密值" not in logged
