@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import sqlalchemy as sa
+
 from syncd import plan
-from syncd.engines import connect, open_state
-from syncd.errors import ConfigError, MappingError, Problem
+from syncd.engines import answers, connect, open_state
+from syncd.errors import ConfigError, MappingError, Problem, first_line
 from syncd.project import Project, open_project, secret_warnings
 from syncd.runner import RunReport, run_once
 from syncd.status import health, lag, status
@@ -36,13 +38,22 @@ def check(project: Project, *, connect_databases: bool = False) -> list[dict[str
              "cursor": m.source.cursor, "key": ", ".join(m.source.key)} for m in project.mappings]
     if not connect_databases:
         return rows
-    problems: list[Problem] = []
-    with connect(project.config) as c:
+    config = project.config
+    problems = [Problem(str(config.path), None, f"{role}.url", failure)
+                for role, db in (("source", config.source), ("target", config.target))
+                if (failure := answers(role, db)) is not None]
+    if problems:   # nothing more can be checked against a database that does not answer
+        raise MappingError(problems)
+    with connect(config) as c:
         for m in project.mappings:
             try:
                 c.target.describe(m)
             except MappingError as exc:
                 problems.extend(exc.problems)
+            except sa.exc.SQLAlchemyError as exc:
+                problems.append(Problem(str(m.file), None, "target",
+                                        f"mapping {m.name!r}: cannot read target table {m.target.table}: "
+                                        f"{first_line(exc)}"))
             failure = c.source.query_problem(plan.read_window(m, Window()))
             if failure is not None:
                 problems.append(Problem(str(m.file), None, "source",

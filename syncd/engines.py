@@ -80,7 +80,7 @@ def connect(config: Config) -> Iterator[Connections]:
 
 
 def answers(role: str, db: DatabaseConfig) -> str | None:
-    """None when the database answers ``SELECT 1``; else one line saying what went wrong."""
+    """None when the database answers ``SELECT 1``; else one line: what failed and what to check."""
     try:
         engine = engine_for(db)
     except (OSError, sa.exc.ArgumentError) as exc:
@@ -89,8 +89,26 @@ def answers(role: str, db: DatabaseConfig) -> str | None:
         with engine.connect() as conn:
             conn.execute(sa.select(sa.literal_column("1"))).scalar()
     except sa.exc.SQLAlchemyError as exc:
-        return f"the {role} database ({db.display_url()}) does not answer: {first_line(exc)}"
+        return f"the {role} database ({db.display_url()}) does not answer: {first_line(exc)}; {_what_to_check(exc)}"
+    except Exception as exc:  # noqa: BLE001 - a driver refusing a URL option or charset raises whatever it likes
+        return (f"the {role} database ({db.display_url()}) cannot be reached with this URL: "
+                f"{type(exc).__name__}: {first_line(exc)}; check the options after '?' in the URL "
+                "(an unknown option or character set)")
     finally:
         engine.dispose()
     return None
 
+
+def _what_to_check(exc: BaseException) -> str:
+    text = first_line(exc).lower()
+    if any(w in text for w in ("access denied", "password authentication", "authentication failed",
+                               "invalid username/password", "ora-01017")):
+        return "check the user and its password (password_file)"
+    if any(w in text for w in ("connection refused", "can't connect", "could not connect", "timed out", "timeout",
+                               "name or service not known", "no route to host", "could not translate host")):
+        return "check the host and port, that the server runs, and that this machine reaches it (firewall, extranet)"
+    if "database" in text and any(w in text for w in ("unknown", "does not exist")):
+        return "check the database name in the URL"
+    if "option" in text or "charset" in text or "character set" in text:
+        return "check the options after '?' in the URL"
+    return "check the URL, the password and that the server is reachable from this machine"

@@ -307,6 +307,9 @@ def load_mappings(config: Config, *, only: tuple[str, ...] = ()) -> tuple[TableM
         data, found = yamlfile.load(path)
         problems.extend(found)
         if data is None:
+            if not found:
+                problems.append(Problem(file, None, "", "the mapping file is empty; write the mapping, or move the "
+                                                        "file out of the mappings directory"))
             continue
         if not isinstance(data, dict):
             problems.append(Problem(file, 1, "", "a mapping file must be a YAML mapping"))
