@@ -370,11 +370,26 @@ def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, 
 
 
 @cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the reference intermediate tables' DDL into this folder, one file per dialect.")
+@click.option("--dialect", "dialect_names", multiple=True, metavar="NAME",
+              help="With --out: only this dialect (sqlite, mysql, postgresql, oracle); repeatable.")
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a generated file is stale.")
-def ddl(check_only: bool) -> None:
-    """Regenerate sql/reference/, sql/county/ and docs/intermediate-tables.md from the table YAML."""
+def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) -> None:
+    """The DDL of the reference intermediate tables: --out DIR writes it for a DBA; without --out,
+    regenerate sql/reference/, sql/county/ and docs/intermediate-tables.md in the source tree."""
     from syncd import ddl as ddl_module
 
+    if out_dir is not None:
+        try:
+            written = ddl_module.write_reference(out_dir, dialect_names or None)
+        except ValueError as exc:
+            err.print("[red]error:[/red] ", end="")
+            err.print(str(exc), markup=False)
+            sys.exit(EXIT_CONFIG)
+        for path in written:
+            out.print(str(path), markup=False)
+        return
     root = ddl_module.project_root()
     try:
         files = ddl_module.rendered_files(root)
@@ -390,6 +405,28 @@ def ddl(check_only: bool) -> None:
         sys.exit(EXIT_FAILED if stale else EXIT_OK)
     for path in ddl_module.write_all(root):
         out.print(path.relative_to(root).as_posix())
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: Path, force: bool) -> None:
+    """Start a folder: a commented config.yaml and the reference mappings with their code lists."""
+    from syncd import starter
+
+    written = starter.init_folder(directory, force=force)
+    out.print(f"wrote {len(written)} file(s) into {directory}:", markup=False)
+    out.print(f"  {directory / 'config.yaml'}", markup=False)
+    out.print(f"  {directory / 'mappings'}/ ({len(written) - 1} mapping and code list files)", markup=False)
+    config = directory / "config.yaml"
+    out.print("next steps:")
+    for step in (f"1. edit {config}: source and target url, their password_file, vars.AREA_CODE",
+                 f"2. the target tables, if the province has not made them: syncd ddl --out {directory / 'ddl'} "
+                 "--dialect oracle (or mysql, postgresql)",
+                 f"3. syncd -c {config} check --connect",
+                 f"4. syncd -c {config} run --once --dry-run, then run --once",
+                 "5. run it as a service: see docs/operations.md (systemd/syncd.service)"):
+        out.print(f"  {step}", markup=False)
 
 
 @cli.command()

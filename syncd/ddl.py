@@ -10,7 +10,7 @@ Nothing here connects to a database.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -480,6 +480,23 @@ def write_all(root: str | Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8", newline="\n")
         written.append(target)
+    return written
+
+
+def write_reference(directory: Path, dialect_names: Sequence[str] | None = None) -> list[Path]:
+    """The reference intermediate tables' DDL, one ``<dialect>.sql`` per dialect, into ``directory``."""
+    names = list(dialect_names or REFERENCE_DIALECTS)
+    unknown = [n for n in names if n not in REFERENCE_DIALECTS]
+    if unknown:
+        raise ValueError(f"no reference DDL for {', '.join(unknown)}; choose from {', '.join(REFERENCE_DIALECTS)}")
+    reference = load_tables(resources.reference_tables())
+    reference.info["source"] = REFERENCE_YAML.as_posix()
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        path = directory / f"{name}.sql"
+        path.write_text(render_ddl(reference, name), encoding="utf-8", newline="\n")
+        written.append(path)
     return written
 
 

@@ -1,8 +1,8 @@
 """The data files syncd ships, found through the package (``importlib.resources``).
 
-``sql/`` (the reference intermediate tables and the demo county schema, as YAML and DDL) and
-``mappings/`` (the reference mappings and code lists) live at the top of the source tree, their
-single source of truth; the package reaches them as ``syncd/data/sql`` and ``syncd/data/mappings``
+``sql/`` (the reference intermediate tables and the demo county schema, as YAML and DDL),
+``mappings/`` (the reference mappings and code lists) and ``config.example.yaml`` live at the top
+of the source tree, their single source of truth; the package reaches them as ``syncd/data/...``
 (links in a checkout, copies in a wheel).
 """
 
@@ -29,6 +29,11 @@ def county_tables() -> Path:
 def mappings_dir() -> Path:
     """The reference mappings, with their code lists in ``codes/``."""
     return data_dir() / "mappings"
+
+
+def example_config() -> Path:
+    """config.example.yaml: every config key, commented."""
+    return data_dir() / "config.example.yaml"
 
 
 def tables_root() -> Path:
