@@ -33,6 +33,8 @@ class SourceSpec(_Frozen):
     query: str | None = None
     key: tuple[str, ...]
     cursor: str
+    # ``cursor: [a, b]``: the further cursors (a row is read when any of its cursors moved)
+    also_cursors: tuple[str, ...] = ()
     where: str | None = None
     null_cursor: NullCursor | None = None
     bad_cursor: BadCursor | None = None
@@ -41,6 +43,21 @@ class SourceSpec(_Frozen):
     @classmethod
     def _key_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cursor_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("cursor"), list):
+            cursors = data["cursor"]
+            if not cursors or not all(isinstance(c, str) for c in cursors) or len(set(cursors)) != len(cursors):
+                raise ValueError("'cursor' is a column name, or a list of different column names")
+            data = {**data, "cursor": cursors[0], "also_cursors": tuple(cursors[1:])}
+        return data
+
+    @property
+    def cursors(self) -> tuple[str, ...]:
+        """Every cursor, the first (which full copies and the main watermark follow) first."""
+        return (self.cursor, *self.also_cursors)
 
     @model_validator(mode="after")
     def _table_or_query(self) -> SourceSpec:

@@ -29,6 +29,7 @@ class Layout:
     names: tuple[str, ...]
     cursor: int
     key: tuple[int, ...]
+    cursors: tuple[int, ...] = ()     # every cursor's position, the first one's (``cursor``) first
 
     def index(self, name: str) -> int:
         return self.names.index(name)
@@ -37,7 +38,7 @@ class Layout:
 def needed_columns(mapping: TableMapping) -> tuple[str, ...]:
     """Source columns a run reads: key, cursor, then every column a target column is made from."""
     seen: dict[str, None] = {}
-    for name in (*mapping.source.key, mapping.source.cursor):
+    for name in (*mapping.source.key, *mapping.source.cursors):
         seen.setdefault(name, None)
     for spec in mapping.columns.values():
         for name in spec.source_columns():
@@ -49,7 +50,8 @@ def layout(mapping: TableMapping) -> Layout:
     names = needed_columns(mapping)
     exprs = tuple(EXPR_PREFIX + target for target, spec in mapping.columns.items() if spec.expr is not None)
     return Layout(names=names + exprs, cursor=names.index(mapping.source.cursor),
-                  key=tuple(names.index(k) for k in mapping.source.key))
+                  key=tuple(names.index(k) for k in mapping.source.key),
+                  cursors=tuple(names.index(c) for c in mapping.source.cursors))
 
 
 def source_from(mapping: TableMapping) -> sa.FromClause:
@@ -78,10 +80,11 @@ def keyset_after(columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any]
     return sa.or_(first > value, sa.and_(first == value, keyset_after(columns[1:], values[1:])))
 
 
-def read_window(mapping: TableMapping, window: Window) -> sa.Select[Any]:
-    """Rows of the window with a non-NULL cursor, ordered by (cursor, key); a snapshot by key."""
+def read_window(mapping: TableMapping, window: Window, cursor_name: str | None = None) -> sa.Select[Any]:
+    """Rows of the window with a non-NULL cursor, ordered by (cursor, key); a snapshot by key.
+    ``cursor_name``: which of the mapping's cursors (default: the first)."""
     src = source_from(mapping)
-    cursor = src.c[mapping.source.cursor]
+    cursor = src.c[cursor_name or mapping.source.cursor]
     keys = [src.c[k] for k in mapping.source.key]
     conds = [cursor.is_not(None), *_filters(mapping)]
     if window.snapshot:
@@ -136,9 +139,10 @@ def target_keys(table: str, schema: str | None, key: Sequence[str], keys: Sequen
     return sa.select(*cols).where(key_in(cols, keys))
 
 
-def probe_newest(mapping: TableMapping) -> sa.Select[Any]:
+def probe_newest(mapping: TableMapping, cursor_name: str | None = None) -> sa.Select[Any]:
     src = source_from(mapping)
-    return sa.select(sa.func.max(src.c[mapping.source.cursor])).select_from(src).where(*_filters(mapping))
+    column = src.c[cursor_name or mapping.source.cursor]
+    return sa.select(sa.func.max(column)).select_from(src).where(*_filters(mapping))
 
 
 def count_null_cursor(mapping: TableMapping) -> sa.Select[Any]:
@@ -147,26 +151,28 @@ def count_null_cursor(mapping: TableMapping) -> sa.Select[Any]:
             .where(src.c[mapping.source.cursor].is_(None), *_filters(mapping)))
 
 
-def count_ahead(mapping: TableMapping, until: Any) -> sa.Select[Any]:
+def count_ahead(mapping: TableMapping, until: Any, cursor_name: str | None = None) -> sa.Select[Any]:
     src = source_from(mapping)
     return (sa.select(sa.func.count()).select_from(src)
-            .where(src.c[mapping.source.cursor] > until, *_filters(mapping)))
+            .where(src.c[cursor_name or mapping.source.cursor] > until, *_filters(mapping)))
 
 
 def watermark_of(rows: Sequence[Sequence[Any]], lay: Layout, window: Window,
-                 previous: Watermark | None, *, like: Any = None) -> Watermark | None:
+                 previous: Watermark | None, *, like: Any = None, cursor: int | None = None) -> Watermark | None:
     """The watermark after a batch: its last row's (cursor, key); in a snapshot, the last key and
     the largest cursor copied so far. With ``like`` (the newest cursor of the source), a cursor
     that is no value of its kind (``watermark.cursor_problem``) never becomes a watermark. None:
-    the batch moves nothing."""
-    usable = [row for row in rows if cursor_problem(row[lay.cursor], like) is None] if like is not None else rows
+    the batch moves nothing. ``cursor``: the position in the row of the window's cursor (default:
+    the first cursor's)."""
+    at = lay.cursor if cursor is None else cursor
+    usable = [row for row in rows if cursor_problem(row[at], like) is None] if like is not None else rows
     if not window.snapshot:
         if not usable:
             return None
         last = usable[-1]
-        return Watermark(last[lay.cursor], tuple(last[i] for i in lay.key), bound=window.until)
+        return Watermark(last[at], tuple(last[i] for i in lay.key), bound=window.until)
     key = tuple(rows[-1][i] for i in lay.key)
-    cursors = [row[lay.cursor] for row in usable if row[lay.cursor] is not None]
+    cursors = [row[at] for row in usable if row[at] is not None]
     largest = max(cursors) if cursors else None
     if previous is not None and previous.snapshot and previous.cursor is not None and \
             (largest is None or previous.cursor > largest):

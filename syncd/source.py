@@ -11,7 +11,7 @@ import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -33,10 +33,10 @@ class Source:
         self.engine = engine
         self.dialect = dialect
 
-    def probe(self, mapping: TableMapping) -> Probe:
-        """The newest cursor value and the database's clock, read together at a run's start."""
+    def probe(self, mapping: TableMapping, cursor_name: str | None = None) -> Probe:
+        """The newest value of a cursor (default: the first) and the database's clock, read together."""
         with self.engine.connect() as conn:
-            newest = conn.execute(plan.probe_newest(mapping)).scalar()
+            newest = conn.execute(plan.probe_newest(mapping, cursor_name)).scalar()
             db_now, db_now_utc = conn.execute(self.dialect.clock_select()).one()
         return Probe(newest, db_now, db_now_utc)
 
@@ -102,7 +102,8 @@ class Source:
         with self.engine.connect() as conn:
             result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
             try:
-                yield from result.partitions(batch_size)
+                # ``partitions`` hands out lists of Rows; typed as sequences, hence the cast (no copy).
+                yield from cast("Iterator[list[Sequence[Any]]]", result.partitions(batch_size))
             finally:
                 result.close()
 

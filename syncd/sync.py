@@ -94,47 +94,68 @@ def describe_window(window: Window) -> str:
 class Progress:
     """Where one run of one mapping stands: what a retry after a transient fault resumes from.
 
-    The phases come in this order; a window may be planned twice (a full copy, then an
-    incremental window for what changed while it copied):
+    The phases come in this order:
 
     - ``prepare``: describe the target, build the row mapper, the upsert and the parent checks;
       apply the NULL-cursor policy;
     - ``rejects``: re-read the pending rejects by key and write those that now pass;
-    - ``plan``: probe the source and fix the next window;
+    - ``plan``: probe the source and fix the next window of cursor number ``cursor``;
     - ``read``: read, map, write and checkpoint ``window`` batch by batch;
-    - ``nulls``: the rows whose cursor is NULL (``null_cursor: include``);
+    - ``nulls``: the rows whose first cursor is NULL (``null_cursor: include``);
     - ``done``.
+
+    ``plan`` and ``read`` come round more than once: a full copy is followed by an incremental
+    window for what changed while it copied, and a mapping with several cursors reads one window
+    per cursor, each in its own (cursor, key) order (``cursor`` counts them, 0 the first).
 
     ``window`` is what is left of the window being read: after each checkpoint it is narrowed to
     the rows after it. ``checkpoint`` is the newest watermark this run checkpointed (None: the
     previous run's watermark still holds). ``snapshot_done``: a full copy finished in this run, so
-    the next window planned is incremental.
+    the next window of the first cursor is incremental.
     """
 
     phase: Phase = "prepare"
     window: Window | None = None
     checkpoint: Watermark | None = None
     snapshot_done: bool = False
+    cursor: int = 0
+    cursors: int = 1
+    #: during a full copy: where the further cursors stand once it completes (see Watermark.also)
+    pending_also: tuple[tuple[str, Watermark], ...] = ()
 
     def planned(self, window: Window) -> Progress:
-        return replace(self, phase="nulls" if window.empty else "read", window=window)
+        if window.empty:
+            return self.next_cursor()
+        return replace(self, phase="read", window=window)
 
-    def batch_done(self, watermark: Watermark) -> Progress:
+    def batch_done(self, watermark: Watermark, position: Watermark | None = None) -> Progress:
+        """After a checkpoint of ``watermark``; ``position`` is where the window's own cursor stands
+        (the first cursor's: ``watermark`` itself)."""
         assert self.window is not None
-        return replace(self, window=self.window.resume(watermark), checkpoint=watermark)
+        return replace(self, window=self.window.resume(position or watermark), checkpoint=watermark)
 
     def window_done(self, *, dry_run: bool = False) -> Progress:
         """After the last batch of ``window``. A full copy that copied rows becomes a watermark at
-        the largest cursor it copied, and an incremental window follows; otherwise the run goes on
-        with the NULL-cursor rows. (A full copy that found nothing up to its bound ends the run:
+        the largest cursor it copied (its further cursors at their positions for after the copy),
+        and an incremental window follows; otherwise the run goes on with the next cursor, then
+        the NULL-cursor rows. (A full copy that found nothing up to its bound ends the run:
         planning again at once would only find the same rows still too new.)"""
         window = self.window
         assert window is not None
         copied = window.after
         if window.snapshot and not dry_run and copied is not None and copied.cursor is not None:
             return replace(self, phase="plan", window=None, snapshot_done=True,
-                           checkpoint=Watermark(copied.cursor, (), bound=window.until))
-        return replace(self, phase="nulls", window=None, snapshot_done=self.snapshot_done or window.snapshot)
+                           checkpoint=Watermark(copied.cursor, (), bound=window.until, also=copied.also))
+        if window.snapshot:
+            # nothing copied, or a dry run: no position to read further cursors from
+            return replace(self, phase="nulls", window=None, snapshot_done=True)
+        return self.next_cursor()
+
+    def next_cursor(self) -> Progress:
+        """On to the window of the next cursor, or to the NULL-cursor rows after the last."""
+        if self.cursor + 1 < self.cursors:
+            return replace(self, phase="plan", window=None, cursor=self.cursor + 1)
+        return replace(self, phase="nulls", window=None)
 
 
 @dataclass
@@ -174,11 +195,12 @@ class MappingRun:
         self.is_transient = is_transient
         self.prefetch = prefetch
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
-        self.progress = Progress()
+        self.progress = Progress(cursors=len(mapping.source.cursors))
         self.batches = 0
         self._budget = RetryBudget(retry.attempts)
         self._pending: set[tuple[Any, ...]] = set()   # keys of pending rejects, loaded in phase "rejects"
         self._newest: Any = None    # the source's newest cursor at the last plan: what a cursor looks like
+        self._cursor_at = 0         # where in a row the cursor of the window being read sits
         self._excluded = 0                   # rows left out by bad_cursor: exclude, and the first of them
         self._doing: str | None = None
         self._first_excluded: str | None = None
@@ -270,28 +292,65 @@ class MappingRun:
         return replace(progress, phase="rejects")
 
     def _plan(self, progress: Progress) -> Progress:
-        """Probe the source and fix the next window."""
-        probe = self.source.probe(self.mapping)
-        self._newest = probe.newest
-        planned = plan_window(self._previous, newest=probe.newest,
-                              db_now=probe.db_now, db_now_utc=probe.db_now_utc, lookback=self.mapping.lookback,
-                              lag=self.mapping.lag, clock_offset=self.clock_offset or timedelta(0),
-                              full=self.mode == "full" and not progress.snapshot_done)
-        described = describe_window(planned.window)
+        """Probe the source and fix the next window of the cursor ``progress.cursor``."""
+        name = self.mapping.source.cursors[progress.cursor]
+        base = self._previous
+        if progress.cursor and base is None:
+            return progress.next_cursor()     # nothing synced yet: the first cursor's full copy comes first
+        probe = self.source.probe(self.mapping, name)
+        self._newest, self._cursor_at = probe.newest, self.layout.cursors[progress.cursor]
+
+        def window_of(previous: Watermark | None, *, full: bool) -> Any:
+            return plan_window(previous, newest=probe.newest, db_now=probe.db_now, db_now_utc=probe.db_now_utc,
+                               lookback=self.mapping.lookback, lag=self.mapping.lag,
+                               clock_offset=self.clock_offset or timedelta(0), full=full)
+
+        if progress.cursor == 0:
+            planned = window_of(base, full=self.mode == "full" and not progress.snapshot_done)
+            window = planned.window
+            if window.snapshot:
+                progress = replace(progress, pending_also=self._positions_after_copy(window, base))
+        else:
+            previous = base.position(name) if base is not None else None
+            # A cursor without a position yet (just added to the mapping): every row up to its bound.
+            planned = window_of(previous, full=previous is None)
+            window = planned.window if previous is not None else replace(planned.window, snapshot=False)
+        described = describe_window(window)
+        if progress.cursor:
+            described = f"{name} {described}"
         self.result.window = described if self.result.window is None else f"{self.result.window}; then {described}"
         if planned.ahead and not any("ahead of the source" in w for w in self.result.warnings):
-            ahead = self.source.scalar(plan.count_ahead(self.mapping, planned.window.until))
+            ahead = self.source.scalar(plan.count_ahead(self.mapping, window.until, name))
             self._warn(f"{ahead} row(s) wait: " + planned.warnings[0])
-        return progress.planned(planned.window)
+        return progress.planned(window)
+
+    def _positions_after_copy(self, window: Window, base: Watermark | None) -> tuple[tuple[str, Watermark], ...]:
+        """Where the further cursors stand once a full copy completes: a resumed copy keeps those
+        it started with; a new one takes each cursor's clock bound now, as the copy reads every
+        row as it is from now on."""
+        if window.after is not None and window.after.also:
+            return window.after.also
+        positions = []
+        for name in self.mapping.source.also_cursors:
+            probe = self.source.probe(self.mapping, name)
+            planned = plan_window(None, newest=probe.newest, db_now=probe.db_now, db_now_utc=probe.db_now_utc,
+                                  lookback=self.mapping.lookback, lag=self.mapping.lag,
+                                  clock_offset=self.clock_offset or timedelta(0), full=True)
+            if not planned.window.empty:
+                until = planned.window.until
+                positions.append((name, Watermark(until, (), bound=until)))
+        return tuple(positions)
 
     def _read(self, progress: Progress) -> Progress:
         window = progress.window
         assert window is not None
         if window.snapshot and window.after is not None:
             faults.crash_point("full-resume")
-        self._copy(plan.read_window(self.mapping, window), windowed=True)
+        name = self.mapping.source.cursors[progress.cursor]
+        self._copy(plan.read_window(self.mapping, window, name), windowed=True)
         done = self.progress.window_done(dry_run=self.dry_run)
-        if done.phase == "plan":   # a full copy finished: its watermark, then an incremental window
+        if done.phase == "plan" and done.snapshot_done and not progress.snapshot_done:
+            # a full copy finished: its watermark, then an incremental window
             self._save_watermark(done.checkpoint)
         return done
 
@@ -342,12 +401,9 @@ class MappingRun:
                     mapped = MappedBatch(mapped.rows, mapped.keys, [*mapped.rejects, *bad], mapped.sources)
                 written = self._write(mapped)
                 self.batches += 1
-                watermark = None
+                watermark = position = None
                 if windowed:
-                    window = self.progress.window
-                    assert window is not None
-                    watermark = plan.watermark_of(rows, self.layout, window, window.after,
-                                                  like=self._newest if len(good) != len(rows) else None)
+                    watermark, position = self._watermark_after(rows, checked=len(good) != len(rows))
                 if not self.dry_run:
                     self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
                     faults.crash_point("after-commit")
@@ -355,14 +411,35 @@ class MappingRun:
                 if not self.dry_run:
                     faults.crash_point("after-checkpoint")
                 if watermark is not None:
-                    self.progress = self.progress.batch_done(watermark)
+                    self.progress = self.progress.batch_done(watermark, position)
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
+
+    def _watermark_after(self, rows: Sequence[Sequence[Any]], *,
+                         checked: bool) -> tuple[Watermark | None, Watermark | None]:
+        """(the mapping's watermark, the window's own position) after a batch of the current window;
+        (None, None) when the batch moves nothing. ``checked``: some rows had a bad cursor."""
+        progress = self.progress
+        window = progress.window
+        assert window is not None
+        position = plan.watermark_of(rows, self.layout, window, window.after, like=self._newest if checked else None,
+                                     cursor=self._cursor_at)
+        if position is None:
+            return None, None
+        if progress.cursor == 0:
+            # the first cursor's position is the watermark; it carries the further cursors along
+            base = self._previous
+            also = progress.pending_also if window.snapshot else (base.also if base is not None else ())
+            position = replace(position, also=also)
+            return position, position
+        base = self._previous
+        assert base is not None
+        return base.with_position(self.mapping.source.cursors[progress.cursor], position), position
 
     def _bad_cursors(self, rows: Sequence[Sequence[Any]]) -> tuple[Sequence[Sequence[Any]], list[Reject]]:
         """Split off the rows whose cursor is no value of its kind, as ``source.bad_cursor`` says:
         rejects (``reject``), left out with a warning (``exclude``), or a stopped run (``error``)."""
-        index, like = self.layout.cursor, self._newest
+        index, like = self._cursor_at, self._newest
         kind = type(like)
         if like is None or all(type(row[index]) is kind for row in rows):   # the usual case, checked quickly
             return rows, []
@@ -370,7 +447,8 @@ class MappingRun:
         if not bad:
             return rows, []
         good = [row for row in rows if cursor_problem(row[index], like) is None]
-        name, column, policy = self.mapping.name, self.mapping.source.cursor, self.mapping.bad_cursor
+        name, policy = self.mapping.name, self.mapping.bad_cursor
+        column = self.mapping.source.cursors[self.progress.cursor]
         first_row, first_problem = bad[0]
         key = ", ".join(str(first_row[i]) for i in self.layout.key)
         if policy == "error":

@@ -51,36 +51,65 @@ class Watermark:
     During a full copy (``snapshot``) rows with a cursor up to ``bound`` are copied in key order:
     ``key`` is the last key done and ``cursor`` the largest cursor value copied so far. A
     finished full copy leaves ``(largest cursor, ())``.
+
+    A mapping with several cursors (``cursor: [update_time, ent_update_time]``) keeps one position
+    per further cursor in ``also`` (cursor name -> its own watermark), each read in its own keyset
+    window. During a full copy ``also`` holds the positions the further cursors take when the copy
+    completes: the clock bounds at its start, since the copy read every row as it was then.
     """
 
     cursor: Any
     key: tuple[Any, ...]
     snapshot: bool = False
     bound: Any = None
+    also: tuple[tuple[str, Watermark], ...] = ()
 
     def to_json(self) -> str:
+        return json.dumps(self._data(), ensure_ascii=False, sort_keys=True)
+
+    def _data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": encode_value(self.cursor), "key": [encode_value(k) for k in self.key]}
         if self.snapshot:
             data["snapshot"] = True
         if self.bound is not None:
             data["bound"] = encode_value(self.bound)
-        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+        if self.also:
+            data["also"] = {name: mark._data() for name, mark in self.also}
+        return data
 
     @classmethod
     def from_json(cls, text: str | None) -> Watermark | None:
         if not text:
             return None
-        data = json.loads(text)
+        return cls._from_data(json.loads(text))
+
+    @classmethod
+    def _from_data(cls, data: dict[str, Any]) -> Watermark:
         return cls(decode_value(data["cursor"]), tuple(decode_value(k) for k in data["key"]),
-                   bool(data.get("snapshot", False)), decode_value(data.get("bound", {"t": "null"})))
+                   bool(data.get("snapshot", False)), decode_value(data.get("bound", {"t": "null"})),
+                   tuple((name, cls._from_data(mark)) for name, mark in sorted((data.get("also") or {}).items())))
+
+    def position(self, cursor: str) -> Watermark | None:
+        """The position of a further cursor; None when it has none yet."""
+        return dict(self.also).get(cursor)
+
+    def with_position(self, cursor: str, mark: Watermark | None) -> Watermark:
+        """This watermark with a further cursor's position set (None: removed)."""
+        others = [(name, m) for name, m in self.also if name != cursor]
+        return replace(self, also=tuple(sorted(others + ([(cursor, mark)] if mark is not None else []),
+                                               key=lambda item: item[0])))
 
     def describe(self) -> str:
         if self.snapshot:
-            return (f"full copy up to {describe_value(self.bound)} in progress, done through key "
+            text = (f"full copy up to {describe_value(self.bound)} in progress, done through key "
                     + ", ".join(str(k) for k in self.key))
-        if not self.key:
-            return describe_value(self.cursor)
-        return f"{describe_value(self.cursor)} / " + ", ".join(str(k) for k in self.key)
+        elif not self.key:
+            text = describe_value(self.cursor)
+        else:
+            text = f"{describe_value(self.cursor)} / " + ", ".join(str(k) for k in self.key)
+        if self.also and not self.snapshot:
+            text += "; " + "; ".join(f"{name} {mark.describe()}" for name, mark in self.also)
+        return text
 
 
 @dataclass(frozen=True)

@@ -73,9 +73,9 @@ def test_a_first_full_copy_of_rows_all_inside_lag_probes_the_source_once(sqlite_
     probes = []
     original = Source.probe
 
-    def counting_probe(self, m):
+    def counting_probe(self, m, cursor_name=None):
         probes.append(m.name)
-        return original(self, m)
+        return original(self, m, cursor_name)
 
     monkeypatch.setattr(Source, "probe", counting_probe)
     result = s.run().results[0]
