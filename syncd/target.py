@@ -91,10 +91,15 @@ class Target:
         """One batch, one transaction."""
         if not rows:
             return
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
         with self.engine.begin() as conn:
             cursor = conn.connection.cursor()
             try:
                 self.dialect.write(cursor, upsert, rows, kinds)
+            except dbapi_error as exc:
+                # The raw cursor bypasses SQLAlchemy: wrap the driver's error as SQLAlchemy would, so
+                # that it is classified (transient, or this mapping failed) like every other one.
+                raise sa.exc.DBAPIError.instance(upsert.sql, None, exc, dbapi_error) from exc
             finally:
                 cursor.close()
 

@@ -7,11 +7,16 @@ sync stamps). Tests drive it through ``syncd.commands`` exactly as the CLI does.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -51,7 +56,20 @@ codes:
 
 
 def mapping_yaml(*, null_cursor: str = "include", batch_size: int = 2000, lookback: str = "10m",
-                 unknown: str = "reject") -> str:
+                 unknown: str = "reject", columns: Mapping[str, str] | None = None) -> str:
+    """The scenario's mapping; ``columns`` replaces the spec of the named target columns, e.g.
+    ``{"title": "{from: title, update: false}"}``."""
+    specs = {
+        "id": "{from: id}",
+        "check_status": f"{{from: jg, map: check_status, unknown: {unknown}}}",
+        "title": "{from: title}",
+        "amount": "{from: amount}",
+        "update_time": "{from: update_time}",
+        "sync_time": "{value: now}",
+        "run_id": "{value: run_id}",
+        **(columns or {}),
+    }
+    column_lines = "".join(f"  {name + ':':<14}{spec}\n" for name, spec in specs.items())
     return textwrap.dedent(f"""\
         name: record
         source:
@@ -67,14 +85,31 @@ def mapping_yaml(*, null_cursor: str = "include", batch_size: int = 2000, lookba
         lookback: {lookback}
         lag: 0s
         columns:
-          id:           {{from: id}}
-          check_status: {{from: jg, map: check_status, unknown: {unknown}}}
-          title:        {{from: title}}
-          amount:       {{from: amount}}
-          update_time:  {{from: update_time}}
-          sync_time:    {{value: now}}
-          run_id:       {{value: run_id}}
-        """)
+        """) + column_lines
+
+
+REFUSAL = "refused by the province"
+REFUSE_INSERT = {
+    "sqlite": ["CREATE TRIGGER refuse BEFORE INSERT ON dp_record WHEN NEW.id = '{key}' "
+               f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END"],
+    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   f"IF NEW.id = '{{key}}' THEN RAISE EXCEPTION '{REFUSAL}'; END IF; RETURN NEW; END $$",
+                   "CREATE TRIGGER refuse BEFORE INSERT ON dp_record FOR EACH ROW EXECUTE FUNCTION refuse()"],
+    "mysql": ["CREATE TRIGGER refuse BEFORE INSERT ON dp_record FOR EACH ROW BEGIN "
+              f"IF NEW.id = '{{key}}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{REFUSAL}'; END IF; END"],
+}
+REFUSE_KEY_UPDATE = {
+    "sqlite": ["CREATE TRIGGER refuse BEFORE UPDATE OF id ON dp_record "
+               f"BEGIN SELECT RAISE(ABORT, 'key update {REFUSAL}'); END"],
+    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   f"RAISE EXCEPTION 'key update {REFUSAL}'; END $$",
+                   "CREATE TRIGGER refuse BEFORE UPDATE OF id ON dp_record FOR EACH ROW EXECUTE FUNCTION refuse()"],
+}
+DROP_REFUSAL = {
+    "sqlite": ["DROP TRIGGER refuse"],
+    "postgresql": ["DROP TRIGGER refuse ON dp_record", "DROP FUNCTION refuse()"],
+    "mysql": ["DROP TRIGGER refuse"],
+}
 
 
 class Scenario:
@@ -148,6 +183,40 @@ class Scenario:
         return {r["id"]: {"check_status": r["check_status"], "title": r["title"], "amount": r["amount"],
                           "update_time": r["update_time"]} for r in rows}
 
+    def target_ids(self) -> list[str]:
+        """Every key in the target, sorted, duplicates included."""
+        with self.target.connect() as conn:
+            return sorted(conn.execute(sa.select(dp_record.c.id)).scalars())
+
+    def reject_keys(self, status: str | None = "pending") -> set[str]:
+        """The source keys of the mapping's rejects in the state store with ``status`` (None: any)."""
+        return {r["key"] for r in commands.rejects(self.project(), status_=status)}
+
+    def syncd(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``syncd -c CONFIG ARGS...`` in a fresh process, as an operator or systemd runs it."""
+        return subprocess.run([sys.executable, "-m", "syncd", "-c", str(self.dir / "config.yaml"), *args],
+                              capture_output=True, text=True, timeout=300, cwd=self.dir,
+                              env={**os.environ, **(env or {})})
+
+    def refuse_insert_of(self, key: int) -> None:
+        """From now on the target refuses to insert row ``key``: a trigger of the province's that the
+        mapping knows nothing of (``allow_again`` drops it)."""
+        self._target_ddl(REFUSE_INSERT, key=key)
+
+    def refuse_key_updates(self) -> None:
+        """From now on the target refuses any UPDATE that sets its key column, even to the same value
+        (SQLite and PostgreSQL: MariaDB has no per-column UPDATE triggers)."""
+        self._target_ddl(REFUSE_KEY_UPDATE)
+
+    def allow_again(self) -> None:
+        """Drop the trigger ``refuse_insert_of`` or ``refuse_key_updates`` made."""
+        self._target_ddl(DROP_REFUSAL)
+
+    def _target_ddl(self, statements: Mapping[str, list[str]], **values: Any) -> None:
+        with self.target.begin() as conn:
+            for statement in statements[self.target.dialect.name]:
+                conn.execute(sa.text(statement.format(**values)))
+
     def target_count(self) -> int:
         with self.target.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(dp_record)).scalar()
@@ -155,3 +224,20 @@ class Scenario:
     def dispose(self) -> None:
         self.source.dispose()
         self.target.dispose()
+
+
+@contextmanager
+def scenarios(tmp_path: Path, make_database: Callable[[str], str]) -> Iterator[Callable[..., Scenario]]:
+    """``build(source, target=None, **options)``: a Scenario from a fresh ``source`` database to a fresh
+    ``target`` one (default: the same kind), disposed of when the block ends."""
+    made: list[Scenario] = []
+
+    def build(source: str, target: str | None = None, **options: Any) -> Scenario:
+        s = Scenario(tmp_path, make_database(source), make_database(target or source), **options)
+        made.append(s)
+        return s
+    try:
+        yield build
+    finally:
+        for s in made:
+            s.dispose()

@@ -61,7 +61,8 @@ def test_every_problem_in_every_file_at_once_with_line_and_key(tmp_path):
     assert ("b.yaml", 2, "source.cursr") in found         # unknown key named
     assert ("c.yaml", 6, "columns.status.map") in found
     text = str(caught.value)
-    assert "unknown key 'form'" in text and "unknown key 'cursr'" in text and "code list 'no_such_list' not found" in text
+    assert "unknown key 'form'" in text and "unknown key 'cursr'" in text
+    assert "code list 'no_such_list' not found" in text
 
 
 def test_dependency_cycle_and_unknown_dependency(tmp_path):
@@ -94,7 +95,31 @@ def test_undefined_variable_and_bad_yaml(tmp_path):
         commands.open_project(config)
     found = problems(caught.value)
     assert ("a.yaml", 7, "columns.area.const") in found
-    assert any(f == "b.yaml" and "not valid YAML" in str(p) for (f, _, _), p in zip(found, caught.value.problems))
+    assert any(f == "b.yaml" and "not valid YAML" in str(p)
+               for (f, _, _), p in zip(found, caught.value.problems, strict=True))
+
+
+def test_undefined_variable_in_the_config_file_itself(tmp_path, monkeypatch):
+    monkeypatch.delenv("TARGET_DIR", raising=False)
+    config = project_dir(tmp_path, {"a": GOOD})
+    config.write_text('source: {url: "sqlite:///s.db"}\ntarget: {url: "sqlite:///${TARGET_DIR}/t.db"}\n',
+                      encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert ("config.yaml", 2, "target.url") in problems(caught.value)
+    assert "${TARGET_DIR} is not defined" in str(caught.value)
+    result = CliRunner().invoke(cli.cli, ["-c", str(config), "check"])
+    assert result.exit_code == 2 and "TARGET_DIR" in result.output
+
+
+def test_config_variables_come_from_vars_then_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TARGET_DIR", "from-env")
+    monkeypatch.setenv("SOURCE_DIR", "from-env")
+    config = project_dir(tmp_path, {"a": GOOD})
+    config.write_text('source: {url: "sqlite:///${SOURCE_DIR}/s.db"}\ntarget: {url: "sqlite:///${TARGET_DIR}/t.db"}\n'
+                      'vars: {TARGET_DIR: from-vars}\n', encoding="utf-8")
+    loaded = load_config(config)
+    assert loaded.target.url.endswith("/from-vars/t.db") and loaded.source.url.endswith("/from-env/s.db")
 
 
 def test_variables_come_from_config_vars(tmp_path):

@@ -31,7 +31,8 @@ def test_no_password_in_any_log_line(tmp_path, make_database):
         conn.execute(sa.text(f"GRANT ALL ON `{database}`.* TO 'pwtest'@'%'"))
     user_url = make_url(admin_url).set(username="pwtest", password=None)
     s = Scenario(tmp_path, admin_url, make_database("sqlite"))
-    s.insert([{"id": 1, "update_time": datetime.now() - timedelta(hours=1)}, {"id": 2, "jg": "坏值",
+    # the county typed the password into a field that is then rejected: the reject's reason quotes it
+    s.insert([{"id": 1, "update_time": datetime.now() - timedelta(hours=1)}, {"id": 2, "jg": PASSWORD,
               "update_time": datetime.now() - timedelta(hours=1)}])
     (tmp_path / "source.pw").write_text(PASSWORD + "\n", encoding="utf-8")
     config = tmp_path / "config.yaml"
@@ -55,6 +56,9 @@ def test_no_password_in_any_log_line(tmp_path, make_database):
     assert failed.returncode == 1
     log_text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "logs").glob("*.log"))
     assert "mapping record ok" in log_text and "mapping record failed" in log_text
+    # the line that quoted the password is still written, with the password masked
+    masked = "row 2 rejected: check_status: '***' is not in code list check_status"
+    assert masked in log_text and masked in ok.stderr
     for text in (ok.stdout, ok.stderr, failed.stdout, failed.stderr, log_text):
         assert PASSWORD not in text
     assert "pwtest:***@" in failed.stderr or "pwtest" not in failed.stderr
@@ -68,6 +72,7 @@ def test_journald_lines_carry_no_timestamp_of_our_own(tmp_path, make_database):
     s = Scenario(tmp_path, make_database("sqlite"), make_database("sqlite"))
     s.insert([{"id": 1, "update_time": s.at(1)}])
     plain = syncd("-c", str(tmp_path / "config.yaml"), "run", "--once")
+    s.insert([{"id": 2, "update_time": s.at(2)}])   # a run that reads nothing logs its summary at DEBUG
     journal = syncd("-c", str(tmp_path / "config.yaml"), "run", "--once", env={"JOURNAL_STREAM": "8:1234"})
     assert plain.returncode == journal.returncode == 0
     line = [x for x in journal.stderr.splitlines() if "mapping record ok" in x][0]

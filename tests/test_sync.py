@@ -201,11 +201,21 @@ def test_a_dropped_reject_stops_counting_but_stays_in_the_audit_trail(scenario):
     assert report.equal and list(report.differences["kind"]) == ["dropped"]
 
 
-def test_unknown_code_keep_and_default(scenario):
+def test_unknown_code_keep_sends_the_county_value_as_it_is(scenario):
+    s = scenario(unknown="keep")
+    s.insert([{"id": 1, "jg": "奇怪", "update_time": s.at(1)}, {"id": 2, "jg": "有隐患", "update_time": s.at(2)}])
+    assert s.run().results[0].counts.rows_rejected == 0
+    assert s.actual()["1"]["check_status"] == "奇怪"
+    assert s.actual()["2"]["check_status"] == "1"   # a value in the list is still mapped
+    assert commands.rejects(s.project()) == []
+
+
+def test_unknown_code_default_sends_the_default_code(scenario):
     s = scenario(unknown='"9"')
-    s.insert([{"id": 1, "jg": "奇怪", "update_time": s.at(1)}])
-    s.run()
+    s.insert([{"id": 1, "jg": "奇怪", "update_time": s.at(1)}, {"id": 2, "jg": "有隐患", "update_time": s.at(2)}])
+    assert s.run().results[0].counts.rows_rejected == 0
     assert s.actual()["1"]["check_status"] == "9"
+    assert s.actual()["2"]["check_status"] == "1"
 
 
 def test_reject_whose_source_row_disappears_is_marked_gone(scenario):
