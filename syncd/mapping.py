@@ -8,7 +8,7 @@ databases (do the columns exist?) happen when a run reflects the tables, in ``sy
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from syncd import yamlfile
 from syncd.config import Config, Duration, pydantic_problems
 from syncd.errors import MappingError, Problem
+from syncd.rules import Condition
 
 NullCursor = Literal["include", "exclude", "error"]
 BadCursor = Literal["reject", "exclude", "error"]
@@ -139,16 +140,29 @@ class ColumnSpec(_Frozen):
 
 
 class RuleSpec(_Frozen):
-    when: dict[str, Any] | None = None
+    """A row check on the mapped values; its conditions are parsed (and their tests checked) on load."""
+
+    when: Condition | None = None
     require: tuple[str, ...] = ()
-    check: dict[str, Any] | None = None
+    check: Condition | None = None
     message: str | None = None
 
     @model_validator(mode="after")
     def _does_something(self) -> RuleSpec:
-        if not self.require and not self.check:
+        if not self.require and (self.check is None or not self.check.tests):
             raise ValueError("a rule needs 'require' or 'check'")
         return self
+
+    def describe(self) -> str:
+        """What the rule asks for, when it has no ``message``."""
+        parts = []
+        if self.when is not None and self.when.tests:
+            parts.append("when " + self.when.describe())
+        if self.require:
+            parts.append("requires " + ", ".join(self.require))
+        if self.check is not None and self.check.tests:
+            parts.append("needs " + self.check.describe())
+        return "; ".join(parts)
 
 
 class ParentSpec(_Frozen):
@@ -265,48 +279,55 @@ def load_codes(folder: Path) -> tuple[dict[str, CodeList], list[Problem]]:
     return codes, problems
 
 
-_CONDITION_OPS = {"in", "not_in", "not", "gt", "ge", "lt", "le"}
+#: where in a mapping file a problem sits, and what it is
+_Found = tuple[tuple[Any, ...], str]
 
 
 def _check_mapping(m: Mapping_, data: Any, file: str, codes: Mapping[str, CodeList]) -> list[Problem]:
     """Cross-field checks that pydantic's per-field validation cannot express."""
-    problems: list[Problem] = []
+    found = [*_key_problems(m), *_column_problems(m, codes), *_rule_problems(m), *_parent_problems(m)]
+    return [Problem(file, yamlfile.line_at(data, loc), yamlfile.format_loc(loc), message) for loc, message in found]
 
-    def add(loc: tuple[Any, ...], message: str) -> None:
-        problems.append(Problem(file, yamlfile.line_at(data, loc), yamlfile.format_loc(loc), message))
 
+def _key_problems(m: Mapping_) -> Iterator[_Found]:
     for key in m.target.key:
         if key not in m.columns:
-            add(("target", "key"), f"target key column {key!r} is not under 'columns:'; "
-                                   "syncd must fill every key column")
+            yield ("target", "key"), (f"target key column {key!r} is not under 'columns:'; "
+                                      "syncd must fill every key column")
+
+
+def _column_problems(m: Mapping_, codes: Mapping[str, CodeList]) -> Iterator[_Found]:
     for name, col in m.columns.items():
         if isinstance(col.map, str) and col.map not in codes:
             known = ", ".join(sorted(codes)) or "none"
-            add(("columns", name, "map"), f"code list {col.map!r} not found in mappings/codes/ (known: {known})")
+            yield ("columns", name, "map"), f"code list {col.map!r} not found in mappings/codes/ (known: {known})"
         if col.map is None and col.unknown != "reject":
-            add(("columns", name, "unknown"), "'unknown' only applies together with 'map'")
+            yield ("columns", name, "unknown"), "'unknown' only applies together with 'map'"
         if col.namespace is not None and col.uuid5 is None:
-            add(("columns", name, "namespace"), "'namespace' only applies together with 'uuid5'")
+            yield ("columns", name, "namespace"), "'namespace' only applies together with 'uuid5'"
         if col.origin == "uuid5" and not col.uuid5:
-            add(("columns", name, "uuid5"), "uuid5 needs at least one source column")
+            yield ("columns", name, "uuid5"), "uuid5 needs at least one source column"
+
+
+def _rule_problems(m: Mapping_) -> Iterator[_Found]:
+    # Unknown tests are found when the condition is parsed; what is left is naming mapped columns.
     for i, rule in enumerate(m.rules):
         for part, cond in (("when", rule.when), ("check", rule.check)):
-            for column, test in (cond or {}).items():
+            for column in cond.columns if cond is not None else ():
                 if column not in m.columns:
-                    add(("rules", i, part), f"rule names column {column!r}, which is not under 'columns:'")
-                if isinstance(test, dict) and not set(test) <= _CONDITION_OPS:
-                    add(("rules", i, part), f"unknown test {sorted(set(test) - _CONDITION_OPS)}; "
-                                            f"use one of {sorted(_CONDITION_OPS)}")
+                    yield ("rules", i, part), f"rule names column {column!r}, which is not under 'columns:'"
         for column in rule.require:
             if column not in m.columns:
-                add(("rules", i, "require"), f"rule requires column {column!r}, which is not under 'columns:'")
+                yield ("rules", i, "require"), f"rule requires column {column!r}, which is not under 'columns:'"
+
+
+def _parent_problems(m: Mapping_) -> Iterator[_Found]:
     for i, parent in enumerate(m.parents):
         if len(parent.columns) != len(parent.key):
-            add(("parents", i), "'columns' and 'key' must name the same number of columns")
+            yield ("parents", i), "'columns' and 'key' must name the same number of columns"
         for column in parent.columns:
             if column not in m.columns:
-                add(("parents", i, "columns"), f"parent column {column!r} is not under 'columns:'")
-    return problems
+                yield ("parents", i, "columns"), f"parent column {column!r} is not under 'columns:'"
 
 
 def load_mappings(config: Config, *, only: tuple[str, ...] = ()) -> tuple[TableMapping, ...]:

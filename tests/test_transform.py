@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from syncd import transform
 from syncd.mapping import CodeList, ColumnSpec, Mapping_, TableMapping
 from syncd.plan import layout
-from syncd.transform import RowMapper, TargetColumn, derive_id
+from syncd.transform import STEPS, RowMapper, Step, TargetColumn, derive_id
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=timezone.utc)
 CODES = {"check_cycle_unit": CodeList.model_validate(
@@ -36,7 +37,7 @@ def one(m: RowMapper, **row):
     batch = m.map_batch([values])
     if batch.rejects:
         return batch.rejects[0]
-    return dict(zip(m.columns, batch.rows[0]))
+    return dict(zip(m.columns, batch.rows[0], strict=True))
 
 
 def test_frequency_text_splits_into_cycle_and_unit():
@@ -176,3 +177,34 @@ def test_generated_row_function_agrees_with_the_column_functions():
             assert batch.rows == [tuple(one_by_one)] and not batch.rejects
         else:
             assert not batch.rows and batch.rejects[0].reason == reason
+
+
+def test_a_step_added_to_the_table_runs_on_the_fast_path_and_in_the_explanation(monkeypatch):
+    """Both paths take a column's steps from ``STEPS``: a new step cannot be skipped by one of them."""
+    def shout(spec, codes, ctx):
+        def step(v):
+            if v == "bad":
+                raise transform.DataError(None, "shouted at")
+            return None if v is None else f"{v}!"
+        return step
+    monkeypatch.setattr(transform, "STEPS", (*STEPS, Step("namespace", lambda s: s.namespace is not None, shout)))
+    m = mapper({"c": {"from": "v", "namespace": "loud"}, "d": {"from": "v"}},
+               {"c": TargetColumn("c", "str", True, 3), "d": TargetColumn("d", "text")})
+    assert one(m, id=1, v="ab") == {"id": "1", "c": "ab!", "d": "ab"}
+    assert one(m, id=2, v="abc").reason == "c: text of 4 characters is longer than the column's 3"
+    assert one(m, id=3, v="bad").reason == "c: shouted at"
+
+
+def test_every_kind_has_a_caster():
+    from typing import get_args
+
+    assert set(transform._CASTERS) == set(get_args(transform.Kind))
+
+
+def test_a_constant_is_cast_once_and_a_constant_that_cannot_be_cast_rejects_every_row():
+    m = mapper({"n": {"const": "12"}, "bad": {"const": "twelve"}},
+               {"n": TargetColumn("n", "int"), "bad": TargetColumn("bad", "text")})
+    assert one(m, id=1) == {"id": "1", "n": 12, "bad": "twelve"}
+    m = mapper({"n": {"const": "twelve"}}, {"n": TargetColumn("n", "int")})
+    batch = m.map_batch([(1, None), (2, None)])
+    assert [r.reason for r in batch.rejects] == ["n: 'twelve' is not a whole number"] * 2

@@ -1,0 +1,517 @@
+"""The compiled fast path (``RowMapper.map_batch``) against a plain reference interpreter.
+
+Random mappings (every target kind, every origin, every step, rules) and random rows go through
+both; the mapped rows and the rejects (key, column, reason) must be the same. The reference below
+is written from docs/mappings.md, one value at a time, sharing no code with ``syncd.transform``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, get_args
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syncd.dialects import get as dialect
+from syncd.mapping import ORIGINS, CodeList, Mapping_, TableMapping
+from syncd.plan import layout
+from syncd.rules import OPERATORS
+from syncd.transform import NAMESPACE, STEPS, Kind, RowMapper, TargetColumn
+
+NOW = datetime(2026, 11, 28, 6, 0, 30, 123456, tzinfo=timezone.utc)
+TZ = ZoneInfo("Asia/Shanghai")
+RUN_ID = "run-7"
+CODES = {"units": CodeList.model_validate(
+    {"name": "units", "codes": [{"code": "小时", "label": "小时", "aliases": ["时", "h"]},
+                                {"code": "天", "label": "天", "aliases": ["日", " 1 "]},
+                                {"code": "3", "label": "月"}]})}
+INLINE_MAP = {"正常": "0", "存在隐患": "1", "1": "1", "2.0": "2", " 未排查 ": "2"}
+SOURCES = ("a", "b", "c", "d", "e")
+KINDS = ("str", "text", "int", "decimal", "float", "datetime", "date", "time", "bytes", "bool", "other")
+
+# -- random values, as a county database or a YAML file would hold them ---------------------------
+
+moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1),
+                       timezones=st.sampled_from([None, None, timezone.utc, timezone(timedelta(hours=8))]))
+moment_texts = st.tuples(moments, st.sampled_from([
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d%H%M%S", "%Y%m%d",
+    "%Y年%m月%d日", "%Y年%m月%d日 %H:%M:%S", "%H:%M:%S", "%H:%M", " %Y-%m-%d "])).map(lambda p: p[0].strftime(p[1]))
+texts = st.one_of(
+    st.text(alphabet="0123456789.-+ eE:/T年月日时天小正常是否abcyn😀", max_size=12),
+    st.sampled_from(["", " ", "8小时", "1天", " 时 ", "h", "正常", "存在隐患", " 未排查 ", "2.0", "1", "0", "9",
+                     "true", "否", "NaN", "sNaN", "inf", "-Infinity", "-0", "1e3", "12.50", "0.001", "1_000",
+                     "隐患😀", "四个汉字", "01:02:03.5", "None"]),
+    moment_texts,
+)
+decimals = st.one_of(st.decimals(min_value=-10**7, max_value=10**7, places=3),
+                     st.decimals(min_value=-10**7, max_value=10**7, places=0),
+                     st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("1E+5"),
+                                      Decimal("0E+5"), Decimal("-0"), Decimal("1.000")]))
+values = st.one_of(
+    st.none(), texts, st.integers(-10**7, 10**7), st.booleans(), decimals, moments,
+    st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e6, 1e6).map(lambda f: float(round(f))),
+    st.dates(min_value=date(1970, 1, 2)), st.times(timezones=st.sampled_from([None, timezone.utc])),
+    st.binary(max_size=3), st.binary(max_size=3).map(memoryview), st.binary(max_size=3).map(bytearray),
+)
+#: what a YAML scalar can be: const, default, unknown
+scalars = st.one_of(st.sampled_from(["", "410102", "9", "1", "小时", "2026-01-02 03:04:05", "3.5", "否"]),
+                    st.integers(-5, 99), st.booleans(), st.floats(-10, 10, allow_nan=False),
+                    st.dates(min_value=date(1970, 1, 2)))
+
+# -- random mappings ---------------------------------------------------------------------------------
+
+PATTERNS = (r"^(\d+(?:\.\d+)?)", "(小时|天|月|年)$", r"\d", r"^\s*(\S*)\s*$", "([a-z]+)")
+FORMATS = ("%Y-%m-%d", "%Y%m%d %H:%M", "%H:%M:%S", "%Y年%m月", "%d日%H时")
+
+
+def sometimes(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``strategy``'s value one time in four, else None (the key is left out)."""
+    return st.integers(0, 3).flatmap(lambda n: strategy if n == 0 else st.none())
+
+
+#: how the random specs ask for each step; the reference applies them in the order of this dict
+STEP_KEYS: dict[str, st.SearchStrategy[Any]] = {
+    "pattern": sometimes(st.sampled_from(PATTERNS)),
+    "map": sometimes(st.sampled_from(["units", INLINE_MAP])),
+    "default": sometimes(scalars),
+    "format": sometimes(st.sampled_from(FORMATS)),
+}
+
+
+@st.composite
+def column_specs(draw: st.DrawFn) -> dict[str, Any]:
+    origin = draw(st.sampled_from(["from", "from", "from", "expr", "expr", "const", "now", "run_id", "uuid5"]))
+    spec: dict[str, Any] = {
+        "from": lambda: {"from": draw(st.sampled_from(SOURCES))},
+        "expr": lambda: {"expr": "a || b"},
+        "const": lambda: {"const": draw(st.none() | scalars)},
+        "now": lambda: {"value": "now"},
+        "run_id": lambda: {"value": "run_id"},
+        "uuid5": lambda: {"uuid5": draw(st.lists(st.sampled_from(SOURCES), min_size=1, max_size=2)),
+                          **({"namespace": "unit"} if draw(st.booleans()) else {})},
+    }[origin]()
+    for key, strategy in STEP_KEYS.items():
+        value = draw(strategy)
+        if value is not None:
+            spec[key] = value
+    if "map" in spec:
+        spec["unknown"] = draw(st.sampled_from(["reject", "reject", "keep", "9", None]))
+    if draw(st.integers(0, 5)) == 0:
+        spec["required"] = True
+    return spec
+
+
+@st.composite
+def target_columns(draw: st.DrawFn, name: str) -> TargetColumn:
+    kind = draw(st.sampled_from(KINDS))
+    length = draw(st.integers(1, 12)) if kind == "str" else None
+    precision = scale = None
+    if kind == "decimal":
+        precision = draw(st.none() | st.integers(1, 8))
+        scale = draw(st.integers(0, precision)) if precision is not None else None
+    charset = draw(st.sampled_from([None, "utf8mb3", "utf8mb4"])) if kind in ("str", "text") else None
+    return TargetColumn(name, kind, draw(st.integers(0, 3)) > 0, length, precision, scale, charset)
+
+
+TESTS = ("1", 0, None, "小时", {"in": ["1", "小时", None]}, {"in": "0"}, {"not_in": ["0", "天"]}, {"not": "0"},
+         {"not": None}, {"gt": 0}, {"ge": 1, "le": 100}, {"lt": "1e3"}, {"not_in": [None]})
+
+
+@st.composite
+def rule_specs(draw: st.DrawFn, columns: list[str]) -> dict[str, Any]:
+    condition = st.dictionaries(st.sampled_from(columns), st.sampled_from(TESTS), min_size=1, max_size=2)
+    rule: dict[str, Any] = {}
+    if draw(st.booleans()):
+        rule["when"] = draw(condition)
+    if draw(st.booleans()):
+        rule["require"] = draw(st.lists(st.sampled_from(columns), min_size=1, max_size=2, unique=True))
+    if "require" not in rule or draw(st.booleans()):
+        rule["check"] = draw(condition)
+    if draw(st.booleans()):
+        rule["message"] = "规则不满足"
+    return rule
+
+
+#: values a column of each kind accepts (most of the time: "" is no number, nor 10 characters a str(4))
+FITTING: dict[str, st.SearchStrategy[Any]] = {
+    "str": st.one_of(st.text(max_size=6), st.integers(-999, 9999), st.booleans(),
+                     st.dates(min_value=date(1970, 1, 2))),
+    "int": st.one_of(st.integers(-10**12, 10**12), st.integers(-99, 99).map(str), st.decimals(-99, 99, places=0),
+                     st.sampled_from([" 12 ", "-0", "3.000", 2.0, True])),
+    "decimal": st.one_of(st.decimals(-9999, 9999, places=2), st.decimals(-9, 9, places=4).map(str),
+                         st.integers(-99, 99), st.floats(-99, 99).map(lambda f: round(f, 2))),
+    "float": st.one_of(st.floats(), st.integers(-10**6, 10**6), st.decimals(-99, 99, places=2),
+                       st.sampled_from([" 1.5 ", "1e3", "-inf"])),
+    "datetime": st.one_of(moments, moment_texts, st.dates(min_value=date(1970, 1, 2))),
+    "time": st.one_of(st.times(timezones=st.sampled_from([None, timezone.utc])), moments,
+                      st.times().map(lambda t: f" {t.isoformat()} ")),
+    "bytes": st.one_of(st.binary(max_size=4), st.binary(max_size=4).map(memoryview),
+                       st.binary(max_size=4).map(bytearray)),
+    "bool": st.one_of(st.booleans(), st.sampled_from(["是", "否", " Yes", "n", "T", "0", 1, 0])),
+}
+FITTING |= {"text": FITTING["str"], "date": FITTING["datetime"], "other": values}
+SPELLINGS = {"units": ["时", " 小时 ", "h", "日", "天", "1", "月", "3", 3, 1.0], "inline": [*INLINE_MAP, 2.0, " 正常"]}
+
+
+def fitting(spec: dict[str, Any], target: TargetColumn) -> st.SearchStrategy[Any]:
+    """Values the column's first step, or its cast, most likely takes: so that not every row is a reject."""
+    if "map" in spec:
+        return st.sampled_from(SPELLINGS["units" if spec["map"] == "units" else "inline"])
+    if "pattern" in spec:
+        return st.sampled_from(["8小时", "1天", " 12.5 ", "abc1", "年", "3月"])
+    if "format" in spec:
+        return st.one_of(moments, moment_texts, st.dates(min_value=date(1970, 1, 2)))
+    return FITTING[target.kind]
+
+
+@st.composite
+def cases(draw: st.DrawFn, with_rules: bool) -> tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, Any]]]:
+    names = [f"c{i}" for i in range(draw(st.integers(1, 4)))]
+    columns = {"id": {"from": "id"}, **{n: draw(column_specs()) for n in names}}
+    targets = {"id": TargetColumn("id", "int", False), **{n: draw(target_columns(n)) for n in names}}
+    rules = draw(st.lists(rule_specs(names), max_size=3)) if with_rules else []
+    # Each source column and each expr value mostly holds what the first column that reads it takes.
+    readers = {f"_expr_{n}": n for n, spec in columns.items() if "expr" in spec}
+    for n, spec in reversed(columns.items()):
+        if spec.get("from") in SOURCES:
+            readers[spec["from"]] = n
+    likely = {name: st.one_of(fitting(columns[n], targets[n]), fitting(columns[n], targets[n]), values)
+              for name, n in readers.items()}
+    rows = []
+    for i in range(draw(st.integers(1, 10))):
+        row = {"id": i, "ts": NOW}
+        row.update({name: draw(likely.get(name, values)) for name in (*SOURCES, *readers)})
+        rows.append(row)
+    return {"columns": columns, "rules": rules}, targets, rows
+
+
+# -- the reference interpreter -----------------------------------------------------------------------
+
+class Refused(Exception):
+    """The reference's reject: the value cannot go into the column."""
+
+
+MOMENT_LAYOUTS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d%H%M%S", "%Y%m%d",
+                  "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日")
+
+
+def parse_moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    for layout_ in MOMENT_LAYOUTS:
+        try:
+            return datetime.strptime(text.strip(), layout_)
+        except ValueError:
+            pass
+    raise Refused(f"{text!r} is not a date/time this column can hold")
+
+
+def local(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(TZ).replace(tzinfo=None)
+
+
+class Reference:
+    def __init__(self, text_length: Any, unsupported_text: Any):
+        self.text_length, self.unsupported_text = text_length, unsupported_text
+
+    def origin(self, name: str, spec: dict[str, Any], target: TargetColumn, row: dict[str, Any]) -> Any:
+        if "from" in spec:
+            return row[spec["from"]]
+        if "expr" in spec:
+            return row[f"_expr_{name}"]
+        if "const" in spec:
+            return spec["const"]
+        if spec.get("value") == "now":
+            return NOW if target.kind == "other" else NOW.astimezone(TZ).replace(tzinfo=None)
+        if spec.get("value") == "run_id":
+            return RUN_ID
+        parts = [row[c] for c in spec["uuid5"]]
+        if None in parts:
+            return None
+        namespace = uuid.uuid5(NAMESPACE, spec["namespace"]) if spec.get("namespace") else NAMESPACE
+        return str(uuid.uuid5(namespace, "\x1f".join(map(str, parts))))
+
+    def pattern(self, spec: dict[str, Any], v: Any) -> Any:
+        found = None if v is None else re.search(spec["pattern"], str(v))
+        if found is None:
+            return None
+        return found.group(1) if found.re.groups else found.group(0)
+
+    def map(self, spec: dict[str, Any], v: Any) -> Any:
+        if v is None:
+            return None
+        if spec["map"] == "units":   # no spelling in this list names two codes
+            table = {s.strip(): c.code for c in CODES["units"].codes for s in (c.code, c.label, *c.aliases)}
+            label = "units"
+        else:
+            table, label = {str(k).strip(): code for k, code in spec["map"].items()}, "the inline map"
+        text = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+        if text.strip() in table:
+            return table[text.strip()]
+        unknown = spec.get("unknown", "reject")
+        if unknown == "reject":
+            raise Refused(f"{v!r} is not in code list {label}; add it (as a code or alias) to the code list, "
+                          f"or set 'unknown:' on the column")
+        return v if unknown == "keep" else unknown
+
+    def default(self, spec: dict[str, Any], v: Any) -> Any:
+        return spec["default"] if v is None else v
+
+    def format(self, spec: dict[str, Any], v: Any) -> Any:
+        if v is None:
+            return None
+        moment = parse_moment(v) if isinstance(v, str) else v
+        if not isinstance(moment, (datetime, date, time)):
+            raise Refused(f"{v!r} is not a date/time to format")
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            moment = moment.astimezone(TZ)
+        return moment.strftime(spec["format"])
+
+    def cast(self, target: TargetColumn, v: Any) -> Any:
+        return getattr(self, f"cast_{target.kind}")(target, v)
+
+    def cast_str(self, target: TargetColumn, v: Any) -> Any:
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            raise Refused("binary value cannot go into a text column")
+        if isinstance(v, datetime):
+            v = local(v).isoformat(" ")
+        elif isinstance(v, (date, time)):
+            v = v.isoformat()
+        elif isinstance(v, bool) or (isinstance(v, float) and v.is_integer()):
+            v = str(int(v))
+        else:
+            v = str(v)
+        if target.length is not None and self.text_length(v) > target.length:
+            raise Refused(f"text of {self.text_length(v)} characters is longer than the column's {target.length}")
+        problem = self.unsupported_text(v, target.charset)
+        if problem:
+            raise Refused(problem)
+        return v
+
+    cast_text = cast_str
+
+    def cast_int(self, target: TargetColumn, v: Any) -> Any:
+        if isinstance(v, int):
+            return int(v) if isinstance(v, bool) else v
+        try:
+            number = Decimal(str(v).strip())
+        except (InvalidOperation, ValueError):
+            raise Refused(f"{v!r} is not a whole number") from None
+        if not number.is_finite() or number != int(number):
+            raise Refused(f"{v!r} is not a whole number")
+        return int(number)
+
+    def cast_decimal(self, target: TargetColumn, v: Any) -> Any:
+        try:
+            number = v if isinstance(v, Decimal) else Decimal(str(v).strip())
+        except (InvalidOperation, ValueError):
+            raise Refused(f"{v!r} is not a number") from None
+        if not number.is_finite():
+            raise Refused(f"{v!r} is not a finite number")
+        if target.precision is not None:
+            room = target.precision - (target.scale or 0)
+            if abs(number) >= 1 and len(str(int(abs(number)))) > room:
+                raise Refused(f"{v} has more than {room} digits before the decimal point")
+        return number
+
+    def cast_float(self, target: TargetColumn, v: Any) -> Any:
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise Refused(f"{v!r} is not a number") from None
+
+    def cast_datetime(self, target: TargetColumn, v: Any) -> Any:
+        if isinstance(v, datetime):
+            return local(v)
+        if isinstance(v, date):
+            return datetime.combine(v, time())
+        if isinstance(v, str):
+            return local(parse_moment(v))
+        raise Refused(f"{v!r} is not a date/time")
+
+    def cast_date(self, target: TargetColumn, v: Any) -> Any:
+        if isinstance(v, datetime):
+            return local(v).date()
+        if isinstance(v, date):
+            return v
+        if isinstance(v, str):
+            return parse_moment(v).date()
+        raise Refused(f"{v!r} is not a date")
+
+    def cast_time(self, target: TargetColumn, v: Any) -> Any:
+        if isinstance(v, datetime):
+            return v.time()
+        if isinstance(v, time):
+            return v
+        if isinstance(v, str):
+            try:
+                return time.fromisoformat(v.strip())
+            except ValueError:
+                pass
+        raise Refused(f"{v!r} is not a time of day")
+
+    def cast_bytes(self, target: TargetColumn, v: Any) -> Any:
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            return bytes(v)
+        raise Refused(f"a {type(v).__name__} value cannot go into a binary column")
+
+    def cast_bool(self, target: TargetColumn, v: Any) -> Any:
+        if isinstance(v, bool):
+            return v
+        text = str(v).strip().lower()
+        if text in ("1", "true", "t", "y", "yes", "是", "0", "false", "f", "n", "no", "否"):
+            return text in ("1", "true", "t", "y", "yes", "是")
+        raise Refused(f"{v!r} is not true or false")
+
+    def cast_other(self, target: TargetColumn, v: Any) -> Any:
+        return v
+
+    def column(self, name: str, spec: dict[str, Any], target: TargetColumn, row: dict[str, Any]) -> Any:
+        v = self.origin(name, spec, target, row)
+        for key in STEP_KEYS:
+            if key in spec:
+                v = getattr(self, key)(spec, v)
+        if v is None:
+            if spec.get("required"):
+                raise Refused("is NULL but the column is required")
+            if not target.nullable:
+                raise Refused("is NULL but the column is required (NOT NULL in the target)")
+            return None
+        return self.cast(target, v)
+
+    def test(self, value: Any, test: Any) -> bool:
+        if test is None:
+            return value is None
+        if not isinstance(test, dict):
+            return value is not None and str(value) == str(test)
+        return all(self.operator(value, op, arg) for op, arg in test.items())
+
+    def operator(self, value: Any, op: str, arg: Any) -> bool:
+        if op in ("in", "not_in"):
+            listed = arg if isinstance(arg, list) else [arg]
+            member = None in listed if value is None else str(value) in [str(a) for a in listed if a is not None]
+            return member == (op == "in")
+        if op == "not":
+            return value is not None if arg is None else (value is None or str(value) != str(arg))
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return False
+        if value is None or number.is_nan():
+            return False
+        bound = Decimal(str(arg))
+        return {"gt": number > bound, "ge": number >= bound, "lt": number < bound, "le": number <= bound}[op]
+
+    def rule(self, rule: dict[str, Any], out: dict[str, Any]) -> str | None:
+        def spelled(cond: dict[str, Any]) -> str:
+            return ", ".join(f"{c} {'is NULL' if t is None else t}" for c, t in cond.items())
+        parts = []
+        if "when" in rule:
+            parts.append(f"when {spelled(rule['when'])}")
+        if "require" in rule:
+            parts.append(f"requires {', '.join(rule['require'])}")
+        if "check" in rule:
+            parts.append(f"needs {spelled(rule['check'])}")
+        text = rule.get("message") or "; ".join(parts)
+        if not all(self.test(out[c], t) for c, t in rule.get("when", {}).items()):
+            return None
+        missing = [c for c in rule.get("require", ()) if out[c] is None or out[c] == ""]
+        if missing:
+            return f"rule: {text} (missing: {', '.join(missing)})"
+        if not all(self.test(out[c], t) for c, t in rule.get("check", {}).items()):
+            return f"rule: {text}"
+        return None
+
+    def row(self, mapping: dict[str, Any], targets: dict[str, TargetColumn],
+            row: dict[str, Any]) -> tuple[tuple[Any, ...] | None, tuple[str | None, str] | None]:
+        out = {}
+        for name, spec in mapping["columns"].items():
+            try:
+                out[name] = self.column(name, spec, targets[name], row)
+            except Refused as exc:
+                return None, (name, f"{name}: {exc}")
+        for rule in mapping["rules"]:
+            reason = self.rule(rule, out)
+            if reason:
+                return None, (None, reason)
+        return tuple(out.values()), None
+
+
+# -- the property -------------------------------------------------------------------------------------
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same type; a NaN equals the same NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    if isinstance(a, Decimal) and a.is_nan():     # comparing a signalling NaN raises
+        return str(a) == str(b)
+    return bool(a == b)
+
+
+def utf8_length(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def no_charset_limit(value: str, charset: str | None) -> str | None:
+    return None
+
+
+def check(case: tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, Any]]], text_length: Any,
+          unsupported_text: Any) -> None:
+    mapping, targets, rows = case
+    spec = Mapping_.model_validate({"name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
+                                    "target": {"table": "t", "key": ["id"]}, **mapping})
+    table = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=100, lookback=0, lag=timedelta(0),
+                         null_cursor="include", schedule=None)
+    lay = layout(table)
+    mapper = RowMapper(table, lay, targets, CODES, now=NOW, run_id=RUN_ID, tz=TZ, text_length=text_length,
+                       unsupported_text=unsupported_text)
+    batch = mapper.map_batch([tuple(row[n] for n in lay.names) for row in rows])
+
+    reference = Reference(text_length, unsupported_text)
+    expected_rows, expected_rejects = [], []
+    for row in rows:
+        values, refused = reference.row(mapping, targets, row)
+        if refused is None:
+            expected_rows.append(values)
+        else:
+            expected_rejects.append(((row["id"],), *refused))
+    assert [(r.key, r.column, r.reason) for r in batch.rejects] == expected_rejects
+    assert len(batch.rows) == len(expected_rows)
+    for got, want in zip(batch.rows, expected_rows, strict=True):
+        assert all(same(g, w) for g, w in zip(got, want, strict=True)), (got, want)
+
+
+contexts = st.sampled_from([(len, no_charset_limit), (utf8_length, no_charset_limit),
+                            (len, dialect("mysql").unsupported_text)])
+
+
+@settings(max_examples=600, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(with_rules=False), context=contexts)
+def test_the_fast_path_maps_columns_as_the_reference_does(case, context):
+    check(case, *context)
+
+
+@settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(with_rules=True), context=contexts)
+def test_the_fast_path_applies_rules_as_the_reference_does(case, context):
+    check(case, *context)
+
+
+def test_the_random_mappings_cover_every_kind_origin_step_and_operator():
+    """A kind, origin, step or operator added to syncd must be added to the strategies above too."""
+    assert set(KINDS) == set(get_args(Kind))
+    assert list(STEP_KEYS) == [step.key for step in STEPS]
+    assert set(ORIGINS) == {"from", "expr", "const", "value", "uuid5"}
+    assert {op for t in TESTS if isinstance(t, dict) for op in t} == set(OPERATORS)
