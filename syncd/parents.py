@@ -43,7 +43,7 @@ class ParentCheck:
         for i, reason in bad.items():
             rejects.append(Reject(mapped.keys[i], None, reason, self.mapper.source_row(mapped.sources[i])))
         return MappedBatch([mapped.rows[i] for i in keep], [mapped.keys[i] for i in keep], rejects,
-                           [mapped.sources[i] for i in keep])
+                           [mapped.sources[i] for i in keep], mapped.superseded)
 
     def _present(self, parent: ParentSpec, positions: list[int], schema: str | None, mapped: MappedBatch,
                  bad: dict[int, str]) -> set[tuple[Any, ...]]:

@@ -129,7 +129,10 @@ def key_in(columns: Sequence[sa.ColumnElement[Any]], keys: Sequence[tuple[Any, .
 def read_keys(mapping: TableMapping, keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:
     """Rows with the given source keys (to retry rejects), still subject to ``where``."""
     src = source_from(mapping)
-    return _select(mapping, src).where(key_in([src.c[k] for k in mapping.source.key], keys), *_filters(mapping))
+    key_columns = [src.c[k] for k in mapping.source.key]
+    # In window order, so that of two rows deriving one target row the later wins, as in a window.
+    return (_select(mapping, src).where(key_in(key_columns, keys), *_filters(mapping))
+            .order_by(src.c[mapping.source.cursor], *key_columns))
 
 
 def target_keys(table: str, schema: str | None, key: Sequence[str], keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:

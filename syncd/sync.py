@@ -398,7 +398,7 @@ class MappingRun:
                 good, bad = self._bad_cursors(rows) if windowed else (rows, [])
                 mapped = self.parents.apply(self.mapper.map_batch(good))
                 if bad:
-                    mapped = MappedBatch(mapped.rows, mapped.keys, [*mapped.rejects, *bad], mapped.sources)
+                    mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
                 written = self._write(mapped)
                 self.batches += 1
                 watermark = position = None
@@ -481,7 +481,7 @@ class MappingRun:
             self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
         self.result.counts.rows_written += len(mapped.rows)
         self.result.counts.rows_rejected += len(mapped.rejects)
-        return mapped.keys
+        return [*mapped.keys, *mapped.superseded]
 
     def _checkpoint(self, mapped: MappedBatch, written: Sequence[tuple[Any, ...]], watermark: Watermark | None) -> None:
         if self.dry_run:
@@ -522,7 +522,7 @@ class MappingRun:
             self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
             faults.crash_point("reject-retry")
             # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
-            self._checkpoint(mapped, mapped.keys, None)
+            self._checkpoint(mapped, [*mapped.keys, *mapped.superseded], None)
 
 
 def _describe_error(exc: BaseException | None) -> str:

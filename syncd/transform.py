@@ -91,6 +91,9 @@ class MappedBatch:
     keys: list[tuple[Any, ...]]          # source key of each row in ``rows``
     rejects: list[Reject]
     sources: list[Sequence[Any]]         # the source row of each row in ``rows``
+    #: source keys of rows that a later row of the same target key replaced in this batch: written
+    #: as far as the target goes (a pending reject of theirs is resolved with the later row)
+    superseded: tuple[tuple[Any, ...], ...] = ()
 
 
 class _Ctx:
@@ -604,9 +607,14 @@ class RowMapper:
             mapped_rows.append(values)
             keys.append(tuple([row[i] for i in key_index]))
             sources.append(row)
+        superseded: tuple[tuple[Any, ...], ...] = ()
         if not self._unique_target_key:
+            every_key = keys
             mapped_rows, keys, sources = self._last_per_target_key(mapped_rows, keys, sources)
-        return MappedBatch(mapped_rows, keys, rejects, sources)
+            if len(keys) != len(every_key):
+                kept = set(keys)
+                superseded = tuple(k for k in every_key if k not in kept)
+        return MappedBatch(mapped_rows, keys, rejects, sources, superseded)
 
     def _explain(self, row: Sequence[Any]) -> Reject:
         """The reject for a row that failed: which column or rule, and why (the slow path)."""
