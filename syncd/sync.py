@@ -20,6 +20,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponent
 
 from syncd import faults, plan
 from syncd.errors import FatalSyncError, SyncdError
+from syncd.keys import KeyTracker
 from syncd.mapping import CodeList, TableMapping
 from syncd.parents import ParentCheck
 from syncd.source import Source
@@ -386,6 +387,9 @@ class MappingRun:
     def _copy(self, statement: sa.Select[Any], *, windowed: bool) -> None:
         """Read, map, write and checkpoint ``statement`` batch by batch. Without a window (the
         NULL-cursor rows) there is no watermark to move."""
+        window = self.progress.window
+        tracker = KeyTracker(self.layout.key, self.layout.names,
+                             in_key_order=not windowed or (window is not None and window.snapshot))
         with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
             for rows in batches:
                 if not rows:
@@ -396,7 +400,7 @@ class MappingRun:
                 if not windowed:
                     counts.null_cursor_rows += len(rows)
                 good, bad = self._bad_cursors(rows) if windowed else (rows, [])
-                mapped = self.parents.apply(self.mapper.map_batch(good))
+                mapped = self._map(good, tracker)
                 if bad:
                     mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
                 written = self._write(mapped)
@@ -414,6 +418,15 @@ class MappingRun:
                     self.progress = self.progress.batch_done(watermark, position)
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
+
+    def _map(self, rows: Sequence[Sequence[Any]], tracker: KeyTracker) -> MappedBatch:
+        """Map a batch: rows sharing a source key are held back as rejects, orphans too."""
+        unique, duplicates = tracker.split(rows)
+        mapped = self.parents.apply(self.mapper.map_batch(unique))
+        if duplicates:
+            mapped = replace(mapped, rejects=[*mapped.rejects, *(
+                Reject(d.key, None, d.reason, self.mapper.source_row(d.row)) for d in duplicates)])
+        return mapped
 
     def _watermark_after(self, rows: Sequence[Sequence[Any]], *,
                          checked: bool) -> tuple[Watermark | None, Watermark | None]:
@@ -518,7 +531,7 @@ class MappingRun:
             logger.warning("mapping {}: {} rejected row(s) no longer exist in the source (or no longer match "
                            "'where'); marked gone", self.mapping.name, len(gone))
         if rows:
-            mapped = self.parents.apply(self.mapper.map_batch(rows))
+            mapped = self._map(rows, KeyTracker(self.layout.key, self.layout.names, in_key_order=False))
             self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
             faults.crash_point("reject-retry")
             # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
