@@ -67,9 +67,10 @@ def _secrets(project: commands.Project) -> list[str]:
 
 
 def _load(ctx: click.Context, only: Sequence[str] = ()) -> commands.Project:
-    from syncd import commands, logs
+    from syncd import commands, engines, logs
 
     project = commands.open_project(ctx.obj["config"], only=only)
+    engines.prepare_drivers(project.config)
     log = project.config.log
     logs.setup(level=ctx.obj["level"] or log.level, log_dir=log.dir if ctx.obj["file_log"] else None,
                secrets=_secrets(project), rotation=log.rotation, retention=log.retention)
@@ -265,7 +266,8 @@ def rejects(ctx: click.Context) -> None:
 
 @rejects.command("list")
 @click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
-@click.option("--all", "show_all", is_flag=True, help="Also resolved, gone and dropped rejects.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Every episode: also resolved, gone and dropped ones, and the earlier episodes of a key.")
 @click.option("--limit", default=200, show_default=True, help="At most this many.")
 @click.pass_context
 def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = False, limit: int = 200) -> None:
@@ -274,7 +276,11 @@ def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = F
 
     project = _load(ctx)
     rows = commands.rejects(project, mapping=name, status_=None if show_all else "pending", limit=limit)
-    out.print(_table(rows, ["mapping", "key", "status", "column_name", "reason", "attempts", "first_seen"]))
+    columns = ["mapping", "key", "status", "column_name", "reason", "attempts", "first_seen"]
+    if show_all:
+        columns[2:2] = ["episode"]
+        columns += ["resolved_at", "dropped_by"]
+    out.print(_table(rows, columns))
 
 
 @rejects.command("show")
@@ -282,51 +288,121 @@ def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = F
 @click.argument("key")
 @click.pass_context
 def rejects_show(ctx: click.Context, name: str, key: str) -> None:
-    """Everything about one reject: reason, attempts and the source row as it was read."""
+    """Everything about one key's rejects, episode by episode: reason, attempts, who resolved or
+    dropped it and why, and the source row as it was read."""
     from syncd import commands
 
     project = _load(ctx)
-    found = [r for r in commands.rejects(project, mapping=name, status_=None, limit=100_000) if r["key"] == key]
+    found = commands.rejects(project, mapping=name, status_=None, key=key)
     if not found:
         err.print(f"no reject with key {key!r} in mapping {name!r} (see: syncd rejects list -m {name})", markup=False)
         ctx.exit(EXIT_FAILED)
-    row = found[0]
-    for label in ("mapping", "key", "status", "column_name", "reason", "attempts", "first_seen", "last_seen",
-                  "run_id", "resolved_at"):
-        out.print(f"{label:>12}: ", end="")
-        out.print(_fmt(row.get(label)), markup=False)
-    out.print(_table([{"column": c, "value": v} for c, v in row["row"].items()], ["column", "value"],
-                     title="the source row"))
+    out.print(f"mapping {name}, key {key}: {len(found)} episode(s)", markup=False)
+    shown_row = None
+    for row in found:
+        out.print("")
+        for label in ("episode", "status", "column_name", "reason", "attempts", "first_seen", "last_seen",
+                      "opened_run", "run_id", "resolved_at", "resolved_run", "dropped_by", "drop_reason", "row_hash"):
+            if row.get(label) is None and label in ("resolved_run", "dropped_by", "drop_reason", "opened_run"):
+                continue
+            out.print(f"{label:>13}: ", end="")
+            out.print(_fmt(row.get(label)), markup=False)
+        if row["row_hash"] != shown_row:
+            out.print(_table([{"column": c, "value": v} for c, v in row["row"].items()], ["column", "value"],
+                             title=f"the source row (episode {row['episode']})"))
+            shown_row = row["row_hash"]
 
 
 @rejects.command("drop")
 @click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
 @click.option("--reason", required=True, help="Why these rows will never be sent (kept in the audit trail).")
+@click.option("--by", "--operator", "who", default=None, metavar="NAME",
+              help="Who decides (kept in the audit trail; default: the OS user).")
 @click.argument("keys", nargs=-1, required=True)
 @click.pass_context
-def rejects_drop(ctx: click.Context, name: str, reason: str, keys: tuple[str, ...]) -> None:
-    """Stop retrying pending rejects; they stay in the audit trail as dropped, with the reason."""
+def rejects_drop(ctx: click.Context, name: str, reason: str, who: str | None, keys: tuple[str, ...]) -> None:
+    """Stop retrying pending rejects; they stay in the audit trail as dropped, with who and why, and
+    stay dropped while their source row is unchanged."""
     from syncd import commands
 
     project = _load(ctx)
-    unknown = commands.drop_rejects(project, mapping=name, keys=keys, reason=reason)
+    unknown = commands.drop_rejects(project, mapping=name, keys=keys, reason=reason, by=who)
     out.print(f"dropped {len(keys) - len(unknown)} reject(s) of mapping {name}")
     for key in unknown:
         err.print(f"no pending reject with key {key!r} in mapping {name!r}", markup=False)
     ctx.exit(EXIT_FAILED if unknown else EXIT_OK)
 
 
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A --from/--to day (YYYY-MM-DD); a bad one is a usage error (exit 2) naming the format."""
+    if value is None:
+        return None
+    from syncd.audit import parse_day
+
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _write_out(text: str, output: str | None, *, bom: bool = False) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8-sig" if bom else "utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}; check that its folder exists "
+                                   "and may be written") from None
+    err.print(f"written to {output}", markup=False)
+
+
+def _csv(rows: list[dict[str, Any]], fields: Sequence[str]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
 @cli.command()
 @click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
-@click.option("--limit", default=30, show_default=True, help="At most this many runs.")
+@click.option("--from", "since", default=None, metavar="DATE", callback=_day,
+              help="Runs started on this day (YYYY-MM-DD, defaults.timezone) or later.")
+@click.option("--to", "until", default=None, metavar="DATE", callback=_day,
+              help="Runs started on this day (YYYY-MM-DD) or earlier.")
+@click.option("--status", "status_", type=click.Choice(["ok", "failed", "stopped", "running"]), default=None,
+              help="Only runs that ended so.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="csv and json: every run, nothing cut, times in defaults.timezone.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="Write csv or json to this file (csv with a BOM, for Excel) instead of stdout.")
+@click.option("--limit", default=None, type=int,
+              help="At most this many runs, newest first (default: 30 for the table without --from/--to, else all).")
 @click.pass_context
-def history(ctx: click.Context, name: str | None, limit: int) -> None:
+def history(ctx: click.Context, name: str | None, since: Any, until: Any, status_: str | None, fmt: str,
+            output: str | None, limit: int | None) -> None:
     """The run history: what each run read, wrote and rejected, and its watermark."""
+    import json
+
     from syncd import commands
     from syncd.watermark import Watermark, describe_value
 
     project = _load(ctx)
-    rows = commands.history(project, mapping=name, limit=limit)
+    if limit is None and fmt == "table" and since is None and until is None:
+        limit = 30
+    filters = {"mapping": name, "limit": limit, "since": since, "until": until, "status_": status_}
+    if fmt != "table":
+        records = commands.history_records(project, **filters)
+        if fmt == "json":
+            _write_out(json.dumps(records, ensure_ascii=False, indent=2) + "\n", output)
+        else:
+            _write_out(_csv(records, commands.HISTORY_FIELDS), output, bom=True)
+        return
+    rows = commands.history(project, **filters)
     for row in rows:
         after = Watermark.from_json(row["watermark_after"])
         row["watermark"] = describe_value(after.cursor) if after else None
@@ -336,6 +412,263 @@ def history(ctx: click.Context, name: str | None, limit: int) -> None:
         if row["error"]:
             out.print(f"[red]{row['run_id']} {row['mapping']}[/red]: ", end="")
             out.print(row["error"], markup=False)
+
+
+def _waiting(wait: float | None) -> bool | float:
+    return False if wait is None else True if wait < 0 else wait
+
+
+_WAIT = click.option("--wait", "wait", type=float, is_flag=False, flag_value=-1.0, default=None, metavar="[SECONDS]",
+                     help="If another syncd holds the state store, wait for it (at most SECONDS) instead of exiting 3.")
+
+
+@cli.group("watermark")
+def watermark_group() -> None:
+    """A mapping's watermark: show it, or change it by hand (journaled, refused while syncd runs)."""
+
+
+@watermark_group.command("show")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.pass_context
+def watermark_show(ctx: click.Context, name: str) -> None:
+    """The watermark, when and by which run it was written, and every change made by hand."""
+    from syncd import commands
+
+    project = _load(ctx)
+    shown = commands.watermark_show(project, mapping=name)
+    described = shown["describe"] or "none (the next run copies everything)"
+    for label, value in (("mapping", name), ("watermark", described), ("written", shown["updated_at"]),
+                         ("by run", shown["run_id"])):
+        out.print(f"{label:>10}: ", end="")
+        out.print(_fmt(value), markup=False)
+    changes = []
+    for change in shown["changes"]:
+        detail = change.get("detail") or {}
+        changes.append({"seq": change.get("seq"), "time": change.get("time"), "user": change.get("user"),
+                        "action": detail.get("action", change.get("kind")), "by": detail.get("by"),
+                        "reason": detail.get("reason")})
+    if changes:
+        out.print(_table(changes, ["seq", "time", "action", "by", "user", "reason"], title="changed by hand"))
+
+
+def _print_change(name: str, before: Any, after: Any) -> None:
+    out.print(f"mapping {name}: watermark {before.describe() if before else 'none'} -> {after.describe()}; "
+              "the next run reads from there (recorded in the audit journal)", markup=False)
+
+
+@watermark_group.command("rewind")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("--by", "amount", required=True, metavar="DURATION",
+              help="How far back: 2h, 30m, 1d (a number for a numeric cursor).")
+@click.option("--reason", required=True, help="Why (kept in the audit journal).")
+@click.option("--operator", "who", default=None, metavar="NAME", help="Who decides (default: the OS user).")
+@_WAIT
+@click.pass_context
+def watermark_rewind(ctx: click.Context, name: str, amount: str, reason: str, who: str | None,
+                     wait: float | None) -> None:
+    """Move the watermark back, so that the next run reads those rows again."""
+    from syncd import commands
+
+    project = _load(ctx)
+    before, after = commands.rewind_watermark(project, mapping=name, by=amount, reason=reason, who=who,
+                                              wait=_waiting(wait))
+    _print_change(name, before, after)
+
+
+@watermark_group.command("set")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("--cursor", required=True, metavar="VALUE",
+              help="The new cursor value, written like the cursor's values (2026-11-01 00:00:00, 1042).")
+@click.option("--reason", required=True, help="Why (kept in the audit journal).")
+@click.option("--by", "--operator", "who", default=None, metavar="NAME", help="Who decides (default: the OS user).")
+@_WAIT
+@click.pass_context
+def watermark_set(ctx: click.Context, name: str, cursor: str, reason: str, who: str | None,
+                  wait: float | None) -> None:
+    """Set the watermark, so that the next run reads the rows after VALUE."""
+    from syncd import commands
+
+    project = _load(ctx)
+    before, after = commands.set_watermark(project, mapping=name, cursor=cursor, reason=reason, who=who,
+                                           wait=_waiting(wait))
+    _print_change(name, before, after)
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit journal: verify it, print its head, list its records."""
+
+
+def _head(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from syncd.audit import parse_head
+
+    try:
+        return parse_head(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@audit_group.command("verify")
+@click.option("--from", "since", default=None, metavar="DATE", callback=_day,
+              help="Check the records from this day on (YYYY-MM-DD), and their link to the one before.")
+@click.option("--head", default=None, metavar="SEQ:HASH", callback=_head,
+              help="A head kept from `syncd audit head`: the journal must still hold it.")
+@click.pass_context
+def audit_verify(ctx: click.Context, since: Any, head: Any) -> None:
+    """Check both copies of the journal (the state store's table and the JSON lines) and that
+    they agree. Exit 0 intact; 1 naming the first bad record."""
+    from syncd import commands
+
+    project = _load(ctx)
+    check = commands.audit_verify(project, since=since, head=head)
+    verdict = check.verdict
+    for note in check.notes:
+        out.print(f"note: {note}", markup=False)
+    if verdict.intact:
+        span = (f"records {verdict.first_seq}..{verdict.last_seq}" if verdict.checked else "no records")
+        sealed = "HMAC-SHA256 (audit.key_file)" if verdict.keyed else "SHA-256"
+        out.print(f"ok: the audit journal is intact: {span} ({verdict.checked} checked, {sealed}) in {check.store} "
+                  f"and {check.directory} agree", markup=False)
+        if verdict.last_seq is not None:
+            out.print(f"head: {verdict.last_seq}:{verdict.last_hash}", markup=False)
+        if head is not None:
+            out.print(f"the head you kept ({head[0]}) is still in the chain", markup=False)
+        ctx.exit(EXIT_OK)
+    findings = verdict.findings
+    total = len(findings) + check.more
+    out.print(f"[red]the audit journal is NOT intact[/red]: {total} problem(s) in {check.store} and {check.directory}")
+    out.print(f"first bad record: {findings[0]}", markup=False)
+    for finding in findings[1:20]:
+        out.print(f"  {finding}", markup=False)
+    if total > 20:
+        out.print(f"  … and {total - 20} more", markup=False)
+    ctx.exit(EXIT_FAILED)
+
+
+@audit_group.command("head")
+@click.pass_context
+def audit_head(ctx: click.Context) -> None:
+    """The newest record's SEQ:HASH, for an auditor to keep (then: syncd audit verify --head SEQ:HASH)."""
+    from syncd import commands
+
+    project = _load(ctx)
+    found = commands.audit_head(project)
+    if found is None:
+        err.print("the audit journal is empty: nothing has been journaled yet", markup=False)
+        ctx.exit(EXIT_FAILED)
+    out.print(f"{found['seq']}:{found['hash']}", markup=False)
+    out.print(f"  {found['time']} {found['kind']}{' ' + found['mapping'] if found['mapping'] else ''}", markup=False)
+
+
+@audit_group.command("list")
+@click.option("--from", "since", default=None, metavar="DATE", callback=_day, help="From this day (YYYY-MM-DD).")
+@click.option("--to", "until", default=None, metavar="DATE", callback=_day, help="To this day (YYYY-MM-DD).")
+@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Only this kind (repeatable): run.start, run.end, checkpoint, reject.new, reject.resolved, "
+                   "reject.gone, reject.dropped, watermark.set, watermark.reset, file.changed, audit.pruned, "
+                   "state.rebuilt.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--limit", default=None, type=int, help="At most this many records, oldest first.")
+@click.pass_context
+def audit_list(ctx: click.Context, since: Any, until: Any, name: str | None, kinds: tuple[str, ...], fmt: str,
+               limit: int | None) -> None:
+    """Records of the journal (from the state store), oldest first."""
+    import json
+
+    from syncd import commands
+
+    project = _load(ctx)
+    records = commands.audit_list(project, since=since, until=until, mapping=name, kinds=kinds, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    rows = [{**r, "what": _what(r)} for r in records]
+    out.print(_table(rows, ["seq", "time", "kind", "mapping", "run_id", "outcome", "user", "what"]))
+
+
+def _what(record: dict[str, Any]) -> str:
+    """One line saying what a journal record is about."""
+    if "problem" in record:
+        return f"unreadable: {record['problem']}"
+    detail = record.get("detail") or {}
+    counts = record.get("counts") or {}
+    kind = record.get("kind")
+    if kind in ("reject.new", "reject.resolved", "reject.gone", "reject.dropped"):
+        extra = f" by {detail.get('by')}: {detail.get('reason')}" if kind == "reject.dropped" else (
+            f": {detail.get('reason')}" if kind == "reject.new" else "")
+        return f"key {detail.get('key')} (episode {detail.get('episode')}){extra}"
+    if kind in ("watermark.set", "watermark.reset"):
+        return f"{detail.get('action', 'reset')} by {detail.get('by')}: {detail.get('reason')}"
+    if kind == "file.changed":
+        return f"{detail.get('change')} {detail.get('path')} ({detail.get('trigger')})"
+    if kind == "checkpoint":
+        return ", ".join(f"{k} {v}" for k, v in counts.items())
+    if kind == "run.end":
+        return (f"read {counts.get('rows_read')}, written {counts.get('rows_written')}, rejected "
+                f"{counts.get('rows_rejected')}" + (f"; {record.get('error')}" if record.get("error") else ""))
+    if kind == "audit.pruned":
+        return f"{detail.get('records')} record(s) before {detail.get('before')} (through {detail.get('through_seq')})"
+    if kind == "state.rebuilt":
+        return f"old store kept as {detail.get('moved_to')}"
+    return json_text(detail) if detail else ""
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@cli.group("state")
+def state_group() -> None:
+    """The state store itself: check it, rebuild it when it is damaged."""
+
+
+@state_group.command("check")
+@click.pass_context
+def state_check(ctx: click.Context) -> None:
+    """Exit 0 if the state store is sound, 1 naming what is wrong. Reads only."""
+    from syncd import commands
+
+    project = _load(ctx)
+    result = commands.state_check(project)
+    for note in result.notes:
+        out.print(f"  {note}", markup=False)
+    if result.healthy:
+        out.print(f"ok: state store {result.where} is sound", markup=False)
+        ctx.exit(EXIT_OK)
+    out.print(f"[red]state store {result.where} is damaged[/red]:")
+    for problem in result.problems:
+        out.print(f"  {problem}", markup=False)
+    out.print("keep a copy of it; then: syncd state rebuild (moves it aside and carries over what can be read)",
+              markup=False)
+    ctx.exit(EXIT_FAILED)
+
+
+@state_group.command("rebuild")
+@_WAIT
+@click.pass_context
+def state_rebuild(ctx: click.Context, wait: float | None) -> None:
+    """Move the state store aside (kept), make a new one, carry over what can still be read."""
+    from syncd import commands
+
+    project = _load(ctx)
+    done = commands.state_rebuild(project, wait=_waiting(wait))
+    out.print(f"state store {done['store']} rebuilt; the old file is kept as {done['moved_to']}", markup=False)
+    carried = done["carried"]
+    out.print(f"carried over: {carried['watermarks']} watermark(s), {carried['runs']} run record(s), "
+              f"{carried['rejects']} reject episode(s), {carried['journal']} journal record(s)", markup=False)
+    if carried["rejects_from_journal"]:
+        out.print(f"{carried['rejects_from_journal']} reject episode(s) rebuilt from the audit journal (without "
+                  "their source rows: a pending one's row is read again when it is retried)", markup=False)
+    for problem in done["problems"]:
+        out.print(f"  could not read: {problem}", markup=False)
+    if done["full_copy_next"]:
+        out.print(f"no watermark (the next run copies them in full): {', '.join(done['full_copy_next'])}",
+                  markup=False)
 
 
 @cli.command()
@@ -448,6 +781,48 @@ def demo(ctx: click.Context, directory: str, rows: int, seed: int) -> None:
     out.print(f"changed in the county database between the runs: {result.changes}")
     out.print(f"demo files in {result.directory}; try: syncd -c {result.directory / 'config.yaml'} status")
     ctx.exit(EXIT_FAILED if result.first.failed or result.second.failed else EXIT_OK)
+
+
+def _report_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--out FILE.html or FILE.xlsx; another suffix is a usage error (exit 2) naming the supported ones."""
+    if value is None:
+        return None
+    from syncd.report import format_of
+
+    try:
+        format_of(Path(value))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value}: {exc}") from None
+    return value
+
+
+@cli.command()
+@click.option("--from", "since", required=True, metavar="DATE", callback=_day,
+              help="The first day of the report (YYYY-MM-DD, in defaults.timezone).")
+@click.option("--to", "until", required=True, metavar="DATE", callback=_day,
+              help="The last day of the report (YYYY-MM-DD), included.")
+@click.option("--out", "out_file", required=True, metavar="FILE", callback=_report_file,
+              help="FILE.html (one self-contained page that prints on A4) or FILE.xlsx (a sheet per table, "
+                   "with charts).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Labels in Chinese or English (default: Chinese when LC_ALL, LC_MESSAGES or LANG starts with zh).")
+@click.pass_context
+def report(ctx: click.Context, since: Any, until: Any, out_file: str, lang: str | None) -> None:
+    """A report for supervisors: per day and mapping the rows sent, rejects by reason, failed runs,
+    the largest lag and reconciliations, with charts."""
+    from syncd import commands
+
+    if until < since:
+        raise click.BadParameter(f"{until.isoformat()} is before --from {since.isoformat()}; give the earlier day "
+                                 "first", param_hint="'--to'")
+    project = _load(ctx)
+    built = commands.report(project, since, until, out_file, lang)
+    if built.empty:
+        out.print(f"report written to {out_file}: there were no runs from {since} to {until}", markup=False)
+        return
+    out.print(f"report written to {out_file}: {built.runs} run(s) from {since} to {until}, "
+              f"{len(built.failures)} failed, {built.sent:,} row(s) sent, {built.new_rejects:,} new reject(s)",
+              markup=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,23 +9,44 @@ it again (``syncd.engines``), so a caller can run them in a loop without leaking
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
-from datetime import datetime, timezone
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from syncd import plan
-from syncd.engines import answers, connect, open_state
+from syncd import audit, dialects, lock, plan
+from syncd.config import parse_duration
+from syncd.engines import answers, connect, engine_for, make_engine, open_state
 from syncd.errors import ConfigError, MappingError, Problem, first_line
 from syncd.project import Project, open_project, secret_warnings
 from syncd.runner import RunReport, run_once
+from syncd.source import Source
+from syncd.state import (
+    StateStore,
+    as_utc,
+    check_store,
+    journal_directory,
+    journal_settings,
+    read_journal_files,
+    read_key,
+    salvage,
+)
 from syncd.status import health, lag, status
-from syncd.watermark import Window, decode_key, decode_value
+from syncd.watermark import Watermark, Window, cursor_problem, decode_key, decode_value, format_like
 
-__all__ = ["Project", "RunReport", "check", "drop_rejects", "health", "history", "key_text", "lag", "open_project",
-           "reconcile", "rejects", "run_once", "secret_warnings", "status"]
+__all__ = ["HISTORY_FIELDS", "Project", "RunReport", "StoreCheck", "audit_head", "audit_list", "audit_verify", "check",
+           "drop_rejects", "health", "history", "history_records", "key_text", "lag", "note_files", "open_project",
+           "reconcile", "rejects", "rewind_watermark", "run_once", "secret_warnings", "set_watermark",
+           "state_check", "state_rebuild", "status", "watermark_show"]
 
 
 def check(project: Project, *, connect_databases: bool = False) -> list[dict[str, Any]]:
@@ -63,19 +84,41 @@ def check(project: Project, *, connect_databases: bool = False) -> list[dict[str
     return rows
 
 
-def rejects(project: Project, *, mapping: str | None = None, status_: str | None = "pending",
-            limit: int = 1000) -> list[dict[str, Any]]:
-    """Rejects with their reason; ``key`` is the source key as an operator types it (``1`` or ``a, b``)."""
-    if mapping:
-        project.mapping(mapping)
+@contextmanager
+def _state(project: Project, *, journaled: bool = False, mappings: Sequence[Any] = ()) -> Iterator[StateStore]:
+    """The state store, closed again afterwards; ``journaled``: its changes go into the audit journal."""
     state = open_state(project.config)
     try:
-        found = state.list_rejects(mapping, status=status_, limit=limit)
+        if journaled:
+            state.attach_journal(journal_settings(project.config, mappings))
+        yield state
     finally:
         state.engine.dispose()
+
+
+def _required(text: str, option: str, what: str) -> str:
+    if not text.strip():
+        raise ConfigError([Problem("", None, option, f"say {what}: {option} TEXT")])
+    return text.strip()
+
+
+def rejects(project: Project, *, mapping: str | None = None, status_: str | None = "pending",
+            limit: int | None = 1000, key: str | None = None) -> list[dict[str, Any]]:
+    """Reject episodes with their reason; ``key`` is the source key as an operator types it (``1`` or
+    ``a, b``). With ``key`` (and ``mapping``): every episode of that key, oldest first."""
+    if mapping:
+        project.mapping(mapping)
+    with _state(project) as state:
+        if key is not None and mapping:
+            stored = [k for k in state.reject_keys(mapping) if key_text(decode_key(k)) == key]
+            found = [r for k in stored for r in state.list_rejects(mapping, status=status_, limit=None, source_key=k)]
+        else:
+            found = state.list_rejects(mapping, status=status_, limit=limit)
     for row in found:
         row["key"] = key_text(decode_key(row["source_key"]))
         row["row"] = {k: decode_value(v) for k, v in json.loads(row["row_data"]).items()}
+    if key is not None:
+        found = [r for r in found if r["key"] == key]
     return found
 
 
@@ -83,18 +126,18 @@ def key_text(key: Sequence[Any]) -> str:
     return ", ".join(str(k) for k in key)
 
 
-def drop_rejects(project: Project, *, mapping: str, keys: Sequence[str], reason: str) -> list[str]:
-    """Mark pending rejects of ``mapping`` (by ``key`` text) as dropped; returns the keys not found."""
-    project.mapping(mapping)
-    if not reason.strip():
-        raise ConfigError([Problem("", None, "--reason", "say why the rows are dropped: --reason TEXT")])
-    state = open_state(project.config)
-    try:
+def drop_rejects(project: Project, *, mapping: str, keys: Sequence[str], reason: str,
+                 by: str | None = None) -> list[str]:
+    """Mark pending rejects of ``mapping`` (by ``key`` text) as dropped, by ``by`` (default: the OS
+    user), journaled; returns the keys not found. They stay dropped while their source row is
+    unchanged."""
+    chosen = project.mapping(mapping)
+    reason = _required(reason, "--reason", "why the rows are dropped")
+    with _state(project, journaled=True, mappings=[chosen]) as state:
         by_text = {key_text(decode_key(k)): k for k in state.pending_keys(mapping)}
         unknown = [k for k in keys if k not in by_text]
-        state.drop_rejects(mapping, [by_text[k] for k in keys if k in by_text], reason.strip())
-    finally:
-        state.engine.dispose()
+        state.drop_rejects(mapping, [by_text[k] for k in keys if k in by_text], reason,
+                           by=by.strip() if by and by.strip() else None)
     return unknown
 
 
@@ -113,12 +156,435 @@ def reconcile(project: Project, *, names: Sequence[str] = (), now: datetime | No
                                   now=now, tz=project.tz) for m in chosen]
 
 
-def history(project: Project, *, mapping: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest run records (all mappings, or one), newest first."""
+def _day_start(day: date, tz: Any) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
+
+
+def history(project: Project, *, mapping: str | None = None, limit: int | None = 50, since: date | None = None,
+            until: date | None = None, status_: str | None = None) -> list[dict[str, Any]]:
+    """Run records (all mappings, or one), newest first; ``since`` and ``until`` are days in
+    defaults.timezone, both included."""
     if mapping:
         project.mapping(mapping)
-    state = open_state(project.config)
+    tz = project.tz
+    with _state(project) as state:
+        return state.history(mapping, limit=limit, status=status_,
+                             since=_day_start(since, tz) if since else None,
+                             until=_day_start(until + timedelta(days=1), tz) if until else None)
+
+
+#: The fields of ``syncd history --format json`` and the columns of ``--format csv``, in order.
+HISTORY_FIELDS = ("run_id", "mapping", "mode", "status", "started_at", "ended_at", "read", "inserted", "updated",
+                  "unchanged", "written", "rejected", "rejects_resolved", "window", "watermark_before",
+                  "watermark_after", "error")
+
+
+def _local_text(moment: datetime | None, tz: Any) -> str | None:
+    moment = as_utc(moment)
+    return moment.astimezone(tz).isoformat(timespec="seconds") if moment is not None else None
+
+
+def _described(text: str | None) -> str | None:
     try:
-        return state.history(mapping, limit=limit)
+        mark = Watermark.from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return text
+    return mark.describe() if mark is not None else None
+
+
+def history_records(project: Project, **filters: Any) -> list[dict[str, Any]]:
+    """``history`` as an auditor reads it (``HISTORY_FIELDS``): times in defaults.timezone, nothing
+    cut. ``inserted``, ``updated`` and ``unchanged`` are null for runs whose write path did not
+    tell them apart; ``written`` (= inserted + updated) is always there."""
+    tz = project.tz
+    return [{"run_id": r["run_id"], "mapping": r["mapping"], "mode": r["mode"], "status": r["status"],
+             "started_at": _local_text(r["started_at"], tz), "ended_at": _local_text(r["ended_at"], tz),
+             "read": r["rows_read"], "inserted": r.get("inserted"), "updated": r.get("updated"),
+             "unchanged": r.get("unchanged"), "written": r["rows_written"], "rejected": r["rows_rejected"],
+             "rejects_resolved": r["rejects_resolved"], "window": r["window"],
+             "watermark_before": _described(r["watermark_before"]), "watermark_after": _described(r["watermark_after"]),
+             "error": r["error"]} for r in history(project, **filters)]
+
+
+# -- watermarks by hand --------------------------------------------------------------------
+
+def watermark_show(project: Project, *, mapping: str) -> dict[str, Any]:
+    """A mapping's watermark, when and by what it was written, and every change made by hand."""
+    project.mapping(mapping)
+    with _state(project) as state:
+        row = state.watermark_row(mapping)
+        changes = state.journal_select(mapping=mapping, kinds=[audit.WATERMARK_SET, audit.WATERMARK_RESET])
+    mark = Watermark.from_json(row["watermark"]) if row else None
+    return {"mapping": mapping, "watermark": mark, "describe": mark.describe() if mark else None,
+            "updated_at": row["updated_at"] if row else None, "run_id": row["run_id"] if row else None,
+            "changes": changes}
+
+
+def _step_back(cursor: Any, by: str) -> Any:
+    """``cursor`` moved back ``by`` (a duration for a time cursor, a number for a numeric one)."""
+    if isinstance(cursor, (datetime, date)) or (isinstance(cursor, str) and _moment(cursor) is not None):
+        try:
+            span = parse_duration(by)
+        except ValueError as exc:
+            raise ValueError(f"--by {by}: {exc}") from None
+        if isinstance(cursor, datetime):
+            return cursor - span
+        if isinstance(cursor, date):
+            return cursor - timedelta(days=-(-span // timedelta(days=1)))
+        moment = _moment(cursor)
+        assert moment is not None
+        return format_like(moment - span, cursor)
+    try:
+        amount = Decimal(by.strip())
+    except InvalidOperation:
+        raise ValueError(f"--by {by}: the cursor is a number ({cursor}), so --by must be a number too") from None
+    if isinstance(cursor, int) and not isinstance(cursor, bool) and amount == int(amount):
+        return cursor - int(amount)
+    if isinstance(cursor, (Decimal, float)):
+        return type(cursor)(Decimal(str(cursor)) - amount)
+    if isinstance(cursor, str):
+        return str(Decimal(cursor.strip()) - amount)
+    raise ValueError(f"a cursor {cursor!r} cannot be moved back by {by}")
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _cursor_like(text: str, like: Any) -> Any:
+    """``text`` as a cursor value of the kind of ``like`` (the watermark's, or the newest source value)."""
+    text = text.strip()
+    try:
+        if isinstance(like, datetime):
+            value: Any = datetime.fromisoformat(text)
+            if (value.tzinfo is None) != (like.tzinfo is None):
+                raise ValueError("with a time zone" if like.tzinfo else "without a time zone")
+            return value
+        if isinstance(like, date):
+            return date.fromisoformat(text)
+        if isinstance(like, bool):
+            raise ValueError("a cursor that is true or false")
+        if isinstance(like, int):
+            return int(text)
+        if isinstance(like, Decimal):
+            return Decimal(text)
+        if isinstance(like, float):
+            return float(text)
+        if isinstance(like, str) and _moment(like) is not None:
+            moment = _moment(text)
+            if moment is None:
+                raise ValueError("a date and time")
+            return format_like(moment, like)
+    except (ValueError, InvalidOperation) as exc:
+        raise ValueError(f"--cursor {text!r} is not a cursor value like {like!r} ({exc}); write it in that form") \
+            from None
+    return text
+
+
+def _newest_cursor(project: Project, mapping: Any) -> Any:
+    engine = engine_for(project.config.source)
+    try:
+        found, problems = Source(engine, dialects.get(engine.dialect.name)).newest([mapping])
     finally:
-        state.engine.dispose()
+        engine.dispose()
+    if problems:
+        raise ConfigError([Problem(str(mapping.file), None, "--cursor", f"{problems[0]}; the cursor's kind cannot be "
+                                                                        "told without the source")])
+    return found.get(mapping.name)
+
+
+def _change_watermark(project: Project, mapping: str, action: str, reason: str, who: str | None,
+                      wait: bool | float, make: Any) -> tuple[Watermark | None, Watermark]:
+    chosen = project.mapping(mapping)
+    reason = _required(reason, "--reason", f"why the watermark is changed ({action})")
+    with lock.acquire(lock.lock_path(project.config), wait, purpose=f"watermark {action}"), \
+            _state(project, journaled=True, mappings=[chosen]) as state:
+        before = state.watermark(mapping)
+        try:
+            after, detail = make(chosen, before)
+        except ValueError as exc:
+            raise ConfigError([Problem(str(chosen.file), None, f"watermark {action}", str(exc))]) from None
+        who = who.strip() if who and who.strip() else None
+        state.set_watermark(mapping, after, action=action, reason=reason, by=who, detail=detail)
+    return before, after
+
+
+def rewind_watermark(project: Project, *, mapping: str, by: str, reason: str, who: str | None = None,
+                     wait: bool | float = False) -> tuple[Watermark | None, Watermark]:
+    """Move a mapping's watermark back ``by`` (``2h``; a number for a numeric cursor), so that the
+    next run reads those rows again. Refused (LockedError) while another syncd holds the store."""
+    def make(chosen: Any, before: Watermark | None) -> tuple[Watermark, dict[str, Any]]:
+        if before is None:
+            raise ValueError(f"mapping {mapping} has no watermark yet: its next run copies everything anyway")
+        if before.snapshot:
+            raise ValueError(f"mapping {mapping} is in the middle of a full copy ({before.describe()}); let it "
+                             "finish, or set a watermark with syncd watermark set")
+        after = Watermark(_step_back(before.cursor, by), ())
+        also = tuple((name, Watermark(_step_back(w.cursor, by), ())) for name, w in before.also)
+        if also:   # a mapping with several cursors: each moves back as far
+            after = dataclasses.replace(after, also=also)
+        return after, {"rewound_by": by}
+    return _change_watermark(project, mapping, "rewind", reason, who, wait, make)
+
+
+def set_watermark(project: Project, *, mapping: str, cursor: str, reason: str, who: str | None = None,
+                  wait: bool | float = False) -> tuple[Watermark | None, Watermark]:
+    """Set a mapping's watermark to ``cursor`` (in the form of the cursor's values), so that the
+    next run reads the rows after it. Refused (LockedError) while another syncd holds the store."""
+    def make(chosen: Any, before: Watermark | None) -> tuple[Watermark, dict[str, Any]]:
+        like = before.cursor if before is not None and before.cursor is not None else _newest_cursor(project, chosen)
+        if like is None:
+            raise ValueError(f"mapping {mapping}: the source is empty and there is no watermark, so the cursor's "
+                             "kind is unknown; nothing to set")
+        value = _cursor_like(cursor, like)
+        problem = cursor_problem(value, like)
+        if problem:
+            raise ValueError(f"--cursor {cursor!r}: {problem}")
+        after = Watermark(value, ())
+        if before is not None and before.also:   # further cursors keep their positions
+            after = dataclasses.replace(after, also=before.also)
+        return after, {"cursor": cursor}
+    return _change_watermark(project, mapping, "set", reason, who, wait, make)
+
+
+# -- the audit journal ---------------------------------------------------------------------
+
+def _key(project: Project) -> bytes | None:
+    key_file = project.config.audit.key_file
+    return read_key(key_file) if key_file is not None else None
+
+
+def audit_head(project: Project) -> dict[str, Any] | None:
+    """The newest record of the journal: its sequence number, hash, time and kind (as stored)."""
+    with _state(project) as state:
+        row = state.journal_last()
+    if row is None:
+        return None
+    return {"seq": row.get("seq"), "hash": row.get("hash"), "time": row.get("at"), "kind": row.get("kind"),
+            "mapping": row.get("mapping")}
+
+
+def audit_list(project: Project, *, since: date | None = None, until: date | None = None,
+               mapping: str | None = None, kinds: Sequence[str] = (), limit: int | None = None
+               ) -> list[dict[str, Any]]:
+    """Journal records (from the state store's table), oldest first; days in defaults.timezone."""
+    with _state(project) as state:
+        return state.journal_select(since=since.isoformat() if since else None,
+                                    until=(until + timedelta(days=1)).isoformat() if until else None,
+                                    mapping=mapping, kinds=kinds, limit=limit)
+
+
+@dataclass
+class AuditCheck:
+    """``audit_verify``'s answer: the verdict, and where the two copies were read."""
+
+    verdict: audit.Verdict
+    store: str
+    directory: Path
+    more: int = 0                 # findings left out of the verdict (it keeps the first ones)
+    notes: list[str] = field(default_factory=list)
+
+
+def audit_verify(project: Project, *, since: date | None = None, head: tuple[int, str] | None = None,
+                 settle: float = 3.0) -> AuditCheck:
+    """Check both copies of the journal and that they agree; ``since``: only the records from that
+    day on (their link to the record before is checked too); ``head``: the (seq, hash) an auditor
+    kept, which the journal must still hold. Reads only. The newest records missing only from the
+    JSON lines are looked at again for up to ``settle`` seconds (a writer between its two writes)."""
+    key = _key(project)
+    directory = journal_directory(project.config)
+    with _state(project) as state:
+        check = _verify_once(state, directory, key, since, head)
+        for _ in range(3):
+            if not check.verdict.only_tail:
+                break
+            time.sleep(settle / 3)
+            check = _verify_once(state, directory, key, since, head)
+    return check
+
+
+def _verify_start(state: StateStore, since: date | None, head: tuple[int, str] | None, through: int | None,
+                  notes: list[str]) -> tuple[int, dict[str, Any] | None]:
+    """The first record to check (``since``), and the record before it, whose link is checked too."""
+    if since is None:
+        return 1, None
+    first = state.journal_first_since(since.isoformat())
+    start = first if first is not None else (through or 0) + 1
+    if head is not None:
+        start = min(start, head[0])
+    if start <= 1:
+        return 1, None
+    row = state.journal_row(start - 1)
+    entry = audit.table_entry(row) if row is not None else None
+    if entry is None or entry.record is None:
+        notes.append(f"record {start - 1}, before the first one checked, cannot be read from the table: the link of "
+                     f"record {start} to it is not checked")
+        return start, None
+    return start, entry.record
+
+
+def _head_finding(state: StateStore, head: tuple[int, str], through: int | None,
+                  anchors: Sequence[audit.Anchor]) -> audit.Finding | None:
+    row = state.journal_row(head[0])
+    entry = audit.table_entry(row) if row is not None else None
+    if entry is not None and entry.record is not None:
+        found: dict[str, Any] | None = entry.record
+    else:
+        found = {"hash": row.get("hash")} if row is not None else None
+    return audit.check_head(head, found, last_seq=through, anchors=anchors)
+
+
+def _verify_once(state: StateStore, directory: Path, key: bytes | None, since: date | None,
+                 head: tuple[int, str] | None) -> AuditCheck:
+    check = AuditCheck(audit.Verdict(), state.where, directory)
+    last = state.journal_last()
+    through = last["seq"] if last is not None and isinstance(last.get("seq"), int) else None
+    anchors = state.journal_anchors()
+    start, before = _verify_start(state, since, head, through, check.notes)
+    table = audit.ChainCheck("state store's table", key=key, anchors=anchors, before=before)
+    lines = audit.ChainCheck("JSON lines", key=key, anchors=anchors, before=before)
+    from_day = since.isoformat() if since is not None and start > 1 else None
+
+    def table_records() -> Iterator[dict[str, Any]]:
+        for row in state.journal_rows(after=start - 1, through=through):
+            record = table.feed(audit.table_entry(row))
+            if record is not None:
+                yield record
+
+    def file_records() -> Iterator[dict[str, Any]]:
+        for entry in read_journal_files(directory, from_day=from_day, through=through):
+            if entry.seq is not None and entry.seq < start:
+                continue
+            record = lines.feed(entry)
+            if record is not None:
+                yield record
+
+    differences: list[audit.Finding] = []
+    for finding in audit.compare(table_records(), file_records()):
+        if len(differences) < 1000:
+            differences.append(finding)
+        else:
+            check.more += 1
+    # What each copy's own chain says comes first: it is the more precise of two findings on one record.
+    findings = [*table.finish(), *lines.finish(), *differences]
+    if head is not None and (problem := _head_finding(state, head, through, anchors)) is not None:
+        findings.append(problem)
+    if not directory.is_dir() and through is not None:
+        check.notes.append(f"the folder of the JSON lines, {directory}, does not exist")
+    verdict = check.verdict
+    verdict.findings = audit.sort_findings(findings)
+    verdict.checked = table.count
+    verdict.first_seq = table.first["seq"] if table.first else None
+    verdict.last_seq = table.prev["seq"] if table.prev else None
+    verdict.last_hash = table.prev["hash"] if table.prev else None
+    verdict.keyed = table.keyed_seen is not None
+    return check
+
+
+def note_files(project: Project, *, trigger: str = "SIGHUP") -> int:
+    """Journal the config and mapping files that changed since the journal last saw them (the
+    daemon calls this when SIGHUP has reloaded them); returns how many."""
+    with _state(project, journaled=True, mappings=project.mappings) as state:
+        return state.note_files(trigger=trigger)
+
+
+# -- the state store itself ----------------------------------------------------------------
+
+@dataclass
+class StoreCheck:
+    where: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def state_check(project: Project) -> StoreCheck:
+    """Whether the state store is sound (its database's own integrity check where it is a file,
+    its schema, every table and watermark readable). Reads only; migrates nothing."""
+    url = project.config.state_url()
+    file = dialects.get(url.get_backend_name()).database_file(url)
+    result = StoreCheck(str(file) if file is not None else url.render_as_string(hide_password=True))
+    if file is not None and not file.is_file():
+        result.problems.append("the file does not exist (nothing has run yet, or it was moved away)")
+        return result
+    engine = make_engine(url)
+    try:
+        result.problems, result.notes = check_store(engine)
+    finally:
+        engine.dispose()
+    return result
+
+
+def state_rebuild(project: Project, *, wait: bool | float = False, now: datetime | None = None) -> dict[str, Any]:
+    """Move the state store's file aside (kept), create a new store and carry over what can still
+    be read: watermarks, rejects with their decisions, run history, and the audit journal (the
+    old table and the JSON lines together); the rebuild is journaled. Refused (LockedError) while
+    another syncd holds the store. The next run copies in full only the mappings whose watermark
+    was lost."""
+    config = project.config
+    url = config.state_url()
+    file = dialects.get(url.get_backend_name()).database_file(url)
+    if file is None:
+        raise ConfigError([Problem(str(config.path), None, "state.url",
+                                   "syncd state rebuild works on a state store that is a file; restore a store on a "
+                                   "database server from the server's backup")])
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    with lock.acquire(lock.lock_path(config), wait, purpose="state rebuild"):
+        if not file.is_file():
+            raise ConfigError([Problem(str(config.path), None, "state", f"there is no state store at {file} to "
+                                                                        "rebuild; the next run creates one")])
+        aside = file.with_name(f"{file.name}.damaged-{moment:%Y%m%dT%H%M%SZ}")
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            part = Path(f"{file}{suffix}")
+            if part.exists():
+                os.replace(part, Path(f"{aside}{suffix}"))
+        old = make_engine(dialects.file_url(aside))
+        try:
+            salvaged = salvage(old)
+        finally:
+            old.dispose()
+        settings = journal_settings(config, project.mappings)
+        lines = list(read_journal_files(settings.directory))
+        with _state(project) as state:
+            state.attach_journal(settings)
+            carried = state.restore(salvaged, lines)
+            have = state.all_watermarks()
+            lost = [m.name for m in project.mappings if m.name not in have]
+            state.journal_rebuilt({"moved_to": str(aside), "carried": carried, "problems": salvaged.problems[:20],
+                                   "full_copy_next": lost})
+    return {"store": str(file), "moved_to": str(aside), "carried": carried, "problems": salvaged.problems,
+            "full_copy_next": lost}
+
+
+# -- the supervisor's report -------------------------------------------------------------------
+
+def report(project: Project, start: date, end: date, out: str | Path, lang: str | None = None, *,
+           now: datetime | None = None) -> Any:
+    """Write the report of the days ``start``..``end`` (defaults.timezone, both included) to
+    ``out``: HTML or xlsx by its suffix, in ``lang`` (``zh``, ``en``; None: from the locale).
+    Returns the ``syncd.report.Report``. Reads the state store only."""
+    # Jinja2 and openpyxl are imported here, not at start-up.
+    from syncd import report as report_module
+
+    path = Path(out)
+    try:
+        kind = report_module.format_of(path)
+    except ValueError as exc:
+        raise ConfigError([Problem(str(path), None, "--out", str(exc))]) from None
+    try:
+        chosen = report_module.language(lang)
+    except ValueError as exc:
+        raise ConfigError([Problem("", None, "--lang", str(exc))]) from None
+    if end < start:
+        raise ConfigError([Problem("", None, "--from/--to", f"--from {start.isoformat()} is after --to "
+                                                            f"{end.isoformat()}; give the earlier day first")])
+    with _state(project) as state:
+        built = report_module.make_report(state, start, end, tz=project.tz, lang=chosen, now=now)
+    report_module.write(built, path, kind)
+    return built

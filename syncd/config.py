@@ -118,7 +118,39 @@ class LogConfig(_Frozen):
     dir: Path | None = None
     level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     rotation: str = "50 MB"
-    retention: str = "90 days"
+    retention: str = "180 days"
+
+
+#: Network logs must be kept at least six months: a shorter ``audit.retention`` is refused.
+MIN_AUDIT_RETENTION = timedelta(days=180)
+_DAYS = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks|months?|y|year|years)?\s*$")
+_DAYS_PER = {None: 1, "d": 1, "day": 1, "days": 1, "w": 7, "week": 7, "weeks": 7, "month": 30, "months": 30,
+             "y": 365, "year": 365, "years": 365}
+
+
+def parse_retention(value: Any) -> timedelta:
+    """Whole days: ``365``, ``365d``, ``365 days``, ``52 weeks``, ``12 months`` (30 days) or ``1 year``."""
+    if isinstance(value, timedelta):
+        days = value
+    elif isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("expected a number of days, e.g. 365 days")
+    else:
+        match = _DAYS.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a number of days: write e.g. 365 days, 52 weeks or 1 year")
+        days = timedelta(days=int(match.group(1)) * _DAYS_PER[match.group(2)])
+    if days < MIN_AUDIT_RETENTION:
+        raise ValueError(f"{days.days} days is too short: network logs must be kept at least six months, so "
+                         f"audit.retention must be {MIN_AUDIT_RETENTION.days} days or more")
+    return days
+
+
+class AuditConfig(_Frozen):
+    # With a key, each record is sealed with HMAC-SHA256: who can write the state store cannot
+    # recompute the chain. The file holds the key (keep it out of the state directory).
+    key_file: Path | None = None
+    # Whole days of the journal older than this are pruned (table and JSON lines).
+    retention: Annotated[timedelta, BeforeValidator(parse_retention)] = timedelta(days=365)
 
 
 class HealthConfig(_Frozen):
@@ -137,7 +169,10 @@ class Config(_Frozen):
     vars: dict[str, str] = {}
     log: LogConfig = LogConfig()
     health: HealthConfig = HealthConfig()
+    audit: AuditConfig = AuditConfig()
     schedules: dict[str, Any] = {}
+    # Oracle Instant Client folder: turns on python-oracledb's thick mode, which Oracle 11g needs.
+    oracle_client: Path | None = None
     path: Path = Path("config.yaml")
 
     @property
@@ -211,6 +246,41 @@ def _resolve_url(base: Path, url: Any) -> Any:
     return parsed.set(database=str(base / db)).render_as_string(hide_password=False)
 
 
+#: Paths in the config, relative to its folder; those that must exist, with what to do if not.
+_PATHS: tuple[tuple[tuple[str, ...], str | None, str], ...] = (
+    (("source", "password_file"), "file", "password file {} does not exist or is not readable"),
+    (("target", "password_file"), "file", "password file {} does not exist or is not readable"),
+    (("state", "password_file"), "file", "password file {} does not exist or is not readable"),
+    (("state", "dir"), None, ""),
+    (("log", "dir"), None, ""),
+    (("audit", "key_file"), "file", "key file {} does not exist or is not readable; create it (e.g. head -c 32 "
+                                    "/dev/urandom | base64 > FILE, mode 0400, owned by syncd's user)"),
+    (("oracle_client",), "dir", "Oracle Instant Client folder {} does not exist; unpack Instant Client there "
+                                "(see docs/databases.md), or remove the key"),
+)
+
+
+def _resolve_paths(data: dict[str, Any], path: Path, problems: list[Problem]) -> dict[str, Any]:
+    """``data`` with every path resolved against the config's folder, and a missing file named."""
+    base, file = path.parent, str(path)
+    resolved: dict[str, Any] = {**data, "path": path, "mappings": _resolve(base, data.get("mappings", "mappings"))}
+    for role in ("source", "target", "state"):
+        if isinstance(data.get(role), dict) and "url" in data[role]:
+            resolved[role] = {**data[role], "url": _resolve_url(base, data[role]["url"])}
+    for loc, must, message in _PATHS:
+        section: str | None = None if len(loc) == 1 else loc[0]
+        key = loc[-1]
+        holder = resolved if section is None else resolved.get(section)
+        if not isinstance(holder, dict) or holder.get(key) is None:
+            continue
+        if section is not None:
+            holder = resolved[section] = dict(holder)
+        holder[key] = value = _resolve(base, holder[key])
+        if (must == "file" and not Path(value).is_file()) or (must == "dir" and not Path(value).is_dir()):
+            problems.append(Problem(file, yamlfile.line_at(data, loc), ".".join(loc), message.format(value)))
+    return resolved
+
+
 def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
     """Parse and validate the config file; raise ConfigError with every problem."""
     file = str(path)
@@ -222,25 +292,7 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
     raw_vars = data.get("vars") or {}
     variables = {str(k): str(v) for k, v in raw_vars.items()} if isinstance(raw_vars, dict) else {}
     data = yamlfile.interpolate(data, variables, env, file=file, problems=problems)
-    base = path.parent
-    resolved = dict(data)
-    resolved["path"] = path
-    resolved["mappings"] = _resolve(base, data.get("mappings", "mappings"))
-    for section in ("source", "target", "state"):
-        if isinstance(data.get(section), dict):
-            sub = dict(data[section])
-            for key in ("password_file", "dir"):
-                if sub.get(key) is not None:
-                    sub[key] = _resolve(base, sub[key])
-            if "url" in sub:
-                sub["url"] = _resolve_url(base, sub["url"])
-            if sub.get("password_file") is not None and not Path(sub["password_file"]).is_file():
-                problems.append(Problem(file, yamlfile.line_at(data, (section, "password_file")),
-                                        f"{section}.password_file",
-                                        f"password file {sub['password_file']} does not exist or is not readable"))
-            resolved[section] = sub
-    if isinstance(data.get("log"), dict) and data["log"].get("dir") is not None:
-        resolved["log"] = {**data["log"], "dir": _resolve(base, data["log"]["dir"])}
+    resolved = _resolve_paths(data, path, problems)
     try:
         config = Config.model_validate(resolved)
     except ValidationError as exc:

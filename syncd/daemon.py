@@ -323,6 +323,11 @@ class Daemon:
             self.notify(f"STATUS=reload refused (see the log); {self._status}")
             return
         self.project = project
+        try:
+            commands.note_files(project, trigger="SIGHUP")
+        except SyncdError as exc:
+            logger.error("reload: the changed config or mapping files could not be recorded in the audit "
+                         "journal: {}", exc)
         self._reschedule(jobs)
         self._publish()
         logger.info("reloaded: {}", self._describe_jobs())

@@ -28,6 +28,15 @@ def make_engine(url: sa.URL, *, connect_timeout: timedelta = timedelta(seconds=1
                             connect_args=dialect.connect_args(url.get_driver_name(), connect_timeout))
 
 
+def prepare_drivers(config: Config) -> None:
+    """Process-wide driver set-up the config asks for (Oracle's thick mode); once, before any engine."""
+    if config.oracle_client is None:
+        return
+    urls = [config.source.url, config.target.url, config.state.url]
+    for name in {sa.make_url(url).get_backend_name() for url in urls if url}:
+        dialects.get(name).use_client(config.oracle_client)
+
+
 def engine_for(db: DatabaseConfig) -> sa.Engine:
     """An engine for a configured database, its password read from its password_file."""
     return make_engine(db.sqlalchemy_url(), connect_timeout=db.connect_timeout)

@@ -59,7 +59,7 @@ class _InterceptHandler(logging.Handler):
 
 
 def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable[str] = (),
-          rotation: str = "50 MB", retention: str = "90 days") -> None:
+          rotation: str = "50 MB", retention: str = "180 days") -> None:
     redact = _Redactor(secrets)
 
     def patch(record: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from loguru import logger
 from syncd.engines import connect
 from syncd.errors import SyncdError
 from syncd.project import Project
+from syncd.state import journal_settings
 from syncd.sync import MappingResult, MappingRun, Mode, Observer, RetryPolicy
 
 
@@ -47,18 +48,29 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
                          wait_max=defaults.retry_wait_max.total_seconds())
     mode: Mode = "full" if full else "incremental"
     with connect(project.config) as c:
+        if not dry_run:
+            # The audit journal: every change below is journaled; first the files that changed
+            # since the last run, then whole days past audit.retention.
+            c.state.attach_journal(journal_settings(project.config, project.mappings))
+            c.state.note_files(trigger="run")
+            c.state.prune_journal()
         for mapping in chosen:
             run = MappingRun(mapping, source=c.source, target=c.target, state=c.state, codes=project.codes,
                              run_id=report.run_id, now=now, tz=project.tz, mode=mode, dry_run=dry_run,
                              clock_offset=project.config.source.clock_offset, retry=policy, observer=observer,
                              is_transient=c.is_transient, prefetch=defaults.prefetch)
+            c.state.follow(mapping.name, run.result.counts)
             try:
                 result = run.run()
                 counts = result.counts
-                logger.info("mapping {} {}: read {}, written {}, rejected {}, rejects resolved {}, in {:.2f}s; "
-                            "watermark {}", mapping.name, result.status, counts.rows_read, counts.rows_written,
-                            counts.rows_rejected, counts.rejects_resolved, result.seconds,
-                            result.watermark_after.describe() if result.watermark_after else "none")
+                # A run that found nothing to do says so at DEBUG: an idle daemon's log stays quiet.
+                idle = not (counts.rows_read or counts.rows_written or counts.rows_rejected or counts.rejects_resolved
+                            or counts.rejects_gone or result.warnings)
+                logger.log("DEBUG" if idle else "INFO",
+                           "mapping {} {}: read {}, written {}, rejected {}, rejects resolved {}, in {:.2f}s; "
+                           "watermark {}", mapping.name, result.status, counts.rows_read, counts.rows_written,
+                           counts.rows_rejected, counts.rejects_resolved, result.seconds,
+                           result.watermark_after.describe() if result.watermark_after else "none")
             except (SyncdError, sa.exc.SQLAlchemyError, OSError) as exc:
                 result = run.result
                 kind = "transient (retries exhausted)" if c.is_transient(exc) else "fatal"

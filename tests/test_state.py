@@ -152,9 +152,26 @@ def moment_row(row: dict[str, Any], precision: str) -> dict[str, Any]:
     return comparable([row], precision)[0]
 
 
+def as_episode(reject: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 reject as the migration keeps it: the first episode of its key, with the hash of
+    its source row; who dropped it is unknown, why is the operator's part of the old reason."""
+    drop_reason = None
+    if reject["status"] == "dropped":
+        drop_reason = reject["reason"].removeprefix("dropped: ").split(" (was: ")[0]
+    return {**reject, "episode": 1, "row_hash": hashlib.sha256(reject["row_data"].encode()).hexdigest(),
+            "opened_run": None, "resolved_run": None, "dropped_by": None, "drop_reason": drop_reason}
+
+
+def as_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 run record: inserted, updated and unchanged were not told apart (NULL)."""
+    return {**run, "inserted": None, "updated": None, "unchanged": None}
+
+
 def expected_view(records: dict[str, list[dict[str, Any]]], precision: str = "us") -> dict[str, Any]:
     """What the StateStore API must read from a store holding ``records`` (the version-1 rows)."""
     marks, rejects, runs = records["syncd_watermark"], records["syncd_reject"], records["syncd_run"]
+    rejects = [as_episode(r) for r in rejects]
+    runs = [as_run(r) for r in runs]
     mappings = sorted({*(w["mapping"] for w in marks), *(r["mapping"] for r in rejects)})
     by_mapping = {w["mapping"]: w for w in marks}
     newest: dict[str, dict[str, Any]] = {}
@@ -235,6 +252,9 @@ def test_migrating_the_fixture_keeps_every_record(v1_copy, engines):
     assert decode_key(dropped["source_key"]) == (7,)
     assert dropped["reason"] == "dropped: 企业已停产注销，经省厅同意不再上报 (was: rule: 排查周期必须大于0)"
     assert dropped["attempts"] == 3 and dropped["resolved_at"] is not None
+    # Rejects became episodes: the drop's why on its own, who dropped it unknown before version 3.
+    assert (dropped["episode"], dropped["drop_reason"], dropped["dropped_by"]) == (
+        1, "企业已停产注销，经省厅同意不再上报", None)
     assert [decode_key(k) for k in store.keys_with_status("check_task", "resolved")] == [(5,)]
     assert [decode_key(k) for k in store.keys_with_status("check_task", "gone")] == [(6,)]
     history = store.history(limit=100)
@@ -294,20 +314,20 @@ def test_syncds_opening_an_old_store_at_once_migrate_it_once(v1_copy, engines):
 
 # -- adding a migration --------------------------------------------------------------------
 
-def _add_episode(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("ALTER TABLE syncd_reject ADD COLUMN episode INTEGER")
-    conn.exec_driver_sql("UPDATE syncd_reject SET episode = 1")
+def _add_reviewed(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE syncd_reject ADD COLUMN reviewed INTEGER")
+    conn.exec_driver_sql("UPDATE syncd_reject SET reviewed = 1")
 
 
 def test_a_migration_is_one_function_appended(monkeypatch, v1_copy, engines):
-    monkeypatch.setattr(state, "MIGRATIONS", (*state.MIGRATIONS, _add_episode))
+    monkeypatch.setattr(state, "MIGRATIONS", (*state.MIGRATIONS, _add_reviewed))
     monkeypatch.setattr(state, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     expected = expected_view(v1_records(engines(readonly_url(FIXTURE))))
     store = StateStore(engines(sqlite_url(v1_copy)))
     assert store.schema_version() == SCHEMA_VERSION + 1
     assert store_view(store) == expected
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT episode FROM syncd_reject").scalars().all() == [1] * 6
+        assert conn.exec_driver_sql("SELECT reviewed FROM syncd_reject").scalars().all() == [1] * 6
 
 
 def _half_done(conn: sa.Connection) -> None:

@@ -43,6 +43,9 @@ class Dialect:
     transient_codes: frozenset[Any] = frozenset()
     transient_words: tuple[str, ...] = ()
 
+    def use_client(self, lib_dir: Path) -> None:
+        """Load a client library from ``lib_dir`` for this database's driver (Oracle's thick mode)."""
+
     def database_file(self, url: sa.URL) -> Path | None:
         """The file holding the database, for databases that are one (SQLite); else None."""
         return None

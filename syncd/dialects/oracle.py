@@ -6,17 +6,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Dialect as SADialect
 
 from syncd.dialects.base import Dialect
+from syncd.errors import FatalSyncError
 
 
 class OracleDialect(Dialect):
     name = "oracle"
     ddl_note = "-- Strings use CHAR length semantics: VARCHAR2(n CHAR) holds n characters, not n bytes."
     ddl_separate_comments = True
+    #: the Instant Client folder thick mode was turned on with (python-oracledb allows it once a process)
+    thick_client: str | None = None
+
+    def use_client(self, lib_dir: Path) -> None:
+        """Thick mode with the Oracle Client libraries in ``lib_dir``: needed for Oracle 11g and older,
+        which python-oracledb's default thin mode cannot reach. Once a process; asking for another
+        folder afterwards is an error that says to restart."""
+        folder = str(lib_dir)
+        if OracleDialect.thick_client == folder:
+            return
+        if OracleDialect.thick_client is not None:
+            raise FatalSyncError(f"oracle_client changed from {OracleDialect.thick_client} to {folder}; thick mode "
+                                 "is chosen once a process: restart syncd")
+        import oracledb
+
+        try:
+            oracledb.init_oracle_client(lib_dir=folder)
+        except oracledb.Error as exc:
+            raise FatalSyncError(f"oracle_client {folder}: the Oracle Client libraries cannot be loaded ({exc}); "
+                                 "check that the folder holds Instant Client (libclntsh.so) for this machine's "
+                                 "architecture, and that its libaio dependency is installed") from None
+        OracleDialect.thick_client = folder
 
     def sqlalchemy_dialect(self) -> Any:
         from sqlalchemy.dialects import oracle
