@@ -209,11 +209,15 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
 
     project = _load(ctx)
     rows = commands.check(project, connect_databases=connect_databases)
+    notes = commands.source_notes(project) if connect_databases else []
     out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
                      title=f"{project.config.path}: {len(rows)} mapping(s), dependency order"))
     for warning in commands.secret_warnings(project.config):
         out.print("[yellow]warning[/yellow] ", end="")
         out.print(warning, markup=False)
+    for note in notes:
+        out.print("[cyan]note[/cyan] ", end="")
+        out.print(note, markup=False)
     out.print("[green]ok[/green]")
 
 

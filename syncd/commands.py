@@ -45,7 +45,7 @@ from syncd.watermark import Watermark, Window, cursor_problem, decode_key, decod
 
 __all__ = ["HISTORY_FIELDS", "Project", "RunReport", "StoreCheck", "audit_head", "audit_list", "audit_verify", "check",
            "drop_rejects", "health", "history", "history_records", "key_text", "lag", "note_files", "open_project",
-           "reconcile", "rejects", "rewind_watermark", "run_once", "secret_warnings", "set_watermark",
+           "reconcile", "rejects", "report", "rewind_watermark", "run_once", "secret_warnings", "set_watermark", "source_notes",
            "state_check", "state_rebuild", "status", "watermark_show"]
 
 
@@ -95,6 +95,18 @@ def _state(project: Project, *, journaled: bool = False, mappings: Sequence[Any]
     finally:
         state.engine.dispose()
 
+
+
+def source_notes(project: Project) -> list[str]:
+    """What check --connect tells about how the source's windows are bounded."""
+    with connect(project.config) as c:
+        if c.source.transactions_visible():
+            return ["source: open write transactions are visible: each window stops before the oldest of them, "
+                    "so a row of a long transaction is read once it commits"]
+        grant = c.source.dialect.transactions_grant
+        return ["source: open write transactions of other users are not visible to this user: a row committed "
+                "later than lag + lookback after its cursor time is missed by incremental runs (reconcile finds "
+                "it)" + (f"; {grant} lets syncd hold each window before them" if grant else "")]
 
 def _required(text: str, option: str, what: str) -> str:
     if not text.strip():

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -26,6 +27,9 @@ class Probe:
     newest: Any
     db_now: Any
     db_now_utc: Any
+    #: when the oldest open write transaction the source lets us see began (local, UTC), or None
+    open_since: Any = None
+    open_since_utc: Any = None
 
 
 class Source:
@@ -38,7 +42,14 @@ class Source:
         with self.engine.connect() as conn:
             newest = conn.execute(plan.probe_newest(mapping, cursor_name)).scalar()
             db_now, db_now_utc = conn.execute(self.dialect.clock_select()).one()
-        return Probe(newest, db_now, db_now_utc)
+        with self.engine.connect() as conn:
+            _visible, started = self.dialect.open_since(conn)
+        return Probe(newest, db_now, db_now_utc, started, _as_utc(started, db_now, db_now_utc))
+
+    def transactions_visible(self) -> bool:
+        """Whether this source user sees every other session's open write transactions."""
+        with self.engine.connect() as conn:
+            return self.dialect.open_since(conn)[0]
 
     def newest(self, mappings: Sequence[TableMapping]) -> tuple[dict[str, Any], list[str]]:
         """The newest cursor of each mapping (None for an empty source), and what could not be read:
@@ -106,6 +117,17 @@ class Source:
                 yield from cast("Iterator[list[Sequence[Any]]]", result.partitions(batch_size))
             finally:
                 result.close()
+
+
+def _as_utc(local: Any, db_now: Any, db_now_utc: Any) -> Any:
+    """A naive local time of the source as an aware UTC time, by the offset between its two clocks."""
+    if not isinstance(local, datetime) or not isinstance(db_now, datetime) or not isinstance(db_now_utc, datetime):
+        return None
+    if local.tzinfo is not None:
+        return local.astimezone(timezone.utc)
+    utc = db_now_utc.astimezone(timezone.utc).replace(tzinfo=None) if db_now_utc.tzinfo else db_now_utc
+    offset = (db_now.replace(tzinfo=None) - utc) if db_now.tzinfo is None else timedelta(0)
+    return (local - offset).replace(tzinfo=timezone.utc)
 
 
 _DONE = object()

@@ -304,7 +304,8 @@ class MappingRun:
         def window_of(previous: Watermark | None, *, full: bool) -> Any:
             return plan_window(previous, newest=probe.newest, db_now=probe.db_now, db_now_utc=probe.db_now_utc,
                                lookback=self.mapping.lookback, lag=self.mapping.lag,
-                               clock_offset=self.clock_offset or timedelta(0), full=full)
+                               clock_offset=self.clock_offset or timedelta(0), full=full,
+                               open_since=probe.open_since, open_since_utc=probe.open_since_utc)
 
         if progress.cursor == 0:
             planned = window_of(base, full=self.mode == "full" and not progress.snapshot_done)
@@ -319,6 +320,8 @@ class MappingRun:
         described = describe_window(window)
         if progress.cursor:
             described = f"{name} {described}"
+        if planned.held_by is not None:
+            described += f" (held before a write transaction open since {describe_value(planned.held_by)})"
         self.result.window = described if self.result.window is None else f"{self.result.window}; then {described}"
         if planned.ahead and not any("ahead of the source" in w for w in self.result.warnings):
             ahead = self.source.scalar(plan.count_ahead(self.mapping, window.until, name))
@@ -336,7 +339,8 @@ class MappingRun:
             probe = self.source.probe(self.mapping, name)
             planned = plan_window(None, newest=probe.newest, db_now=probe.db_now, db_now_utc=probe.db_now_utc,
                                   lookback=self.mapping.lookback, lag=self.mapping.lag,
-                                  clock_offset=self.clock_offset or timedelta(0), full=True)
+                                  clock_offset=self.clock_offset or timedelta(0), full=True,
+                                  open_since=probe.open_since, open_since_utc=probe.open_since_utc)
             if not planned.window.empty:
                 until = planned.window.until
                 positions.append((name, Watermark(until, (), bound=until)))

@@ -138,22 +138,33 @@ class WindowPlan:
     window: Window
     ahead: bool
     warnings: tuple[str, ...]
+    #: the window's bound was held before an open write transaction that started then
+    held_by: Any = None
 
 
 def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_utc: Any,
                 lookback: timedelta | int, lag: timedelta, clock_offset: timedelta = timedelta(0),
-                full: bool = False) -> WindowPlan:
+                full: bool = False, open_since: Any = None, open_since_utc: Any = None) -> WindowPlan:
     """Fix the window of a run from the state at its start.
 
     ``newest`` is the largest non-NULL cursor value in the source (None: no rows).
     ``db_now`` is the source database's clock as a naive local timestamp (or text, on SQLite),
     ``db_now_utc`` the same instant as an aware datetime; whichever matches the cursor is used.
+    ``open_since`` (and ``open_since_utc``): when the oldest write transaction still open in the
+    source began, in the same two forms, where the source lets syncd see it. A time cursor's bound
+    then stays before it: the rows that transaction writes (their cursor no earlier than its start)
+    are read once it has committed, however long it stays open.
     """
     warnings: list[str] = []
     if newest is None:
         return WindowPlan(Window(empty=True), False, ())
+    held_by = None
     if isinstance(newest, (datetime, date, str)) and not _is_number_text(newest):
         bound = _clock_bound(newest, db_now, db_now_utc, clock_offset, lag)
+        if open_since is not None:
+            before_open = _clock_bound(newest, open_since, open_since_utc, clock_offset, timedelta(microseconds=1))
+            if _gt(bound, before_open):
+                bound, held_by = before_open, open_since
     else:
         bound = None
     until = newest if bound is None else bound
@@ -168,13 +179,13 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
         # A full copy was interrupted: finish it, with the bound it started with.
         return WindowPlan(Window(after=previous, until=previous.bound, snapshot=True), ahead, tuple(warnings))
     if full or previous is None:
-        return WindowPlan(Window(until=until, snapshot=True), ahead, tuple(warnings))
+        return WindowPlan(Window(until=until, snapshot=True), ahead, tuple(warnings), held_by)
     floor = _step_back(previous.bound if previous.bound is not None else previous.cursor, lookback)
     if floor is not None and _gt(previous.cursor, floor):
         # rows written since shortly before the last run's read: catches late commits
-        return WindowPlan(Window(since=floor, until=until), ahead, tuple(warnings))
+        return WindowPlan(Window(since=floor, until=until), ahead, tuple(warnings), held_by)
     # the table has been quiet: rows after the watermark are all there is to read
-    return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings))
+    return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings), held_by)
 
 
 def cursor_problem(value: Any, like: Any) -> str | None:

@@ -137,3 +137,28 @@ def test_a_source_clock_that_is_no_time_stops_the_run_with_what_it_said(newest):
     with pytest.raises(FatalSyncError, match="clock answered 'not a time'"):
         plan_window(None, newest=newest, db_now="not a time", db_now_utc="not a time",
                     lookback=timedelta(minutes=10), lag=timedelta(seconds=5))
+
+
+def test_an_open_write_transaction_holds_the_bound_before_its_start():
+    started = NOW - timedelta(minutes=3)
+    planned = plan_window(Watermark(NOW - timedelta(minutes=30), (5,), bound=NOW - timedelta(minutes=20)),
+                          newest=NOW - timedelta(seconds=1), db_now=NOW, db_now_utc=NOW_UTC,
+                          lookback=timedelta(0), lag=timedelta(seconds=5), open_since=started,
+                          open_since_utc=NOW_UTC - timedelta(minutes=3))
+    assert planned.window.until == started - timedelta(microseconds=1)
+    assert planned.held_by == started
+
+
+def test_an_open_transaction_younger_than_the_lag_changes_nothing():
+    planned = window(None, datetime(2026, 11, 28, 9, 0), open_since=NOW - timedelta(seconds=1),
+                     open_since_utc=NOW_UTC - timedelta(seconds=1))
+    assert planned.window.until == NOW - timedelta(seconds=5)
+    assert planned.held_by is None
+
+
+def test_an_open_transaction_bounds_an_aware_cursor_by_its_aware_start():
+    started_utc = NOW_UTC - timedelta(minutes=10)
+    planned = plan_window(None, newest=datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc), db_now=NOW,
+                          db_now_utc=NOW_UTC, lookback=timedelta(0), lag=timedelta(seconds=5),
+                          open_since=NOW - timedelta(minutes=10), open_since_utc=started_utc)
+    assert planned.window.until == started_utc - timedelta(microseconds=1)

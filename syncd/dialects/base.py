@@ -39,6 +39,13 @@ class Dialect:
     ddl_separate_comments = False
     #: SQL selecting (naive local timestamp, aware timestamp) of the database's clock
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
+    #: what would let the source user see other sessions' open transactions (for check --connect)
+    transactions_grant: str | None = None
+
+    def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
+        """(whether this session sees every other session's open write transactions, the start of
+        the oldest it sees as a naive local time or None). By default it sees none."""
+        return False, None
     #: error codes (driver-specific) that mean: try again
     transient_codes: frozenset[Any] = frozenset()
     transient_words: tuple[str, ...] = ()

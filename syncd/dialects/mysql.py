@@ -21,6 +21,19 @@ class MySQLDialect(Dialect):
 
         return mysql.dialect()
     clock_sql = "SELECT NOW(6), UTC_TIMESTAMP(6)"
+    transactions_grant = "GRANT PROCESS ON *.* TO the source user"
+
+    def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
+        # InnoDB lists every open transaction; reading the list needs the PROCESS privilege.
+        # trx_started is the server's local time, as NOW() is; a row it wrote has a later cursor.
+        try:
+            started = conn.execute(sa.text(
+                "SELECT MIN(trx_started) FROM information_schema.innodb_trx "
+                "WHERE trx_mysql_thread_id <> CONNECTION_ID() AND trx_rows_modified > 0")).scalar()
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            return False, None
+        return True, started
     # 1040 too many connections, 1205 lock wait timeout, 1213 deadlock, 2003 can't connect,
     # 2006 server gone away, 2013 lost connection, 2055 lost connection (SSL), 0 closed socket.
     transient_codes = frozenset({1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055})

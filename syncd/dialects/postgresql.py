@@ -22,6 +22,19 @@ class PostgreSQLDialect(Dialect):
 
         return postgresql.dialect()
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
+    transactions_grant = "GRANT pg_read_all_stats TO the source user"
+
+    def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
+        # Other roles' transactions show in pg_stat_activity only to members of pg_read_all_stats
+        # (and superusers). now() is the transaction's start: a row it writes has that cursor.
+        sees_all = conn.execute(sa.text(
+            "SELECT pg_has_role('pg_read_all_stats', 'MEMBER') "
+            "OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")).scalar()
+        started = conn.execute(sa.text(
+            "SELECT MIN(xact_start) AT TIME ZONE current_setting('TimeZone') FROM pg_stat_activity "
+            "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
+            "AND datname = current_database()")).scalar()
+        return bool(sees_all), started
     transient_sqlstates = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"})
     transient_words = ("server closed the connection", "connection timeout", "terminating connection",
                        "could not connect", "connection refused", "consuming input failed",
