@@ -47,6 +47,21 @@ class OracleDialect(Dialect):
 
         return oracle.dialect()
     clock_sql = "SELECT LOCALTIMESTAMP, SYSTIMESTAMP FROM dual"
+    transactions_grant = "GRANT SELECT ON v_$transaction TO the source user (as SYS)"
+
+    def open_since(self, conn: Any) -> tuple[bool, Any]:
+        # v$transaction lists the transactions that have changed data; START_TIME is the
+        # database's local time as text. Reading it needs the grant above. Not verified on a live
+        # server (none runs here; see docs/databases.md).
+        import sqlalchemy as sa
+
+        try:
+            started = conn.execute(sa.text(
+                "SELECT MIN(TO_DATE(start_time, 'MM/DD/RR HH24:MI:SS')) FROM v$transaction")).scalar()
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            return False, None
+        return True, started
     # ORA-00060 deadlock, 00054 resource busy, 03113/03114/03135 connection lost, 12170 timeout,
     # 12514/12541/12545/12537/12547 listener/connect failures, 25408 cannot replay.
     transient_codes = frozenset({60, 54, 3113, 3114, 3135, 12170, 12514, 12537, 12541, 12545, 12547, 25408})
