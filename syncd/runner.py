@@ -76,5 +76,10 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
                 kind = "transient (retries exhausted)" if c.is_transient(exc) else "fatal"
                 logger.error("mapping {} failed ({}): {}; the next run resumes from the last checkpoint",
                              mapping.name, kind, result.error)
+            except Exception:  # noqa: BLE001 - one mapping's failure never stops the others of its job
+                result = run.result
+                logger.exception("mapping {} failed (unexpected error: {}); the next run resumes from the last "
+                                 "checkpoint; the details are in this log, please report them", mapping.name,
+                                 result.error)
             report.results.append(result)
     return report

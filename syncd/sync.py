@@ -407,7 +407,8 @@ class MappingRun:
                 mapped = self._map(good, tracker)
                 if bad:
                     mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
-                written = self._write(mapped)
+                mapped = self._write(mapped)
+                written = [*mapped.keys, *mapped.superseded]
                 self.batches += 1
                 watermark = position = None
                 if windowed:
@@ -481,7 +482,9 @@ class MappingRun:
                              "until it is fixed in the source", self.mapper.source_row(row))
                       for row, problem in bad]
 
-    def _write(self, mapped: MappedBatch) -> list[tuple[Any, ...]]:
+    def _write(self, mapped: MappedBatch) -> MappedBatch:
+        """Write a batch (or keep a sample of it, in a dry run); returns it as written: rows the
+        target refused are among its rejects."""
         reading = self._doing
         self._do(f"writing target table {self.mapping.target.table}")
         try:
@@ -489,16 +492,48 @@ class MappingRun:
         finally:
             self._do(reading)
 
-    def _write_batch(self, mapped: MappedBatch) -> list[tuple[Any, ...]]:
+    def _write_batch(self, mapped: MappedBatch) -> MappedBatch:
         if self.dry_run:
             room = 20 - len(self.result.sample)
             if room > 0:
                 self.result.sample.extend(dict(zip(self.mapper.columns, r, strict=False)) for r in mapped.rows[:room])
         else:
-            self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
+            refused = self._write_rows(mapped)
+            if refused:
+                mapped = self._without(mapped, refused)
         self.result.counts.rows_written += len(mapped.rows)
         self.result.counts.rows_rejected += len(mapped.rejects)
-        return [*mapped.keys, *mapped.superseded]
+        return mapped
+
+    def _write_rows(self, mapped: MappedBatch) -> dict[int, str]:
+        """Write the batch; when the target refuses it for what a row holds (a value out of range, a
+        character it cannot store, a constraint), split it until the refused rows are found. Returns
+        their positions with the database's reason; every other row is written."""
+        refused: dict[int, str] = {}
+
+        def write(first: int, last: int) -> None:
+            try:
+                self.target.write(self.upsert, mapped.rows[first:last], self.mapper.kinds)
+            except sa.exc.DBAPIError as exc:
+                if not self.target.dialect.is_row_error(exc) or self.target.dialect.is_transient(exc):
+                    raise
+                if last - first == 1:
+                    refused[first] = f"the target refused the row: {_describe_error(exc)}"
+                    return
+                middle = (first + last) // 2
+                write(first, middle)
+                write(middle, last)
+
+        write(0, len(mapped.rows))
+        return refused
+
+    def _without(self, mapped: MappedBatch, refused: dict[int, str]) -> MappedBatch:
+        """``mapped`` with the refused rows moved to its rejects."""
+        keep = [i for i in range(len(mapped.rows)) if i not in refused]
+        rejects = [*mapped.rejects, *(Reject(mapped.keys[i], None, reason, self.mapper.source_row(mapped.sources[i]))
+                                      for i, reason in refused.items())]
+        return replace(mapped, rows=[mapped.rows[i] for i in keep], keys=[mapped.keys[i] for i in keep],
+                       sources=[mapped.sources[i] for i in keep], rejects=rejects)
 
     def _checkpoint(self, mapped: MappedBatch, written: Sequence[tuple[Any, ...]], watermark: Watermark | None) -> None:
         if self.dry_run:
@@ -536,7 +571,9 @@ class MappingRun:
                            "'where'); marked gone", self.mapping.name, len(gone))
         if rows:
             mapped = self._map(rows, KeyTracker(self.layout.key, self.layout.names, in_key_order=False))
-            self.target.write(self.upsert, mapped.rows, self.mapper.kinds)
+            refused = self._write_rows(mapped)
+            if refused:
+                mapped = self._without(mapped, refused)
             faults.crash_point("reject-retry")
             # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
             self._checkpoint(mapped, [*mapped.keys, *mapped.superseded], None)

@@ -32,8 +32,9 @@ from syncd.plan import EXPR_PREFIX, Layout
 Kind = Literal["str", "text", "int", "decimal", "float", "datetime", "date", "time", "bytes", "bool",
                "other"]
 
-#: a character no 3-byte character set holds: asks the dialect once whether a column needs checking
-_OUTSIDE_BMP = "\U0001F600"
+#: a character no 3-byte or legacy character set holds, and a NUL: asks the dialect once whether a
+#: column's text needs checking at all
+_OUTSIDE_BMP = "\U0001F600\x00"
 
 #: uuid5 namespace of syncd's derived ids; a mapping's ``namespace: word`` derives a sub-namespace.
 NAMESPACE = uuid.UUID("6f1c2d0e-6a52-5b8e-9d7c-3a1f0b6e2d41")

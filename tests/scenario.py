@@ -105,6 +105,19 @@ REFUSE_KEY_UPDATE = {
                    f"RAISE EXCEPTION 'key update {REFUSAL}'; END $$",
                    "CREATE TRIGGER refuse BEFORE UPDATE OF id ON dp_record FOR EACH ROW EXECUTE FUNCTION refuse()"],
 }
+# The target fails the whole write when row ``key`` comes (not a refusal of that row: syncd can do
+# nothing but fail the mapping's run and read the batch again next time).
+FAIL_INSERT = {
+    "sqlite": ["CREATE TRIGGER refuse BEFORE INSERT ON dp_record WHEN NEW.id = '{key}' "
+               f"BEGIN INSERT INTO \"{REFUSAL}\" VALUES (1); END"],
+    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   f"IF NEW.id = '{{key}}' THEN RAISE EXCEPTION '{REFUSAL}' USING ERRCODE = '42501'; END IF; "
+                   "RETURN NEW; END $$",
+                   "CREATE TRIGGER refuse BEFORE INSERT ON dp_record FOR EACH ROW EXECUTE FUNCTION refuse()"],
+    "mysql": ["CREATE TRIGGER refuse BEFORE INSERT ON dp_record FOR EACH ROW BEGIN "
+              f"IF NEW.id = '{{key}}' THEN SIGNAL SQLSTATE '42000' SET MYSQL_ERRNO = 1142, "
+              f"MESSAGE_TEXT = '{REFUSAL}'; END IF; END"],
+}
 DROP_REFUSAL = {
     "sqlite": ["DROP TRIGGER refuse"],
     "postgresql": ["DROP TRIGGER refuse ON dp_record", "DROP FUNCTION refuse()"],
@@ -202,6 +215,11 @@ class Scenario:
         """From now on the target refuses to insert row ``key``: a trigger of the province's that the
         mapping knows nothing of (``allow_again`` drops it)."""
         self._target_ddl(REFUSE_INSERT, key=key)
+
+    def fail_insert_of(self, key: int) -> None:
+        """From now on the target fails the whole write that brings row ``key``, with an error that
+        is not about the row (``allow_again`` drops it)."""
+        self._target_ddl(FAIL_INSERT, key=key)
 
     def refuse_key_updates(self) -> None:
         """From now on the target refuses any UPDATE that sets its key column, even to the same value

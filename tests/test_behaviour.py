@@ -124,7 +124,7 @@ def test_a_target_error_fails_its_mapping_and_the_others_still_run(on, backend):
     copy = mapping_yaml().replace("name: record", "name: record_copy").replace("dp_record", "dp_record_copy")
     (s.dir / "mappings" / "record_copy.yaml").write_text(copy, encoding="utf-8")
     s.insert({"id": i, "update_time": s.at(i)} for i in (1, 2, 3))
-    s.refuse_insert_of(2)
+    s.fail_insert_of(2)
     report = s.run()
     assert [(r.mapping, r.status) for r in report.results] == [("record", "failed"), ("record_copy", "ok")]
     assert REFUSAL in report.results[0].error
@@ -133,3 +133,21 @@ def test_a_target_error_fails_its_mapping_and_the_others_still_run(on, backend):
     cli = s.syncd("run", "--once")
     assert cli.returncode == 1 and "unexpected error" not in cli.stderr
     assert REFUSAL in cli.stdout
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_row_the_target_refuses_is_a_reject_and_the_rest_of_its_batch_commits(on, backend):
+    """A trigger of the province's refuses one row: that row is a reject with the database's words,
+    the other rows of its batch are written, and the run is ok."""
+    s = on(backend)
+    s.insert({"id": i, "update_time": s.at(i)} for i in (1, 2, 3))
+    s.refuse_insert_of(2)
+    [result] = s.run().results
+    assert result.status == "ok", result.error
+    assert sorted(s.target_ids()) == ["1", "3"]
+    [reject] = commands.rejects(s.project())
+    assert reject["key"] == "2" and REFUSAL in reject["reason"]
+    s.allow_again()
+    assert not s.run().failed
+    assert sorted(s.target_ids()) == ["1", "2", "3"]
+    assert commands.rejects(s.project()) == []

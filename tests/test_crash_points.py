@@ -131,7 +131,7 @@ def test_a_batch_the_target_refuses_is_not_checkpointed(scenario, mode):
     if mode == "incremental":
         copy_first(s)
     insert_unordered(s)
-    s.refuse_insert_of(20)   # a row in the middle of either read order
+    s.fail_insert_of(20)     # a row in the middle of either read order
     failed = s.syncd("run", "--once")
     assert failed.returncode == 1, f"{failed.stdout}\n{failed.stderr}"
     [last] = commands.history(s.project(), limit=1)

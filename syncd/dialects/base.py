@@ -41,6 +41,17 @@ class Dialect:
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
     #: what would let the source user see other sessions' open transactions (for check --connect)
     transactions_grant: str | None = None
+    #: error codes (driver-specific) that mean: the target refuses this row (a value it cannot
+    #: hold, a constraint, a trigger), not the batch or the connection
+    row_error_codes: frozenset[Any] = frozenset()
+
+    def is_row_error(self, exc: BaseException) -> bool:
+        """True when the target refused a batch for what some row holds: then the batch is split
+        until the refused rows are found, and they become rejects."""
+        if isinstance(exc, (sa.exc.DataError, sa.exc.IntegrityError)):
+            return True
+        orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        return orig is not None and self.error_code(orig) in self.row_error_codes
 
     def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
         """(whether this session sees every other session's open write transactions, the start of

@@ -22,6 +22,10 @@ class MySQLDialect(Dialect):
         return mysql.dialect()
     clock_sql = "SELECT NOW(6), UTC_TIMESTAMP(6)"
     transactions_grant = "GRANT PROCESS ON *.* TO the source user"
+    # 1048 column cannot be NULL, 1264 out of range, 1265 truncated, 1292 incorrect date/time,
+    # 1366 incorrect string or number value, 1406 too long, 1452 foreign key, 1644 refused by a
+    # trigger (SIGNAL), 1690 out of range in an expression, 3819/4025 CHECK constraint.
+    row_error_codes = frozenset({1048, 1264, 1265, 1292, 1366, 1406, 1452, 1644, 1690, 3819, 4025})
 
     def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
         # InnoDB lists every open transaction; reading the list needs the PROCESS privilege.
@@ -51,10 +55,22 @@ class MySQLDialect(Dialect):
                 f"ON DUPLICATE KEY UPDATE {sets}")
 
     def unsupported_text(self, value: str, charset: str | None) -> str | None:
+        name = (charset or "").lower()
         # utf8 / utf8mb3 store at most 3 bytes a character: emoji and rare CJK do not fit.
-        if charset and charset.lower() in ("utf8", "utf8mb3") and any(ord(ch) > 0xFFFF for ch in value):
-            return (f"contains characters outside the Basic Multilingual Plane (emoji, rare CJK) that a "
-                    f"{charset} column cannot store; convert the target column to utf8mb4")
+        if name in ("utf8", "utf8mb3"):
+            if any(ord(ch) > 0xFFFF for ch in value):
+                return (f"contains characters outside the Basic Multilingual Plane (emoji, rare CJK) that a "
+                        f"{charset} column cannot store; convert the target column to utf8mb4")
+            return None
+        codec = _CODECS.get(name)
+        if codec is None:
+            return None
+        try:
+            value.encode(codec)
+        except UnicodeEncodeError as exc:
+            bad = value[exc.start:exc.end]
+            return (f"contains {bad!r} (position {exc.start + 1}), which a {charset} column cannot store; "
+                    "convert the target column to utf8mb4, or replace the character in the source")
         return None
 
     def column_charsets(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
@@ -69,3 +85,10 @@ class MySQLDialect(Dialect):
         # A read or write that hangs longer than this on a cut extranet link raises instead of
         # blocking forever; it then counts as transient and is retried.
         return {"connect_timeout": seconds, "read_timeout": seconds * 20, "write_timeout": seconds * 20}
+
+
+#: MySQL character sets that hold less than Unicode, and the Python codec that holds the same
+#: (MySQL's latin1 is Windows-1252).
+_CODECS = {"gbk": "gbk", "gb2312": "gb2312", "big5": "big5", "latin1": "cp1252", "ascii": "ascii",
+           "ujis": "euc_jp", "sjis": "shift_jis", "euckr": "euc_kr", "latin2": "iso8859_2", "greek": "iso8859_7",
+           "cp1251": "cp1251", "koi8r": "koi8_r"}

@@ -48,6 +48,11 @@ class OracleDialect(Dialect):
         return oracle.dialect()
     clock_sql = "SELECT LOCALTIMESTAMP, SYSTIMESTAMP FROM dual"
     transactions_grant = "GRANT SELECT ON v_$transaction TO the source user (as SYS)"
+    # ORA-01400 cannot insert NULL, ORA-01407 cannot update to NULL, ORA-01438 value larger than
+    # the precision, ORA-01722 invalid number, ORA-01830/01861 date format, ORA-02290 check
+    # constraint, ORA-02291 parent key not found, ORA-12899 value too large, ORA-20000..20999 raised
+    # by a trigger: the row, not the batch.
+    row_error_codes = frozenset({1400, 1407, 1438, 1722, 1830, 1861, 2290, 2291, 12899, *range(20000, 21000)})
 
     def open_since(self, conn: Any) -> tuple[bool, Any]:
         # v$transaction lists the transactions that have changed data; START_TIME is the

@@ -24,6 +24,19 @@ class PostgreSQLDialect(Dialect):
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
     transactions_grant = "GRANT pg_read_all_stats TO the source user"
 
+    def is_row_error(self, exc: BaseException) -> bool:
+        # SQLSTATE class 22 (a value the column cannot hold), 23 (a constraint), P0001 (raised
+        # by a trigger): the row, not the batch.
+        orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        code = str(self.error_code(orig) or "") if orig is not None else ""
+        return code[:2] in ("22", "23") or code == "P0001" or super().is_row_error(exc)
+
+    def unsupported_text(self, value: str, charset: str | None) -> str | None:
+        if "\x00" in value:
+            return (f"contains a NUL character (position {value.index(chr(0)) + 1}), which PostgreSQL text cannot "
+                    "store; remove it in the source, or strip it with a pattern on the column")
+        return None
+
     def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
         # Other roles' transactions show in pg_stat_activity only to members of pg_read_all_stats
         # (and superusers). now() is the transaction's start: a row it writes has that cursor.

@@ -1,0 +1,138 @@
+"""Values the target cannot hold: each becomes one reject with the database's reason (or a reason
+checked before the write), the rest of the batch commits, and the job's other mappings still run."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from syncd import commands
+
+source_meta = sa.MetaData()
+src = sa.Table("src_dirty", source_meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+               sa.Column("n", sa.BigInteger), sa.Column("amount", sa.Numeric(12, 3)), sa.Column("name", sa.Text),
+               sa.Column("update_time", sa.DateTime))
+
+MAPPING = """\
+name: {name}
+source: {{table: src_dirty, key: id, cursor: update_time}}
+target: {{table: {table}, key: id}}
+batch_size: 50
+lookback: 0s
+lag: 0s
+columns:
+  id: {{from: id}}
+  n: {{from: n}}
+  amount: {{from: amount}}
+  name: {{from: name}}
+"""
+
+GOOD = {"n": 7, "amount": Decimal("12.5"), "name": "合格"}
+
+
+def _setup(tmp_path, target_url: str, target_ddl: list[str]) -> sa.Engine:
+    from datetime import datetime, timedelta
+
+    source = sa.create_engine(f"sqlite:///{tmp_path / 'county.db'}")
+    source_meta.create_all(source)
+    base = datetime(2026, 1, 1, 8)
+    rows = [{"id": i, **GOOD, "update_time": base + timedelta(seconds=i)} for i in range(1, 41)]
+    rows[4].update(n=3_000_000_000)                 # INT overflow
+    rows[11].update(amount=Decimal("-999.999"))     # rounds to -1000.00: out of DECIMAL(5,2)
+    rows[19].update(name="㐀𠀀")                     # not in GBK
+    rows[29].update(name="a\x00b")                  # NUL
+    with source.begin() as conn:
+        conn.execute(src.insert(), rows)
+    source.dispose()
+    target = sa.create_engine(target_url)
+    with target.begin() as conn:
+        for statement in target_ddl:
+            conn.execute(sa.text(statement))
+    (tmp_path / "mappings").mkdir()
+    for name, table in (("a_dirty", "dp_dirty"), ("b_clean", "dp_clean")):
+        (tmp_path / "mappings" / f"{name}.yaml").write_text(MAPPING.format(name=name, table=table), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(textwrap.dedent(f"""\
+        source: {{url: "sqlite:///{tmp_path / 'county.db'}"}}
+        target: {{url: "{target_url}"}}
+        state: {{url: "sqlite:///{tmp_path / 'state.db'}"}}
+        mappings: mappings
+        """), encoding="utf-8")
+    return target
+
+
+def _ids(target: sa.Engine, table: str) -> set[int]:
+    with target.connect() as conn:
+        return {int(i) for i in conn.execute(sa.text(f"SELECT id FROM {table}")).scalars()}
+
+
+def test_mariadb_refused_values_become_rejects_and_the_rest_commits(tmp_path, make_database):
+    target = _setup(tmp_path, make_database("mariadb"), [
+        "CREATE TABLE dp_dirty (id INT PRIMARY KEY, n INT, amount DECIMAL(5,2), name VARCHAR(20)) "
+        "CHARACTER SET gbk",
+        "CREATE TABLE dp_clean (id INT PRIMARY KEY, n BIGINT, amount DECIMAL(12,3), name VARCHAR(20)) "
+        "CHARACTER SET utf8mb4",
+        # the province's own check, as a trigger: only the database can say no to this row
+        "CREATE TRIGGER refuse_33 BEFORE INSERT ON dp_dirty FOR EACH ROW "
+        "IF NEW.id = 33 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the province'; END IF"])
+    try:
+        report = commands.run_once(commands.open_project(tmp_path / "config.yaml"))
+        results = {r.mapping: r for r in report.results}
+        assert results["a_dirty"].status == "ok", results["a_dirty"].error
+        assert results["b_clean"].status == "ok", results["b_clean"].error
+        assert _ids(target, "dp_dirty") == set(range(1, 41)) - {5, 12, 20, 33}
+        assert _ids(target, "dp_clean") == set(range(1, 41))
+        rejects = {r["key"]: r["reason"] for r in commands.rejects(commands.open_project(tmp_path / "config.yaml"),
+                                                                   mapping="a_dirty")}
+        assert set(rejects) == {"5", "12", "20", "33"}
+        assert rejects["33"].startswith("the target refused the row") and "refused by the province" in rejects["33"]
+        # a value out of range: refused by the database (1264), or found before the write
+        assert "1264" in rejects["5"] or "out of range" in rejects["5"]
+        assert "amount" in rejects["12"] or "1264" in rejects["12"]
+        assert "gbk column cannot store" in rejects["20"]       # checked before the write
+    finally:
+        target.dispose()
+
+
+def test_postgresql_refused_values_become_rejects_and_the_rest_commits(tmp_path, make_database):
+    target = _setup(tmp_path, make_database("postgresql"), [
+        "CREATE TABLE dp_dirty (id INT PRIMARY KEY, n INT, amount NUMERIC(5,2), name VARCHAR(20))",
+        "CREATE TABLE dp_clean (id INT PRIMARY KEY, n BIGINT, amount NUMERIC(12,3), name VARCHAR(20))",
+        "CREATE FUNCTION refuse_33() RETURNS trigger AS $$ BEGIN IF NEW.id = 33 THEN "
+        "RAISE EXCEPTION 'refused by the province'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_33 BEFORE INSERT ON dp_dirty FOR EACH ROW EXECUTE FUNCTION refuse_33()"])
+    try:
+        report = commands.run_once(commands.open_project(tmp_path / "config.yaml"))
+        results = {r.mapping: r for r in report.results}
+        assert results["a_dirty"].status == "ok", results["a_dirty"].error
+        assert _ids(target, "dp_dirty") == set(range(1, 41)) - {5, 12, 30, 33}
+        rejects = {r["key"]: r["reason"] for r in commands.rejects(commands.open_project(tmp_path / "config.yaml"),
+                                                                   mapping="a_dirty")}
+        assert set(rejects) == {"5", "12", "30", "33"}
+        assert rejects["33"].startswith("the target refused the row") and "refused by the province" in rejects["33"]
+        assert "NUL character" in rejects["30"]
+        assert "out of range" in rejects["5"]
+        assert _ids(target, "dp_clean") == set(range(1, 41)) - {30}
+    finally:
+        target.dispose()
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
+def test_a_fixed_row_is_written_by_the_next_run(tmp_path, make_database, kind):
+    ddl = ("CREATE TABLE dp_dirty (id INT PRIMARY KEY, n INT, amount DECIMAL(5,2), name VARCHAR(20))",
+           "CREATE TABLE dp_clean (id INT PRIMARY KEY, n BIGINT, amount DECIMAL(12,3), name VARCHAR(20))")
+    target = _setup(tmp_path, make_database(kind), list(ddl))
+    try:
+        commands.run_once(commands.open_project(tmp_path / "config.yaml"))
+        source = sa.create_engine(f"sqlite:///{tmp_path / 'county.db'}")
+        with source.begin() as conn:
+            conn.execute(src.update().values(n=5, amount=Decimal("1.5"), name="改好"))
+        source.dispose()
+        report = commands.run_once(commands.open_project(tmp_path / "config.yaml"))
+        assert {r.mapping: r.status for r in report.results} == {"a_dirty": "ok", "b_clean": "ok"}
+        assert _ids(target, "dp_dirty") == set(range(1, 41))
+        assert commands.rejects(commands.open_project(tmp_path / "config.yaml"), mapping="a_dirty") == []
+    finally:
+        target.dispose()
