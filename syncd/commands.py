@@ -43,10 +43,10 @@ from syncd.state import (
 from syncd.status import health, lag, status
 from syncd.watermark import Watermark, Window, cursor_problem, decode_key, decode_value, format_like
 
-__all__ = ["HISTORY_FIELDS", "Project", "RunReport", "StoreCheck", "audit_head", "audit_list", "audit_verify", "check",
-           "drop_rejects", "health", "history", "history_records", "key_text", "lag", "note_files", "open_project",
-           "reconcile", "rejects", "report", "rewind_watermark", "run_once", "secret_warnings", "set_watermark", "source_notes",
-           "state_check", "state_rebuild", "status", "watermark_show"]
+__all__ = ["HISTORY_FIELDS", "Project", "RunReport", "StoreCheck", "audit_head", "audit_list", "audit_verify",
+           "check", "drop_rejects", "health", "history", "history_records", "key_text", "lag", "note_files",
+           "open_project", "reconcile", "rejects", "report", "rewind_watermark", "run_once", "secret_warnings",
+           "set_watermark", "source_notes", "state_check", "state_rebuild", "status", "watermark_show"]
 
 
 def check(project: Project, *, connect_databases: bool = False) -> list[dict[str, Any]]:
