@@ -454,10 +454,15 @@ class MappingRun:
         assert base is not None
         return base.with_position(self.mapping.source.cursors[progress.cursor], position), position
 
-    def _bad_cursors(self, rows: Sequence[Sequence[Any]]) -> tuple[Sequence[Sequence[Any]], list[Reject]]:
+    def _bad_cursors(self, rows: Sequence[Sequence[Any]], *, first_cursor: bool = False
+                     ) -> tuple[Sequence[Sequence[Any]], list[Reject]]:
         """Split off the rows whose cursor is no value of its kind, as ``source.bad_cursor`` says:
-        rejects (``reject``), left out with a warning (``exclude``), or a stopped run (``error``)."""
+        rejects (``reject``), left out with a warning (``exclude``), or a stopped run (``error``).
+        ``first_cursor``: judge the first cursor by the watermark's (rejects retried by key)."""
         index, like = self._cursor_at, self._newest
+        if first_cursor:
+            previous = self._previous
+            index, like = self.layout.cursor, previous.cursor if previous is not None else None
         kind = type(like)
         if like is None or all(type(row[index]) is kind for row in rows):   # the usual case, checked quickly
             return rows, []
@@ -570,7 +575,11 @@ class MappingRun:
             logger.warning("mapping {}: {} rejected row(s) no longer exist in the source (or no longer match "
                            "'where'); marked gone", self.mapping.name, len(gone))
         if rows:
-            mapped = self._map(rows, KeyTracker(self.layout.key, self.layout.names, in_key_order=False))
+            # a row held back for its cursor stays held back until the cursor is fixed
+            good, bad = self._bad_cursors(rows, first_cursor=True)
+            mapped = self._map(good, KeyTracker(self.layout.key, self.layout.names, in_key_order=False))
+            if bad:
+                mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
             refused = self._write_rows(mapped)
             if refused:
                 mapped = self._without(mapped, refused)
