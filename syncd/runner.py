@@ -14,7 +14,7 @@ from syncd.engines import connect
 from syncd.errors import SyncdError
 from syncd.project import Project
 from syncd.state import journal_settings
-from syncd.sync import MappingResult, MappingRun, Mode, Observer, RetryPolicy
+from syncd.sync import MappingResult, MappingRun, Mode, Observer, RetryPolicy, Stopped
 
 
 def new_run_id(now: datetime) -> str:
@@ -76,6 +76,8 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
                 kind = "transient (retries exhausted)" if c.is_transient(exc) else "fatal"
                 logger.error("mapping {} failed ({}): {}; the next run resumes from the last checkpoint",
                              mapping.name, kind, result.error)
+            except Stopped:
+                raise   # the process is stopping: the run ended at a checkpoint, the caller says so
             except Exception:  # noqa: BLE001 - one mapping's failure never stops the others of its job
                 result = run.result
                 logger.exception("mapping {} failed (unexpected error: {}); the next run resumes from the last "
