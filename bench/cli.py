@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,19 +29,30 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: the raw driver's best batch size on the reference machine (docs/performance.md)
 REFERENCE_BATCH = {"sqlite": 20_000, "mariadb": 5_000, "postgresql": 5_000}
-PHASES = ("raw", "raw_ordered", "pandas", "syncd_full", "syncd_incremental", "syncd_idle")
+PHASES = ("raw", "raw_copy", "raw_copy_text", "raw_ordered", "pandas", "syncd_full", "syncd_incremental",
+          "syncd_idle")
+#: phases that only PostgreSQL has
+POSTGRESQL_ONLY = ("raw_copy", "raw_copy_text")
 DESCRIPTIONS = {
     "raw": "raw driver: streaming read + executemany upsert",
-    "raw_ordered": "raw driver, reading ORDER BY update_time, id (as syncd does)",
+    "raw_copy": "raw driver (PostgreSQL): binary COPY into a typed temp table + INSERT ... SELECT ... ON CONFLICT "
+                "per batch (syncd's target)",
+    "raw_copy_text": "raw driver (PostgreSQL): text COPY into a temp table + INSERT ... SELECT ... ON CONFLICT "
+                     "per batch (syncd's target before binary COPY)",
+    "raw_ordered": "raw driver, reading ORDER BY id (the key order of syncd's full copy)",
     "pandas": "pandas read_sql chunks + to_sql append (insert only)",
-    "syncd_full": "syncd run --full",
-    "syncd_incremental": "syncd incremental, 1 % of rows changed",
-    "syncd_idle": "syncd incremental again, nothing changed (re-reads the 10 min look-back)",
+    "syncd_full": "syncd run --once --full",
+    "syncd_incremental": "syncd run --once, 1 % of rows changed",
+    "syncd_idle": "syncd run --once again, nothing changed (re-reads the 10 min look-back)",
 }
-#: what the project requires of syncd (docs/performance.md)
-TARGET_RATIO = 0.8
+#: what the project requires of syncd (docs/performance.md): full copy / reference method, whole process
+TARGET_RATIO = {"sqlite": 0.6, "mariadb": 0.9, "postgresql": 0.9}
 TARGET_INCREMENTAL_SHARE = 0.03
-TARGET_RSS_MB = 200
+TARGET_RSS_MB = 120
+#: the method syncd's full copy is compared with: the raw driver doing what syncd's target does
+REFERENCE = {"sqlite": "raw", "mariadb": "raw", "postgresql": "raw_copy"}
+#: the mapping the bench's project defines (write_syncd_project)
+MAPPING = "hazard_check"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,6 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sweep", default="1000,5000,20000", help="raw batch sizes to try (default %(default)s)")
     p.add_argument("--sweep-rows", type=int, default=50_000, help="sample size of the sweep (default %(default)s)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"which phases to run (default: all: {','.join(PHASES)})")
+    p.add_argument("--repeat", type=int, default=1, help="run the full copies this many times, interleaved, "
+                   "and report the medians (default %(default)s)")
+    p.add_argument("--compare", action="append", default=[], metavar="LABEL=DIR",
+                   help="also run syncd_full from another copy of this repository (a DIR holding syncd/ and "
+                        "bench/, e.g. an older commit's tree) as phase syncd_full@LABEL, in the same rounds as the "
+                        "others (repeatable)")
     p.add_argument("--out", type=Path, help="also write the figures as JSON to this file")
     p.add_argument("--cprofile", type=Path, help="profile syncd's full copy with cProfile into this directory "
                    "(slows that phase down: its seconds are then not comparable)")
@@ -60,6 +79,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "(collapsed stacks; needs `pip install py-spy`)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (configs, logs, SQLite files)")
     args = p.parse_args(argv)
+    if any("=" not in item for item in args.compare):
+        p.error("--compare takes LABEL=DIR")
     unknown = set(args.phases.split(",")) - set(PHASES)
     if unknown:
         p.error(f"unknown phase(s) {', '.join(sorted(unknown))}; choose from {', '.join(PHASES)}")
@@ -80,31 +101,62 @@ class Runner:
     def phase(self, name: str, spec: dict[str, Any], profile: bool = False) -> dict[str, Any]:
         self.count += 1
         stem = self.workdir / f"{self.count:02d}-{name}"
-        spec = {**spec, "kind": self.pair.kind, "source": self.pair.source, "target": self.pair.target,
+        kind = self.pair.kind
+        spec = {**spec, "kind": kind, "source": self.pair.source, "target": self.pair.target,
+                "source_params": databases.dbapi_params(kind, self.pair.source),
+                "target_params": databases.dbapi_params(kind, self.pair.target),
                 "result": f"{stem}.result.json"}
         command = [sys.executable, "-m", "bench.phase", f"{stem}.spec.json"]
         if profile and self.args.cprofile:
             self.args.cprofile.mkdir(parents=True, exist_ok=True)
-            spec["cprofile"] = str(self.args.cprofile / f"{name}-{self.pair.kind}-{self.args.rows}.prof")
+            spec["cprofile"] = str(self.args.cprofile / f"{name}-{kind}-{self.args.rows}.prof")
         if profile and self.args.py_spy:
             self.args.py_spy.mkdir(parents=True, exist_ok=True)
-            out = self.args.py_spy / f"{name}-{self.pair.kind}-{self.args.rows}.txt"
+            out = self.args.py_spy / f"{name}-{kind}-{self.args.rows}.txt"
             command = ["py-spy", "record", "--rate", "250", "--format", "raw", "--nonblocking",
                        "-o", str(out), "--", *command]
         Path(f"{stem}.spec.json").write_text(json.dumps(spec), encoding="utf-8")
         with open(f"{stem}.log", "wb") as output:
-            done = subprocess.run(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)
+            # The whole process, spawn to exit: interpreter start-up and imports included. Its CPU
+            # time (user + system, all threads) is the client's own work: unlike the seconds, it
+            # hardly moves when other processes load the machine.
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            done = subprocess.run(command, cwd=spec.get("tree", REPO), stdout=output, stderr=subprocess.STDOUT)
+            process_seconds = time.perf_counter() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_seconds = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         if done.returncode != 0:
             tail = Path(f"{stem}.log").read_text(encoding="utf-8", errors="replace")[-3000:]
             raise SystemExit(f"phase {name} failed (exit {done.returncode}):\n{tail}")
         result = json.loads(Path(f"{stem}.result.json").read_text(encoding="utf-8"))
+        if spec["phase"] == "syncd":
+            result.update(syncd_record(spec["config"], result.pop("seconds")))
         result["phase"] = name
-        result["description"] = DESCRIPTIONS.get(name, "raw driver, batch size sweep")
+        base, _, label = name.partition("@")
+        result["description"] = DESCRIPTIONS.get(base, "raw driver, batch size sweep") + \
+            (f" (the syncd in {spec['tree']})" if label else "")
+        result["process_seconds"] = process_seconds
+        result["cpu_seconds"] = cpu_seconds
         result["rows_per_s"] = result["rows"] / result["seconds"] if result["seconds"] > 0 else None
+        result["process_rows_per_s"] = result["rows"] / process_seconds if process_seconds > 0 else None
         if profile and (self.args.cprofile or self.args.py_spy):
             result["profiled"] = True
-        log(f"{name}: {result['rows']} rows in {result['seconds']:.2f} s, peak RSS {result['maxrss_mb']:.0f} MB")
+        log(f"{name}: {result['rows']} rows in {result['seconds']:.2f} s (whole process {process_seconds:.2f} s, "
+            f"CPU {cpu_seconds:.2f} s), peak RSS {result['maxrss_mb']:.0f} MB")
         return result
+
+
+def syncd_record(config: Path | str, command_seconds: float) -> dict[str, Any]:
+    """Rows and the run's own span from syncd's newest run record (written by the phase's process)."""
+    from syncd import commands
+
+    record = commands.history(commands.open_project(config), mapping=MAPPING, limit=1)[0]
+    if record["status"] != "ok":
+        raise SystemExit(f"syncd run {record['run_id']} ended {record['status']}: {record['error']}")
+    span = (record["ended_at"] - record["started_at"]).total_seconds()
+    return {"rows": record["rows_read"], "written": record["rows_written"], "rejected": record["rows_rejected"],
+            "window": record["window"], "seconds": span, "command_seconds": round(command_seconds, 3)}
 
 
 def write_syncd_project(workdir: Path, pair: databases.Pair, batch: int) -> Path:
@@ -116,6 +168,7 @@ def write_syncd_project(workdir: Path, pair: databases.Pair, batch: int) -> Path
         state: {{url: "sqlite:///{project / 'state.db'}"}}
         mappings: mappings
         defaults: {{retries: 0}}
+        log: {{dir: logs}}
         """), encoding="utf-8")
     status_map = ", ".join(f"{k}: \"{v}\"" for k, v in dataset.STATUS_CODES.items())
     (project / "mappings" / "hazard_check.yaml").write_text(textwrap.dedent(f"""\
@@ -185,6 +238,54 @@ def syncd_revision() -> str:
     return head + (" + uncommitted changes in syncd/" if dirty else "")
 
 
+def sweep(runner: Runner) -> list[dict[str, Any]]:
+    """The raw copy of a sample at each candidate batch size."""
+    found = []
+    args = runner.args
+    sample = min(args.rows, args.sweep_rows)
+    for size in (int(s) for s in args.sweep.split(",")):
+        databases.recreate_target(runner.pair)
+        result = runner.phase(f"sweep-{size}", {"phase": "raw", "batch": size, "limit": sample})
+        found.append({"batch": size, "rows": result["rows"], "seconds": round(result["seconds"], 3),
+                      "rows_per_s": round(result["rows_per_s"])})
+    return found
+
+
+def incremental(runner: Runner, config: Path) -> tuple[int, dict[str, Any]]:
+    """Change 1 % of the source rows, run syncd once and check that every changed row arrived."""
+    pair = runner.pair
+    # A few seconds between the full copy and the change, so no changed row can share
+    # the full copy's watermark second (MariaDB DATETIME has whole seconds).
+    time.sleep(1.5)
+    changed, stamp = databases.touch_one_percent(pair)
+    result = runner.phase("syncd_incremental", {"phase": "syncd", "config": str(config), "full": False})
+    mark = "?" if pair.kind == "sqlite" else "%s"
+    arrived = databases.count(pair.target, dataset.TARGET_TABLE, f"WHERE update_date = {mark}", (stamp,))
+    if arrived != changed:
+        raise SystemExit(f"the incremental run brought {arrived} of {changed} changed rows")
+    return changed, result
+
+
+def reset_syncd_state(config: Path) -> None:
+    """Forget earlier rounds' watermarks and run records: every syncd_full starts as a first run."""
+    for name in ("state.db", "state.db.lock"):
+        (config.parent / name).unlink(missing_ok=True)
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One phase's figures over its rounds: the median of each clock (the rows are the same in each)."""
+    if len(runs) == 1:
+        return runs[0]
+    out = dict(runs[-1])
+    for clock in ("seconds", "process_seconds", "cpu_seconds"):
+        out[clock] = statistics.median(r[clock] for r in runs)
+    out["rows_per_s"] = out["rows"] / out["seconds"]
+    out["process_rows_per_s"] = out["rows"] / out["process_seconds"]
+    out["maxrss_mb"] = max(r["maxrss_mb"] for r in runs)
+    out["rounds"] = [{k: r[k] for k in ("seconds", "process_seconds", "cpu_seconds", "maxrss_mb")} for r in runs]
+    return out
+
+
 def expect_rows(url: str, expected: int, phase: str) -> None:
     found = databases.count(url, dataset.TARGET_TABLE)
     if found != expected:
@@ -210,51 +311,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             raw_batch = args.raw_batch
             if raw_batch is None:
-                sweep = []
-                sample = min(args.rows, args.sweep_rows)
-                for size in (int(s) for s in args.sweep.split(",")):
-                    databases.recreate_target(pair)
-                    result = runner.phase(f"sweep-{size}", {"phase": "raw", "batch": size, "limit": sample})
-                    sweep.append({"batch": size, "rows": result["rows"], "seconds": round(result["seconds"], 3),
-                                  "rows_per_s": round(result["rows_per_s"])})
-                report["sweep"] = sweep
-                raw_batch = max(sweep, key=lambda s: s["rows_per_s"])["batch"]
+                report["sweep"] = sweep(runner)
+                raw_batch = max(report["sweep"], key=lambda s: s["rows_per_s"])["batch"]
             batch = args.batch_size or raw_batch
             report["raw_batch_size"], report["batch_size"] = raw_batch, batch
 
-            results: list[dict[str, Any]] = []
-            if "raw" in chosen:
-                databases.recreate_target(pair)
-                results.append(runner.phase("raw", {"phase": "raw", "batch": raw_batch}))
-                expect_rows(pair.target, args.rows, "raw")
-            if "raw_ordered" in chosen:
-                databases.recreate_target(pair)
-                results.append(runner.phase("raw_ordered", {"phase": "raw", "batch": raw_batch, "ordered": True}))
-                expect_rows(pair.target, args.rows, "raw_ordered")
-            if "pandas" in chosen:
-                databases.recreate_target(pair)
-                results.append(runner.phase("pandas", {"phase": "pandas", "batch": batch}))
-                expect_rows(pair.target, args.rows, "pandas")
+            # The full copies, each from an empty target table, in rounds: with --repeat N every
+            # method runs N times interleaved, so a burst of load from elsewhere on the machine
+            # hits all of them alike, and the medians are reported.
             config = write_syncd_project(workdir, pair, batch)
-            if "syncd_full" in chosen:
-                databases.recreate_target(pair)
-                results.append(runner.phase("syncd_full", {"phase": "syncd", "config": str(config), "full": True},
-                                            profile=True))
-                expect_rows(pair.target, args.rows, "syncd_full")
+            specs: dict[str, dict[str, Any]] = {
+                "raw": {"phase": "raw", "batch": raw_batch},
+                "raw_copy": {"phase": "raw_copy", "batch": raw_batch, "binary": True},
+                "raw_copy_text": {"phase": "raw_copy", "batch": raw_batch},
+                "raw_ordered": {"phase": "raw", "batch": raw_batch, "ordered": True},
+                "pandas": {"phase": "pandas", "batch": batch},
+                "syncd_full": {"phase": "syncd", "config": str(config), "full": True},
+            }
+            copies = [(name, spec) for name, spec in specs.items()
+                      if name in chosen and (name not in POSTGRESQL_ONLY or pair.kind == "postgresql")]
+            for label, tree in (item.split("=", 1) for item in args.compare):
+                copies.append((f"syncd_full@{label}", {**specs["syncd_full"], "tree": str(Path(tree).resolve())}))
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in copies}
+            for round_ in range(args.repeat):
+                if args.repeat > 1:
+                    log(f"round {round_ + 1} of {args.repeat}")
+                for name, spec in copies:
+                    databases.recreate_target(pair)
+                    if name.startswith("syncd_full"):
+                        reset_syncd_state(config)
+                    runs[name].append(runner.phase(name, spec, profile=name == "syncd_full"))
+                    expect_rows(pair.target, args.rows, name)
+            results: list[dict[str, Any]] = [median_of(runs[name]) for name, _ in copies]
             if "syncd_incremental" in chosen:
                 if "syncd_full" not in chosen:
                     raise SystemExit("syncd_incremental needs syncd_full before it")
-                # A few seconds between the full copy and the change, so no changed row can share
-                # the full copy's watermark second (MariaDB DATETIME has whole seconds).
-                time.sleep(1.5)
-                changed, stamp = databases.touch_one_percent(pair)
-                report["changed_rows"] = changed
-                result = runner.phase("syncd_incremental", {"phase": "syncd", "config": str(config), "full": False})
+                report["changed_rows"], result = incremental(runner, config)
                 results.append(result)
-                mark = "?" if pair.kind == "sqlite" else "%s"
-                arrived = databases.count(pair.target, dataset.TARGET_TABLE, f"WHERE update_date = {mark}", (stamp,))
-                if arrived != changed:
-                    raise SystemExit(f"the incremental run brought {arrived} of {changed} changed rows")
             if "syncd_idle" in chosen and "syncd_full" in chosen:
                 results.append(runner.phase("syncd_idle", {"phase": "syncd", "config": str(config), "full": False}))
             report["phases"] = results
@@ -274,22 +367,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def verdicts(kind: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by = {r["phase"]: r for r in results}
     out: list[dict[str, Any]] = []
-    full, raw, pandas = by.get("syncd_full"), by.get("raw"), by.get("pandas")
+    full, pandas = by.get("syncd_full"), by.get("pandas")
+    reference = by.get(REFERENCE[kind])
     if full and full.get("profiled"):
         return [{"target": "(syncd full copy was profiled: no verdicts)", "met": None}]
-    if full and raw:
-        ratio = full["rows_per_s"] / raw["rows_per_s"]
-        out.append({"target": f"syncd full copy >= {TARGET_RATIO}x raw driver", "value": f"{ratio:.2f}x",
-                    "met": ratio >= TARGET_RATIO, "binding": kind != "sqlite"})
+    if full and reference:
+        target = TARGET_RATIO[kind]
+        for clock, label in (("process_rows_per_s", "whole process"), ("rows_per_s", "in process")):
+            ratio = full[clock] / reference[clock]
+            out.append({"target": f"syncd full copy >= {target}x {REFERENCE[kind]} ({label})",
+                        "value": f"{ratio:.2f}x", "met": ratio >= target, "binding": clock == "process_rows_per_s"})
+    older = by.get("raw_copy_text")
+    if full and older:
+        # syncd's method before binary COPY: what the target was first stated against
+        ratio = full["process_rows_per_s"] / older["process_rows_per_s"]
+        out.append({"target": f"syncd full copy >= {TARGET_RATIO[kind]}x raw_copy_text (whole process)",
+                    "value": f"{ratio:.2f}x", "met": ratio >= TARGET_RATIO[kind], "binding": False})
     if full and pandas:
-        out.append({"target": "syncd full copy faster than pandas to_sql",
-                    "value": f"{full['rows_per_s'] / pandas['rows_per_s']:.2f}x pandas",
-                    "met": full["rows_per_s"] > pandas["rows_per_s"]})
+        out.append({"target": "syncd full copy faster than pandas to_sql (whole process)",
+                    "value": f"{full['process_rows_per_s'] / pandas['process_rows_per_s']:.2f}x pandas",
+                    "met": full["process_rows_per_s"] > pandas["process_rows_per_s"]})
     incremental = by.get("syncd_incremental")
     if full and incremental:
         share = incremental["seconds"] / full["seconds"]
-        out.append({"target": f"1 % incremental <= {TARGET_INCREMENTAL_SHARE:.0%} of the full copy's time",
-                    "value": f"{share:.2%}", "met": share <= TARGET_INCREMENTAL_SHARE})
+        out.append({"target": f"1 % incremental <= {TARGET_INCREMENTAL_SHARE:.0%} of the full copy's time "
+                              "(in process)", "value": f"{share:.2%}", "met": share <= TARGET_INCREMENTAL_SHARE})
     syncd_rss = [r["maxrss_mb"] for r in results if r["phase"].startswith("syncd")]
     if syncd_rss:
         out.append({"target": f"syncd peak RSS <= {TARGET_RSS_MB} MB", "value": f"{max(syncd_rss):.0f} MB",
@@ -299,30 +401,41 @@ def verdicts(kind: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def render(report: dict[str, Any]) -> str:
     lines = [f"{report['db']}, {report['rows']} rows; raw batch {report['raw_batch_size']}, "
-             f"syncd/pandas batch {report['batch_size']}; source loaded in {report['load_seconds']} s"]
+             f"syncd/pandas batch {report['batch_size']}; source loaded in {report['load_seconds']} s",
+             f"  command: {report['command']}"]
     for name, value in report["versions"].items():
         lines.append(f"  {name}: {value}")
     if report.get("sweep"):
         lines.append("  raw batch sweep: " + ", ".join(
             f"{s['batch']}: {s['rows_per_s']} rows/s" for s in report["sweep"]))
-    raw = next((r for r in report["phases"] if r["phase"] == "raw"), None)
-    header = ("phase", "rows", "seconds", "rows/s", "x raw", "peak RSS MB", "in mapping s")
+    by = {r["phase"]: r for r in report["phases"]}
+    references = [name for name in ("raw", "raw_copy", "raw_copy_text") if name in by]
+
+    def ratio(r: dict[str, Any], ref: str, clock: str) -> str:
+        return f"{r[clock] / by[ref][clock]:.2f}" if r[clock] and by[ref][clock] else "-"
+
+    header = ("phase", "rows", "s", "rows/s", *(f"x {ref}" for ref in references),
+              "process s", "rows/s", *(f"x {ref}" for ref in references), "CPU s", "RSS MB")
     table = [header]
     for r in report["phases"]:
-        ratio = f"{r['rows_per_s'] / raw['rows_per_s']:.2f}" if raw and r["rows_per_s"] else "-"
         table.append((r["phase"] + (" (profiled)" if r.get("profiled") else ""), str(r["rows"]),
-                      f"{r['seconds']:.2f}", f"{r['rows_per_s']:.0f}" if r["rows_per_s"] else "-", ratio,
-                      f"{r['maxrss_mb']:.0f}",
-                      f"{r['syncd_seconds']:.2f}" if "syncd_seconds" in r else ""))
+                      f"{r['seconds']:.2f}", f"{r['rows_per_s']:.0f}" if r["rows_per_s"] else "-",
+                      *(ratio(r, ref, "rows_per_s") for ref in references),
+                      f"{r['process_seconds']:.2f}",
+                      f"{r['process_rows_per_s']:.0f}" if r["process_rows_per_s"] else "-",
+                      *(ratio(r, ref, "process_rows_per_s") for ref in references),
+                      f"{r['cpu_seconds']:.2f}", f"{r['maxrss_mb']:.0f}"))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines.append("  s: in process, first connection to last commit (syncd: its run record); process s: spawn to "
+                 "exit, start-up and imports included; CPU s: the process's user + system CPU")
     for i, row in enumerate(table):
         lines.append("  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in
-                               enumerate(zip(row, widths))))
+                               enumerate(zip(row, widths, strict=True))))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     for v in report.get("verdicts", []):
         state = "n/a" if v["met"] is None else "met" if v["met"] else "NOT met"
-        extra = "" if v.get("binding", True) else " (not a target on SQLite)"
+        extra = "" if v.get("binding", True) else " (for information)"
         lines.append(f"  {v['target']}: {v.get('value', '')} -> {state}{extra}")
     return "\n".join(lines)
 

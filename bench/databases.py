@@ -10,18 +10,62 @@ import os
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from bench import dataset
+from bench import dataset, drivers
 
 ENV_VARS = {"mariadb": "SYNCD_TEST_MARIADB_URL", "postgresql": "SYNCD_TEST_POSTGRESQL_URL"}
+
+source_meta = sa.MetaData()
+source_table = sa.Table(
+    dataset.SOURCE_TABLE, source_meta,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("company_code", sa.String(9), nullable=False),
+    sa.Column("task_id", sa.String(36), nullable=False),
+    sa.Column("check_time", sa.DateTime),
+    sa.Column("check_result", sa.String(10)),
+    sa.Column("remark", sa.String(500)),
+    sa.Column("checker", sa.String(20)),
+    sa.Column("danger_count", sa.Integer),
+    sa.Column("check_type", sa.SmallInteger),
+    sa.Column("score", sa.Numeric(5, 2)),
+    sa.Column("cost", sa.Numeric(12, 2)),
+    sa.Column("del_flag", sa.String(1), nullable=False),
+    sa.Column("create_time", sa.DateTime),
+    sa.Column("update_time", sa.DateTime, index=True),
+    sa.Column("version", sa.Integer),
+)
+
+target_meta = sa.MetaData()
+target_table = sa.Table(
+    dataset.TARGET_TABLE, target_meta,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("company_code", sa.String(9), nullable=False),
+    sa.Column("task_id", sa.String(36), nullable=False),
+    sa.Column("check_time", sa.DateTime),
+    sa.Column("check_status", sa.String(2)),
+    sa.Column("remark", sa.String(500)),
+    sa.Column("checker", sa.String(20)),
+    sa.Column("danger_count", sa.Integer),
+    sa.Column("check_type", sa.SmallInteger),
+    sa.Column("score", sa.Numeric(5, 2)),
+    sa.Column("cost", sa.Numeric(12, 2)),
+    sa.Column("deleted", sa.String(1), nullable=False),
+    sa.Column("create_date", sa.DateTime),
+    sa.Column("update_date", sa.DateTime),
+    sa.Column("version", sa.Integer),
+    sa.Column("sync_time", sa.DateTime),
+)
+assert tuple(c.name for c in source_table.columns) == dataset.SOURCE_COLUMNS
+assert tuple(c.name for c in target_table.columns) == dataset.TARGET_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -73,20 +117,21 @@ def fresh_pair(kind: str, workdir: Path) -> Iterator[Pair]:
                 _admin(kind, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def dbapi_connect(kind: str, url: str) -> Any:
-    """A plain driver connection: what a hand-written copy would open."""
+def dbapi_params(kind: str, url: str) -> dict[str, Any]:
+    """The keyword arguments of ``bench.drivers.connect`` for a database URL."""
     u = make_url(url)
     if kind == "sqlite":
-        return sqlite3.connect(u.database)
+        return {"database": u.database}
     if kind == "mariadb":
-        import pymysql
+        return {"host": u.host, "port": u.port or 3306, "user": u.username, "password": u.password,
+                "database": u.database}
+    return {"host": u.host, "port": u.port or 5432, "user": u.username, "password": u.password,
+            "dbname": u.database}
 
-        return pymysql.connect(host=u.host, port=u.port or 3306, user=u.username, password=u.password,
-                               database=u.database, charset="utf8mb4", autocommit=False)
-    import psycopg
 
-    return psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
-                           dbname=u.database, autocommit=False)
+def dbapi_connect(kind: str, url: str) -> Any:
+    """A plain driver connection: what a hand-written copy would open."""
+    return drivers.connect(kind, dbapi_params(kind, url))
 
 
 def server_version(kind: str, url: str) -> str:
@@ -105,7 +150,7 @@ def server_version(kind: str, url: str) -> str:
 def create_source(pair: Pair) -> None:
     engine = sa.create_engine(pair.source, poolclass=NullPool)
     try:
-        dataset.source_meta.create_all(engine)
+        source_meta.create_all(engine)
     finally:
         engine.dispose()
 
@@ -114,8 +159,8 @@ def recreate_target(pair: Pair) -> None:
     """An empty target table: each full copy starts from the same state."""
     engine = sa.create_engine(pair.target, poolclass=NullPool)
     try:
-        dataset.target_meta.drop_all(engine)
-        dataset.target_meta.create_all(engine)
+        target_meta.drop_all(engine)
+        target_meta.create_all(engine)
     finally:
         engine.dispose()
 
@@ -128,11 +173,10 @@ def load_source(pair: Pair, rows: int, generator: dataset.Generator, chunk: int 
     cols = ", ".join(dataset.SOURCE_COLUMNS)
     try:
         if pair.kind == "postgresql":
-            with conn.cursor() as cur:
-                with cur.copy(f"COPY {dataset.SOURCE_TABLE} ({cols}) FROM STDIN") as copy:
-                    for part in generator.rows(rows, chunk):
-                        for row in part:
-                            copy.write_row(row)
+            with conn.cursor() as cur, cur.copy(f"COPY {dataset.SOURCE_TABLE} ({cols}) FROM STDIN") as copy:
+                for part in generator.rows(rows, chunk):
+                    for row in part:
+                        copy.write_row(row)
             conn.commit()
             conn.autocommit = True
             conn.execute(f"VACUUM ANALYZE {dataset.SOURCE_TABLE}")

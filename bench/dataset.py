@@ -9,57 +9,23 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterator, Sequence
-
-import sqlalchemy as sa
+from typing import Any
 
 SOURCE_TABLE = "hazard_check_record"
 TARGET_TABLE = "dp_hazard_check_record"
 
-source_meta = sa.MetaData()
-source_table = sa.Table(
-    SOURCE_TABLE, source_meta,
-    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("company_code", sa.String(9), nullable=False),
-    sa.Column("task_id", sa.String(36), nullable=False),
-    sa.Column("check_time", sa.DateTime),
-    sa.Column("check_result", sa.String(10)),
-    sa.Column("remark", sa.String(500)),
-    sa.Column("checker", sa.String(20)),
-    sa.Column("danger_count", sa.Integer),
-    sa.Column("check_type", sa.SmallInteger),
-    sa.Column("score", sa.Numeric(5, 2)),
-    sa.Column("cost", sa.Numeric(12, 2)),
-    sa.Column("del_flag", sa.String(1), nullable=False),
-    sa.Column("create_time", sa.DateTime),
-    sa.Column("update_time", sa.DateTime, index=True),
-    sa.Column("version", sa.Integer),
-)
-SOURCE_COLUMNS = tuple(c.name for c in source_table.columns)
-
-target_meta = sa.MetaData()
-target_table = sa.Table(
-    TARGET_TABLE, target_meta,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("company_code", sa.String(9), nullable=False),
-    sa.Column("task_id", sa.String(36), nullable=False),
-    sa.Column("check_time", sa.DateTime),
-    sa.Column("check_status", sa.String(2)),
-    sa.Column("remark", sa.String(500)),
-    sa.Column("checker", sa.String(20)),
-    sa.Column("danger_count", sa.Integer),
-    sa.Column("check_type", sa.SmallInteger),
-    sa.Column("score", sa.Numeric(5, 2)),
-    sa.Column("cost", sa.Numeric(12, 2)),
-    sa.Column("deleted", sa.String(1), nullable=False),
-    sa.Column("create_date", sa.DateTime),
-    sa.Column("update_date", sa.DateTime),
-    sa.Column("version", sa.Integer),
-    sa.Column("sync_time", sa.DateTime),
-)
-TARGET_COLUMNS = tuple(c.name for c in target_table.columns)
+# Plain names, no SQLAlchemy: the raw phases import this module, and their whole-process time
+# must not include an import that a hand-written copy would not make. The tables themselves
+# are built in bench.databases.
+SOURCE_COLUMNS = ("id", "company_code", "task_id", "check_time", "check_result", "remark", "checker",
+                  "danger_count", "check_type", "score", "cost", "del_flag", "create_time", "update_time",
+                  "version")
+TARGET_COLUMNS = ("id", "company_code", "task_id", "check_time", "check_status", "remark", "checker",
+                  "danger_count", "check_type", "score", "cost", "deleted", "create_date", "update_date",
+                  "version", "sync_time")
 
 #: how the source's Chinese status labels map to the province's codes
 STATUS_CODES = {"正常": "0", "存在隐患": "1", "未排查": "2"}

@@ -13,11 +13,15 @@ from collections import Counter
 
 #: (stage, pattern matched against one frame "function (file:line)"); first match from the top wins
 STAGES = (
+    ("start-up: imports", re.compile(r"_call_with_frames_removed \(")),
+    ("start-up: config, mappings, code lists", re.compile(r"open_project \(")),
     ("map rows (transform.RowMapper.map_batch)", re.compile(r"map_batch \(")),
-    ("write: executemany upsert", re.compile(r"executemany \(")),
+    ("write: Target.write (driver binding, COPY, upsert)", re.compile(r"Target\.write \(|executemany \(")),
     ("checkpoint to the state store", re.compile(r"checkpoint \(")),
-    ("read: Source.stream (driver fetch, Row objects, tuple())", re.compile(r"<genexpr> \(syncd/source.py")),
     ("read: Source.stream's prefetch thread", re.compile(r"_Reader\.run \(")),
+    ("read: Source.stream (driver fetch, Row objects)", re.compile(r"\(syncd/source.py")),
+    ("connect, reflect, probe (Target.describe, Source.probe, engines)",
+     re.compile(r"describe \(|probe \(|create_engine \(|Target\.upsert \(")),
 )
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]*):\d+\)$")
 

@@ -208,11 +208,12 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
     from syncd import commands
 
     project = _load(ctx)
-    rows = commands.check(project, connect_databases=connect_databases)
+    warnings: list[str] = []
+    rows = commands.check(project, connect_databases=connect_databases, warnings=warnings)
     notes = commands.source_notes(project) if connect_databases else []
     out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
                      title=f"{project.config.path}: {len(rows)} mapping(s), dependency order"))
-    for warning in commands.secret_warnings(project.config):
+    for warning in [*commands.secret_warnings(project.config), *warnings]:
         out.print("[yellow]warning[/yellow] ", end="")
         out.print(warning, markup=False)
     for note in notes:
@@ -680,16 +681,27 @@ def state_rebuild(ctx: click.Context, wait: float | None) -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Write every difference to this CSV file (UTF-8 with BOM, opens in Excel).")
 @click.option("--limit", default=20, show_default=True, help="Differences to show per mapping.")
+@click.option("--repair", is_flag=True,
+              help="Compare by buckets hashed inside the target (cheap over a thin link), re-send the rows that are "
+                   "missing or different, and treat rows only in the target as the mapping's on_source_delete says. "
+                   "Refused while a syncd daemon runs: set reconcile.repair in the config instead.")
+@click.option("--wait", "wait", type=float, is_flag=False, flag_value=-1.0, default=None, metavar="[SECONDS]",
+              help="With --repair: if another syncd holds the state store, wait for it (at most SECONDS).")
 @click.pass_context
-def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, limit: int) -> None:
-    """Compare source and target row by row; name every missing or different row. Exit 1 if any."""
+def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, limit: int, repair: bool = False,
+              wait: float | None = None) -> None:
+    """Compare source and target row by row; name every missing or different row. Exit 1 if any.
+    With --repair: compare by buckets and repair; exit 1 if a mapping failed or a repair was deferred."""
     import pandas as pd
 
     from syncd import commands
 
     project = _load(ctx)
+    if repair:
+        _print_repairs(commands.repair(project, names=names, wait=_waiting(wait)), csv_path, limit)
+        return
     results = commands.reconcile(project, names=names)
-    kinds = ["missing", "different", "waiting", "rejected", "dropped", "extra"]
+    kinds = ["missing", "different", "waiting", "rejected", "dropped", "extra", "stale"]
     summary = [{"mapping": r.mapping, "source": r.source_rows, "target": r.target_rows,
                 **{k: r.count(k) for k in kinds}, "equal": "yes" if r.equal else "NO"} for r in results]
     out.print(_table(summary, ["mapping", "source", "target", *kinds, "equal"], title="reconciliation"))
@@ -704,6 +716,43 @@ def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, 
         table.to_csv(csv_path, index=False, encoding="utf-8-sig")
         out.print(f"differences written to {csv_path}")
     ctx.exit(EXIT_OK if all(r.equal for r in results) else EXIT_FAILED)
+
+
+
+def _print_repairs(results: list[Any], csv_path: str | None, limit: int) -> None:
+    """The table of ``reconcile --repair``, its first differences, and the exit code."""
+    import csv as csv_module
+    import dataclasses
+
+    from syncd.repair import KINDS, MAX_FINDINGS
+
+    shown_kinds = [k for k in KINDS if any(r.count(k) for r in results)]
+    summary = [{"mapping": r.mapping, "status": r.status, "source": r.source_rows, "target": r.target_rows,
+                "buckets": f"{r.differing}/{r.buckets}", **{k: r.count(k) for k in shown_kinds},
+                "re-sent": r.resent, "marked deleted": r.marked, "deleted": r.deleted} for r in results]
+    out.print(_table(summary, ["mapping", "status", "source", "target", "buckets", *shown_kinds, "re-sent",
+                               "marked deleted", "deleted"], title="reconcile --repair"))
+    for r in results:
+        if r.error:
+            err.print(f"[red]{r.mapping}[/red]: ", end="")
+            err.print(r.error, markup=False)
+        for warning in r.warnings:
+            err.print(f"[yellow]{r.mapping}[/yellow]: ", end="")
+            err.print(warning, markup=False)
+        rows = [dataclasses.asdict(f) for f in r.findings if f.kind not in ("rejected", "dropped")][:limit]
+        if rows:
+            out.print(_table(rows, ["kind", "key", "column", "expected", "actual", "reason"],
+                             title=f"{r.mapping}: first differences"))
+    if csv_path:
+        with open(csv_path, "w", encoding="utf-8-sig", newline="") as stream:
+            writer = csv_module.writer(stream)
+            writer.writerow(["mapping", "kind", "key", "column", "expected", "actual", "reason"])
+            for r in results:
+                for f in r.findings:
+                    writer.writerow([r.mapping, f.kind, f.key, f.column, f.expected, f.actual, f.reason])
+        out.print(f"differences written to {csv_path} (at most {MAX_FINDINGS} per mapping; all are counted above)")
+    failed = any(r.status not in ("ok",) for r in results)
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @cli.command()
@@ -826,6 +875,103 @@ def report(ctx: click.Context, since: Any, until: Any, out_file: str, lang: str 
         return
     out.print(f"report written to {out_file}: {built.runs} run(s) from {since} to {until}, "
               f"{len(built.failures)} failed, {built.sent:,} row(s) sent, {built.new_rejects:,} new reject(s)",
+              markup=False)
+
+
+def _shown(value: Any) -> str:
+    """A value in a preview: text as it is, other values by their Python spelling, long ones cut."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(bytes(value))} bytes>"
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+@cli.command()
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("--limit", default=20, show_default=True, help="How many source rows (the newest by cursor).")
+@click.option("--where", default=None, metavar="SQL", help="Only source rows that meet this condition (SQL of the "
+                                                            "source database, over the source's columns).")
+@click.pass_context
+def preview(ctx: click.Context, name: str, limit: int, where: str | None) -> None:
+    """Source rows beside the rows the mapping makes of them, with what a run would do with each
+    (insert, update, unchanged, reject and why), read against the live target. Writes nothing."""
+    from syncd import commands
+
+    project = _load(ctx)
+    shown = commands.preview(project, mapping=name, limit=limit, where=where)
+    verdicts = [{"key": ", ".join(map(str, r.key)), "would": r.verdict, "why": r.reason or ""} for r in shown.rows]
+    out.print(_table(verdicts, ["key", "would", "why"], title=f"{name}: {len(shown.rows)} source row(s), newest first"))
+    for row in shown.rows:
+        lines = []
+        for column in shown.columns:
+            origin = shown.origins[column]
+            read = row.source.get(origin, row.source.get(f"_expr_{column}")) if row.source else None
+            lines.append({"column": column, "from": origin,
+                          "source value": _shown(read) if origin in row.source or f"_expr_{column}" in row.source
+                          else "", "mapped": _shown(row.mapped[column]) if row.mapped is not None else "",
+                          "in the target now": _shown(row.current.get(column)) if row.current is not None else "",
+                          "": "changes" if column in row.changed else ""})
+        title = f"key {', '.join(map(str, row.key))}: would {row.verdict}" + (f" ({row.reason})" if row.reason else "")
+        out.print(_table(lines, ["column", "from", "source value", "mapped", "in the target now", ""], title=title))
+    out.print(f"read with: {shown.statement}", markup=False)
+
+
+@cli.command("plan")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("--full", is_flag=True, help="The plan of a full copy (run --once --full).")
+@click.pass_context
+def plan_command(ctx: click.Context, name: str, full: bool) -> None:
+    """The SQL a run of the mapping executes now: its window's query with the bounds, the upsert,
+    the parent checks; and the order of the mappings with their dependencies. Reads only."""
+    from syncd import commands
+
+    project = _load(ctx)
+    found = commands.plan_mapping(project, mapping=name, full=full)
+    out.print("order of the mappings (each after what it depends on):", markup=False)
+    for i, (mapping, depends) in enumerate(found.order, 1):
+        mark = "  <--" if mapping == name else ""
+        after = f" (after {', '.join(depends)})" if depends else ""
+        out.print(f"  {i}. {mapping}{after}{mark}", markup=False)
+    sections = [("watermark", found.watermark or "none: the next run copies every row"),
+                ("next window", found.window), ("definition hash", found.definition_hash),
+                ("1. pending rejects, re-read by key", found.retry),
+                ("2. the window", found.read)]
+    if found.nulls:
+        sections.append(("3. rows with a NULL cursor (null_cursor: include)", found.nulls))
+    sections.append(("each batch is written with", found.upsert))
+    sections += [("the bulk path", text) for text in found.staging]
+    sections += [("parent check", text) for text in found.parents]
+    for title, text in sections:
+        out.print("")
+        out.print(f"-- {title}:", markup=False)
+        out.print(text, markup=False)
+
+
+@cli.command()
+@click.option("--source-table", required=True, metavar="TABLE", help="The county table to read.")
+@click.option("--target-table", required=True, metavar="TABLE", help="The intermediate table to fill.")
+@click.option("--source-schema", default=None, metavar="SCHEMA", help="The source table's schema, if not the default.")
+@click.option("--target-schema", default=None, metavar="SCHEMA",
+              help="The target table's schema (default: target.schema).")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
+              help="Write the mapping to this file (e.g. mappings/NAME.yaml) instead of printing it.")
+@click.option("--force", is_flag=True, help="With --out: overwrite the file.")
+@click.pass_context
+def scaffold(ctx: click.Context, source_table: str, target_table: str, source_schema: str | None,
+             target_schema: str | None, out_file: str | None, force: bool) -> None:
+    """A mapping skeleton from the two live tables: columns matched by name, key and cursor guessed,
+    code lists proposed, a TODO for each NOT NULL column nothing fills."""
+    from syncd import commands
+
+    text = commands.scaffold(ctx.obj["config"], source_table=source_table, target_table=target_table,
+                             source_schema=source_schema, target_schema=target_schema, out=out_file, force=force)
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    todos = text.count("TODO")
+    err.print(f"written to {out_file}" + (f"; {todos} TODO(s) to do before `syncd check --connect`" if todos else ""),
               markup=False)
 
 

@@ -21,12 +21,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from syncd import audit, dialects, lock, plan
+from syncd import audit, dialects, lock
 from syncd.config import parse_duration
 from syncd.engines import answers, connect, engine_for, make_engine, open_state
-from syncd.errors import ConfigError, MappingError, Problem, first_line
+from syncd.errors import ConfigError, MappingError, Problem, SyncdError
 from syncd.project import Project, open_project, secret_warnings
 from syncd.runner import RunReport, run_once
 from syncd.source import Source
@@ -41,16 +39,20 @@ from syncd.state import (
     salvage,
 )
 from syncd.status import health, lag, status
-from syncd.watermark import Watermark, Window, cursor_problem, decode_key, decode_value, format_like
+from syncd.watermark import Watermark, cursor_problem, decode_key, decode_value, format_like
 
-__all__ = ["HISTORY_FIELDS", "Project", "RunReport", "StoreCheck", "audit_head", "audit_list", "audit_verify",
-           "check", "drop_rejects", "health", "history", "history_records", "key_text", "lag", "note_files",
-           "open_project", "reconcile", "rejects", "report", "rewind_watermark", "run_once", "secret_warnings",
-           "set_watermark", "source_notes", "state_check", "state_rebuild", "status", "watermark_show"]
+__all__ = ["HISTORY_FIELDS", "Project", "RunReport", "StoreCheck", "audit_head",
+           "audit_list", "audit_verify", "check", "drop_rejects", "health", "history", "history_records", "key_text",
+           "lag", "note_files", "open_project", "plan_mapping", "preview", "reconcile", "rejects", "report",
+           "rewind_watermark", "run_once", "scaffold", "secret_warnings", "set_watermark", "source_notes",
+           "state_check", "state_rebuild", "status", "watermark_show"]
 
 
-def check(project: Project, *, connect_databases: bool = False) -> list[dict[str, Any]]:
-    """What each mapping does; with ``connect_databases`` also checks tables and columns exist.
+def check(project: Project, *, connect_databases: bool = False,
+          warnings: list[str] | None = None) -> list[dict[str, Any]]:
+    """What each mapping does; with ``connect_databases`` also checks each mapping against the
+    databases (``syncd.authoring.check_connected``); what works but narrows values goes into
+    ``warnings``.
 
     Raises MappingError listing every mapping that does not fit the databases.
     """
@@ -65,20 +67,13 @@ def check(project: Project, *, connect_databases: bool = False) -> list[dict[str
                 if (failure := answers(role, db)) is not None]
     if problems:   # nothing more can be checked against a database that does not answer
         raise MappingError(problems)
+    from syncd.authoring import check_connected
+
     with connect(config) as c:
-        for m in project.mappings:
-            try:
-                c.target.describe(m)
-            except MappingError as exc:
-                problems.extend(exc.problems)
-            except sa.exc.SQLAlchemyError as exc:
-                problems.append(Problem(str(m.file), None, "target",
-                                        f"mapping {m.name!r}: cannot read target table {m.target.table}: "
-                                        f"{first_line(exc)}"))
-            failure = c.source.query_problem(plan.read_window(m, Window()))
-            if failure is not None:
-                problems.append(Problem(str(m.file), None, "source",
-                                        f"mapping {m.name!r}: the source query fails: {failure}"))
+        found, warned = check_connected(project, c.source, c.target)
+    problems.extend(found)
+    if warnings is not None:
+        warnings.extend(warned)
     if problems:
         raise MappingError(problems)
     return rows
@@ -600,3 +595,108 @@ def report(project: Project, start: date, end: date, out: str | Path, lang: str 
         built = report_module.make_report(state, start, end, tz=project.tz, lang=chosen, now=now)
     report_module.write(built, path, kind)
     return built
+
+
+# -- writing mappings: preview, plan, scaffold ---------------------------------------------------
+
+def preview(project: Project, *, mapping: str, limit: int = 20, where: str | None = None) -> Any:
+    """The newest ``limit`` source rows of ``mapping`` (``where``: a filter in the source's SQL) beside
+    the rows the mapping makes of them, each with what a run would do: insert, update (which
+    columns), unchanged, or reject and why. Read against the live target; writes nothing
+    (a ``syncd.authoring.Preview``)."""
+    from syncd import authoring
+
+    if limit < 1:
+        raise ConfigError([Problem("", None, "--limit", f"--limit {limit}: preview at least 1 row")])
+    return authoring.preview(project, mapping, limit=limit, where=where.strip() if where and where.strip() else None)
+
+
+def plan_mapping(project: Project, *, mapping: str, full: bool = False) -> Any:
+    """The SQL a run of ``mapping`` executes now (its window's query with the bounds, the upsert of
+    the target's dialect, the parent checks) and the order of the mappings (a
+    ``syncd.authoring.MappingPlan``). Reads only."""
+    from syncd import authoring
+
+    return authoring.plan_of(project, mapping, full=full)
+
+
+def scaffold(config_path: str | Path | None, *, source_table: str, target_table: str,
+             source_schema: str | None = None, target_schema: str | None = None,
+             out: str | Path | None = None, force: bool = False) -> str:
+    """A mapping skeleton from the live source and target tables (YAML text); with ``out``, also
+    written there (refused when the file exists, unless ``force``). Needs only the config: the
+    mappings may be half-written."""
+    from syncd import authoring
+    from syncd.config import find_config, load_config
+    from syncd.engines import prepare_drivers
+
+    config = load_config(find_config(config_path))
+    prepare_drivers(config)
+    path = Path(out) if out is not None else None
+    if path is not None and path.exists() and not force:
+        raise ConfigError([Problem(str(path), None, "--out", "the file exists; choose another name, or pass --force "
+                                                             "to overwrite it")])
+    text = authoring.scaffold(config, source_table=source_table, target_table=target_table,
+                              source_schema=source_schema, target_schema=target_schema,
+                              name=path.stem if path is not None else None)
+    if path is not None:
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([Problem(str(path), None, "--out", f"cannot write the file: {exc.strerror or exc}; "
+                                                                 "check that its folder exists")]) from None
+    return text
+
+
+# -- reconcile by buckets, and repair -----------------------------------------------------------
+
+def repair(project: Project, *, names: Sequence[str] = (), repair: bool = True, now: datetime | None = None,
+           observer: Any = None, wait: bool | float = False, locked: bool = False,
+           clock: Any = None) -> list[Any]:
+    """Reconcile the chosen mappings by buckets (``syncd.repair``) and, with ``repair``, re-send what
+    is missing or different and apply each mapping's ``on_source_delete``. A repair takes the lock
+    (refused while a syncd daemon runs, which repairs on its own ``reconcile.schedule``) unless
+    ``locked`` (the daemon's own job). Returns a ``syncd.repair.RepairResult`` per mapping; a
+    mapping that fails is recorded and the others still run."""
+    import sqlalchemy as sa
+
+    from syncd.repair import Reconciler
+    from syncd.runner import new_run_id, pacing_for
+    from syncd.sync import RetryPolicy, Stopped
+
+    now = now or datetime.now(timezone.utc)
+    for name in names:
+        project.mapping(name)
+    chosen = [m for m in project.mappings if (m.name in names if names else m.spec.enabled)]
+    config = project.config
+    defaults = config.defaults
+    tables: dict[tuple[Any, str], int] = {}
+    for m in project.mappings:
+        where = (m.target.schema_ or config.target.schema_, m.target.table.lower())
+        tables[where] = tables.get(where, 0) + 1
+    policy = RetryPolicy(attempts=defaults.retries + 1, wait=defaults.retry_wait.total_seconds(),
+                         wait_max=defaults.retry_wait_max.total_seconds())
+    run_id = new_run_id(now)
+    results: list[Any] = []
+    held = None if locked or not repair else lock.acquire(lock.lock_path(config), wait, purpose="reconcile --repair")
+    try:
+        with connect(config) as c:
+            c.state.attach_journal(journal_settings(config, project.mappings))
+            for m in chosen:
+                shared = tables[(m.target.schema_ or config.target.schema_, m.target.table.lower())] > 1
+                reconciler = Reconciler(m, source=c.source, target=c.target, state=c.state, codes=project.codes,
+                                        run_id=run_id, now=now, tz=project.tz, repair=repair,
+                                        pacing=pacing_for(project, m), clock=clock, observer=observer,
+                                        shared=shared, prefetch=defaults.prefetch, retry=policy,
+                                        is_transient=c.is_transient)
+                try:
+                    results.append(reconciler.run())
+                except Stopped:
+                    results.append(reconciler.result)
+                    raise
+                except (SyncdError, sa.exc.SQLAlchemyError, OSError):
+                    results.append(reconciler.result)
+    finally:
+        if held is not None:
+            held.release()
+    return results

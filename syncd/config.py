@@ -15,12 +15,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from syncd import dialects, yamlfile
 from syncd.errors import ConfigError, Problem
+from syncd.pacing import HeavyHours, parse_heavy_hours
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -41,6 +51,9 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+#: ``heavy_hours: "22:00-06:00"``: the local hours heavy work (full copies, repairs) may run in
+HeavyHoursSetting = Annotated[HeavyHours | None, PlainValidator(parse_heavy_hours),
+                              PlainSerializer(lambda h: h.describe() if h is not None else None)]
 
 
 def _usable_url(value: str) -> str:
@@ -112,6 +125,10 @@ class Defaults(_Frozen):
     prefetch: int = Field(default=1, ge=0, le=8)
     # How long a stopping daemon lets the batch in flight finish; keep it below systemd's TimeoutStopSec.
     stop_timeout: Duration = timedelta(seconds=60)
+    # Heavy work (full copies, re-sends after a mapping change, reconcile repairs) only in these
+    # local hours, and at most this many rows a second; incremental runs are never held back.
+    heavy_hours: HeavyHoursSetting = None
+    max_rows_per_second: int | None = Field(default=None, ge=1)
 
 
 class LogConfig(_Frozen):
@@ -160,6 +177,21 @@ class HealthConfig(_Frozen):
     max_run: Duration = timedelta(minutes=10)
 
 
+class ReconcileConfig(_Frozen):
+    """``reconcile:``: the daemon compares each mapping's target with its source on this schedule
+    (cron or interval, as a mapping's schedule) and, with ``repair``, re-sends what is missing or
+    different and applies each mapping's ``on_source_delete``."""
+
+    schedule: str | None = None
+    repair: bool = False
+    mappings: tuple[str, ...] = ()
+
+    @field_validator("mappings", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 class Config(_Frozen):
     source: DatabaseConfig
     target: DatabaseConfig
@@ -170,6 +202,7 @@ class Config(_Frozen):
     log: LogConfig = LogConfig()
     health: HealthConfig = HealthConfig()
     audit: AuditConfig = AuditConfig()
+    reconcile: ReconcileConfig = ReconcileConfig()
     schedules: dict[str, Any] = {}
     # Oracle Instant Client folder: turns on python-oracledb's thick mode, which Oracle 11g needs.
     oracle_client: Path | None = None

@@ -146,6 +146,7 @@ class Daemon:
         self.project = project
         self.names = tuple(names)
         self.jobs = schedule.plan_jobs(project.config, project.mappings, names=self.names)
+        self.reconcile = schedule.reconcile_job(project.config, project.mappings)
         self.notify = _Notifier()
         self.stopping = threading.Event()
         self._wake = threading.Event()
@@ -228,6 +229,7 @@ class Daemon:
         now = datetime.now(tz)
         for job in self.jobs:
             self._add(scheduler, job, now)
+        self._add_reconcile(scheduler)
         interval = watchdog_interval()
         if interval:
             # Pinged by the scheduler thread itself (its own worker, so a long sync does not hold
@@ -245,6 +247,43 @@ class Daemon:
         kwargs: dict[str, Any] = {"next_run_time": first} if first else {}
         scheduler.add_job(self._run_job, job.trigger, args=(job.id, job.mappings), id=job.id,
                           name=f"{job.schedule}: {', '.join(job.mappings)}", replace_existing=True, **kwargs)
+
+    def _add_reconcile(self, scheduler: BackgroundScheduler) -> None:
+        """The reconcile job (``reconcile.schedule``): in the one worker, so it never overlaps a run."""
+        job = self.reconcile
+        if job is None:
+            if scheduler.get_job(schedule.RECONCILE_JOB) is not None:
+                scheduler.remove_job(schedule.RECONCILE_JOB)
+            return
+        what = "reconcile and repair" if self.project.config.reconcile.repair else "reconcile"
+        scheduler.add_job(self._run_reconcile, job.trigger, id=job.id, name=f"{job.schedule}: {what}",
+                          replace_existing=True)
+
+    def _run_reconcile(self) -> None:
+        job = self.reconcile
+        if self.stopping.is_set() or job is None:
+            return
+        with self._busy:
+            self._running += 1
+        project = self.project
+        repair = project.config.reconcile.repair
+        try:
+            results = commands.repair(project, names=job.mappings, repair=repair, locked=True,
+                                      observer=_StopObserver(self.stopping, self.activity))
+            for r in results:
+                logger.log("WARNING" if r.status != "ok" else "INFO", "reconcile of {} {}: {}{}", r.mapping,
+                           r.status, r.describe(), f"; {r.error}" if r.error else "")
+        except Stopped as exc:
+            logger.info("reconcile ended early: {}", exc)
+        except Exception:  # noqa: BLE001 - the daemon outlives a bug in one reconcile; the next one tries again
+            logger.exception("reconcile failed unexpectedly; the next one starts afresh")
+        finally:
+            self.activity.end(job.mappings)
+            with self._busy:
+                self._running -= 1
+                self._busy.notify_all()
+            if not self.stopping.is_set():
+                self._publish()
 
     def _stop(self) -> int:
         self.notify("STOPPING=1")
@@ -310,6 +349,7 @@ class Daemon:
         try:
             project = commands.open_project(self.config_path, only=self.names)
             jobs = schedule.plan_jobs(project.config, project.mappings, names=self.names)
+            reconcile = schedule.reconcile_job(project.config, project.mappings)
             if self.lock is not None and lock.lock_path(project.config) != self.lock.path:
                 raise ConfigError(f"the state store moved to {lock.lock_path(project.config).parent}; "
                                   "restart syncd to use it")
@@ -323,6 +363,9 @@ class Daemon:
             self.notify(f"STATUS=reload refused (see the log); {self._status}")
             return
         self.project = project
+        self.reconcile = reconcile
+        if self.scheduler is not None:
+            self._add_reconcile(self.scheduler)
         try:
             commands.note_files(project, trigger="SIGHUP")
         except SyncdError as exc:
@@ -352,7 +395,11 @@ class Daemon:
         self.jobs = jobs
 
     def _describe_jobs(self) -> str:
-        return "; ".join(f"[{j.schedule}] {', '.join(j.mappings)}" for j in self.jobs) or "no mappings to run"
+        text = "; ".join(f"[{j.schedule}] {', '.join(j.mappings)}" for j in self.jobs) or "no mappings to run"
+        if self.reconcile is not None:
+            what = "reconcile and repair" if self.project.config.reconcile.repair else "reconcile"
+            text += f"; [{self.reconcile.schedule}] {what} {', '.join(self.reconcile.mappings)}"
+        return text
 
     # -- next run times for `syncd status` ------------------------------------------------
     def _publish(self) -> None:

@@ -11,14 +11,16 @@ The points, in the order a batch reaches them:
 - ``after-commit``: the target transaction committed, the checkpoint not yet written;
 - ``after-checkpoint``: the watermark and the batch's rejects are in the state store;
 - ``reject-retry``: pending rejects were re-read and written, their checkpoint not yet written;
-- ``full-resume``: a full copy resumed after a key, before its first resumed batch is read.
+- ``full-resume``: a full copy resumed after a key, before its first resumed batch is read;
+- ``repair``: a reconcile repair wrote a batch to the target (re-sent rows, or rows marked
+  deleted or deleted), its checkpoint not yet written.
 """
 
 from __future__ import annotations
 
 import os
 
-POINTS = ("after-read", "after-commit", "after-checkpoint", "reject-retry", "full-resume")
+POINTS = ("after-read", "after-commit", "after-checkpoint", "reject-retry", "full-resume", "repair")
 CRASH_EXIT = 77
 _ENV = "SYNCD_TEST_CRASH_AT"
 _hits: dict[str, int] = {}

@@ -181,3 +181,96 @@ def watermark_of(rows: Sequence[Sequence[Any]], lay: Layout, window: Window,
             (largest is None or previous.cursor > largest):
         largest = previous.cursor
     return Watermark(largest, key, snapshot=True, bound=window.until)
+
+
+# -- statements for authoring: check --connect, preview, plan, scaffold ----------------------------
+
+#: where in a mapping file a probe points, what it tests, and the statement
+Probe = tuple[tuple[Any, ...], str, sa.Select[Any]]
+
+
+def probes(mapping: TableMapping) -> list[Probe]:
+    """Statements that each test one part of the mapping's source alone, in the order to try them:
+    the table (or query), each source column, each ``expr``, the ``where``. When the whole window
+    query fails, the first that fails names the part to fix."""
+    source = mapping.source
+    found: list[Probe] = []
+    if source.query is not None:
+        query = sa.text(source.query).columns().subquery("src")
+        found.append((("source", "query"), "the source query", sa.select(sa.literal_column("1")).select_from(query)))
+    else:
+        table = sa.table(source.table or "", schema=source.schema_)
+        found.append((("source", "table"), f"source table {source.table}",
+                      sa.select(sa.literal_column("1")).select_from(table)))
+    src = source_from(mapping)
+    for name, loc in _column_places(mapping).items():
+        found.append((loc, f"source column {name}", sa.select(src.c[name]).select_from(src)))
+    for target, spec in mapping.columns.items():
+        if spec.expr is not None:
+            found.append((("columns", target, "expr"), f"the expression of column {target}",
+                          sa.select(sa.literal_column(spec.expr).label(EXPR_PREFIX + target)).select_from(src)))
+    if source.where:
+        found.append((("source", "where"), "source.where",
+                      sa.select(sa.literal_column("1")).select_from(src).where(*_filters(mapping))))
+    return found
+
+
+def _column_places(mapping: TableMapping) -> dict[str, tuple[Any, ...]]:
+    """Each source column a run reads -> the first place in the mapping that names it."""
+    places: dict[str, tuple[Any, ...]] = {}
+    for i, key in enumerate(mapping.source.key):
+        places.setdefault(key, ("source", "key", i))
+    for i, cursor in enumerate(mapping.source.cursors):
+        places.setdefault(cursor, ("source", "cursor") if i == 0 or not mapping.source.also_cursors
+                          else ("source", "cursor", i))
+    for target, spec in mapping.columns.items():
+        if spec.from_ is not None:
+            places.setdefault(spec.from_, ("columns", target, "from"))
+        for i, name in enumerate(spec.uuid5 or ()):
+            places.setdefault(name, ("columns", target, "uuid5", i))
+    return places
+
+
+def preview_rows(mapping: TableMapping, *, limit: int, where: str | None = None) -> sa.Select[Any]:
+    """The newest ``limit`` rows of the source (by cursor, then key, descending), as a run reads
+    them; ``where``: an extra filter in the source's SQL."""
+    src = source_from(mapping)
+    conds: list[Any] = list(_filters(mapping))
+    if where:
+        conds.append(sa.text(f"({where})"))
+    cursor = src.c[mapping.source.cursor]
+    keys = [src.c[k].desc() for k in mapping.source.key]
+    return _select(mapping, src).where(*conds).order_by(cursor.desc(), *keys).limit(limit)
+
+
+def target_rows(table: str, schema: str | None, columns: Sequence[str], key: Sequence[str],
+                keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:
+    """The ``columns`` of the target rows with these keys (key columns first)."""
+    names = [*key, *[c for c in columns if c not in key]]
+    tbl = sa.table(table, *[sa.column(c) for c in names], schema=schema)
+    return sa.select(*[tbl.c[c] for c in names]).where(key_in([tbl.c[k] for k in key], keys))
+
+
+def distinct_values(table: str, schema: str | None, column: str, limit: int) -> sa.Select[Any]:
+    """Up to ``limit`` different non-NULL values of one column."""
+    tbl = sa.table(table, sa.column(column), schema=schema)
+    col = tbl.c[column]
+    return sa.select(col).where(col.is_not(None)).distinct().limit(limit)
+
+
+def render(statement: sa.Select[Any] | sa.TextClause, sa_dialect: Any) -> str:
+    """The statement as the database gets it, with its values written in; where a driver cannot
+    write a value as SQL, the statement with placeholders and the values after it."""
+    try:
+        return str(statement.compile(dialect=sa_dialect, compile_kwargs={"literal_binds": True}))
+    except (sa.exc.CompileError, NotImplementedError, TypeError, ValueError):
+        compiled = statement.compile(dialect=sa_dialect)
+        params = compiled.params
+        values = ", ".join(f"{name} = {value!r}" for name, value in params.items())
+        return f"{compiled}\n-- values: {values}" if values else str(compiled)
+
+
+def count_rows(mapping: TableMapping) -> sa.Select[Any]:
+    """How many source rows the mapping reads (its ``where``), whatever their cursor."""
+    src = source_from(mapping)
+    return sa.select(sa.func.count()).select_from(src).where(*_filters(mapping))

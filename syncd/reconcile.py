@@ -6,7 +6,11 @@ not in the target), ``different`` (a column differs), ``waiting`` (newer than th
 next run sends it), ``rejected`` (held back, with its reason in ``syncd rejects``), ``dropped`` (a
 reject an operator gave up on, with the reason) and ``extra``
 (in the target, not produced by this mapping — another mapping writing the same table, or a row
-deleted at the source). Columns stamped by syncd (``value: now | run_id``) are not compared.
+deleted at the source), ``stale`` (in the target, but its source row's newer version is a reject:
+``update rejected``). With ``target.scope`` only the target rows of that condition are read, so
+mappings sharing a table each reconcile their own rows. Columns stamped by syncd
+(``value: now | run_id``) are not compared. ``syncd reconcile --repair`` (``syncd.repair``)
+compares by buckets instead, without reading the target row by row.
 The differences come back as a pandas DataFrame, ready for a CSV an auditor can open.
 """
 
@@ -25,8 +29,8 @@ from syncd.mapping import CodeList, TableMapping
 from syncd.source import Source
 from syncd.state import StateStore
 from syncd.target import Target
-from syncd.transform import RowMapper
-from syncd.watermark import Window, decode_key
+from syncd.transform import RowMapper, target_key_of
+from syncd.watermark import Window, decode_key, decode_value
 
 COLUMNS = ["mapping", "kind", "key", "column", "expected", "actual", "reason"]
 
@@ -109,14 +113,17 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
                     expected[mapper.target_key(values)] = (values, source_row[layout.cursor])
     key_positions = [mapper.columns.index(k) for k in mapping.target.key]
     target_rows = 0
+    stale = _stale_keys(mapping, mapper, state)
     for row in target.rows(mapping.target.table, target.schema_of(mapping.target.schema_), mapper.columns,
-                           batch_size=mapping.batch_size):
+                           batch_size=mapping.batch_size, scope=mapping.target.scope):
         target_rows += 1
         key = tuple(row[i] for i in key_positions)
         found = expected.pop(key, None)
         if found is None:
-            rows.append(dict(mapping=mapping.name, kind="extra", key=_key(key), column=None, expected=None,
-                             actual=None, reason="in the target but not produced by this mapping from the source"))
+            why = stale.get(key)
+            rows.append(dict(mapping=mapping.name, kind="stale" if why else "extra", key=_key(key), column=None,
+                             expected=None, actual=None,
+                             reason=why or "in the target but not produced by this mapping from the source"))
             continue
         values, _cursor = found
         for i in compared:
@@ -143,3 +150,23 @@ def _after(cursor: Any, watermark_cursor: Any) -> bool:
 
 def _key(key: tuple[Any, ...]) -> str:
     return ", ".join(str(k) for k in key)
+
+
+def _stale_keys(mapping: TableMapping, mapper: RowMapper, state: StateStore) -> dict[tuple[Any, ...], str]:
+    """Target key -> why, for the target rows whose source row's newer version is a pending (or
+    dropped) reject: the target holds an older version, not a row from nowhere."""
+    import json
+
+    names = mapper.layout.names
+    stale: dict[tuple[Any, ...], str] = {}
+    for status, why in (("pending", "update rejected"), ("dropped", "update rejected, the reject dropped")):
+        for reject in state.list_rejects(mapping.name, status=status, limit=None):
+            try:
+                data = json.loads(reject.get("row_data") or "{}")
+            except ValueError:
+                continue
+            values = {k: decode_value(v) if isinstance(v, dict) else v for k, v in data.items()}
+            key = target_key_of(mapper, tuple(values.get(n) for n in names))
+            if key is not None:
+                stale[key] = f"{why}: {reject.get('reason')} (syncd rejects)"
+    return stale

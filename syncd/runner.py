@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -12,9 +12,18 @@ from loguru import logger
 
 from syncd.engines import connect
 from syncd.errors import SyncdError
+from syncd.mapping import TableMapping
+from syncd.pacing import Pacing, choose
 from syncd.project import Project
 from syncd.state import journal_settings
 from syncd.sync import MappingResult, MappingRun, Mode, Observer, RetryPolicy, Stopped
+
+
+def pacing_for(project: Project, mapping: TableMapping) -> Pacing:
+    """A mapping's heavy-work pacing: its own heavy_hours and max_rows_per_second, else the defaults."""
+    defaults = project.config.defaults
+    return choose(mapping.spec.heavy_hours, mapping.spec.max_rows_per_second, defaults.heavy_hours,
+                  defaults.max_rows_per_second)
 
 
 def new_run_id(now: datetime) -> str:
@@ -32,7 +41,8 @@ class RunReport:
 
 
 def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False, dry_run: bool = False,
-             observer: Observer | None = None, now: datetime | None = None) -> RunReport:
+             observer: Observer | None = None, now: datetime | None = None,
+             clock: Callable[[], datetime] | None = None) -> RunReport:
     """Run the chosen mappings (all by default) once, in dependency order.
 
     A failing mapping is recorded and reported; the others still run (a child whose parent
@@ -58,7 +68,8 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
             run = MappingRun(mapping, source=c.source, target=c.target, state=c.state, codes=project.codes,
                              run_id=report.run_id, now=now, tz=project.tz, mode=mode, dry_run=dry_run,
                              clock_offset=project.config.source.clock_offset, retry=policy, observer=observer,
-                             is_transient=c.is_transient, prefetch=defaults.prefetch)
+                             is_transient=c.is_transient, prefetch=defaults.prefetch,
+                             pacing=pacing_for(project, mapping), clock=clock)
             c.state.follow(mapping.name, run.result.counts)
             try:
                 result = run.run()

@@ -229,3 +229,29 @@ def next_runs(jobs: Sequence[Job], now: datetime) -> dict[str, datetime | None]:
             result[name] = when
     return result
 
+
+
+#: the id of the daemon's reconcile job
+RECONCILE_JOB = "reconcile"
+
+
+def reconcile_job(config: Config, mappings: Sequence[TableMapping]) -> Job | None:
+    """The daemon's reconcile job (``reconcile: {schedule: ..., repair: ...}``), or None without a
+    schedule. Its ``mappings`` are those listed under ``reconcile.mappings`` (default: every enabled
+    mapping, in dependency order)."""
+    spec = config.reconcile
+    if spec.schedule is None:
+        return None
+    known = {m.name for m in mappings}
+    problems = [Problem(str(config.path), None, f"reconcile.mappings.{i}",
+                        f"no mapping named {name!r} (known: {', '.join(sorted(known))})")
+                for i, name in enumerate(spec.mappings) if name not in known]
+    try:
+        trigger = parse_schedule(spec.schedule, config.defaults.timezone, file=str(config.path),
+                                 key="reconcile.schedule")
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    chosen = tuple(m.name for m in mappings if (m.name in spec.mappings if spec.mappings else m.spec.enabled))
+    return Job(RECONCILE_JOB, spec.schedule, trigger, chosen)

@@ -6,6 +6,7 @@ psycopg's named cursors, oracledb's arraysize), so memory follows the batch size
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Generator, Iterator, Sequence
@@ -117,6 +118,34 @@ class Source:
                 yield from cast("Iterator[list[Sequence[Any]]]", result.partitions(batch_size))
             finally:
                 result.close()
+
+    def describe_table(self, table: str, schema: str | None = None) -> dict[str, Any] | None:
+        """A table as the database describes it, for ``check --connect`` and ``scaffold``; None if
+        there is no such table. ``columns``: SQLAlchemy's reflected columns (name, type, nullable);
+        ``primary_key``: its columns; ``indexes`` and ``unique``: the column lists of each index
+        and of each unique index or constraint. Works on any engine (the target's too)."""
+        inspector = sa.inspect(self.engine)
+        try:
+            columns = inspector.get_columns(table, schema=schema)
+        except sa.exc.NoSuchTableError:
+            return None
+        primary = inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or []
+        indexes, unique = [], []
+        for index in inspector.get_indexes(table, schema=schema):
+            names = tuple(c for c in index.get("column_names") or () if c)
+            indexes.append(names)
+            if index.get("unique") and names:
+                unique.append(names)
+        with contextlib.suppress(NotImplementedError):
+            unique += [tuple(u.get("column_names") or ())
+                       for u in inspector.get_unique_constraints(table, schema=schema)]
+        return {"columns": [dict(c) for c in columns], "primary_key": tuple(primary), "indexes": indexes,
+                "unique": [u for u in unique if u]}
+
+    def distinct_values(self, table: str, schema: str | None, column: str, limit: int) -> list[Any] | None:
+        """The different non-NULL values of a column, when there are at most ``limit``; else None."""
+        rows = self.fetch(plan.distinct_values(table, schema, column, limit + 1))
+        return None if len(rows) > limit else [row[0] for row in rows]
 
 
 def _as_utc(local: Any, db_now: Any, db_now_utc: Any) -> Any:

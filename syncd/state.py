@@ -64,6 +64,8 @@ watermarks = sa.Table(
     sa.Column("watermark", sa.Text, nullable=False),
     sa.Column("run_id", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # the hash of the mapping's definition the watermark was made with (on_change: resync)
+    sa.Column("definition_hash", sa.String(64)),
 )
 
 runs = sa.Table(
@@ -91,6 +93,7 @@ runs = sa.Table(
     sa.Column("inserted", sa.Integer),
     sa.Column("updated", sa.Integer),
     sa.Column("unchanged", sa.Integer),
+    sa.Column("rows_truncated", sa.Integer),
 )
 
 rejects = sa.Table(
@@ -275,11 +278,23 @@ def _v4_to_v5(conn: sa.Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE syncd_run ADD {name} {integer}")
 
 
+def _v5_to_v6(conn: sa.Connection) -> None:
+    """Watermarks keep the hash of the mapping definition they were made with; runs count the
+    values cut to fit their column (on_overflow: truncate)."""
+    inspector = sa.inspect(conn)
+    if "definition_hash" not in {c["name"] for c in inspector.get_columns("syncd_watermark")}:
+        text = sa.String(64).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE syncd_watermark ADD definition_hash {text}")
+    if "rows_truncated" not in {c["name"] for c in inspector.get_columns("syncd_run")}:
+        conn.exec_driver_sql(f"ALTER TABLE syncd_run ADD rows_truncated {sa.Integer().compile(dialect=conn.dialect)}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_to_v2,
     _v2_to_v3,
     _v3_to_v4,
     _v4_to_v5,
+    _v5_to_v6,
 )
 
 #: The layout this syncd writes. Version 1 is the layout before the store carried a version.
@@ -338,6 +353,7 @@ class RunCounts:
     inserted: int | None = None
     updated: int | None = None
     unchanged: int | None = None
+    rows_truncated: int = 0
 
 
 def os_user() -> str:
@@ -859,21 +875,32 @@ class StateStore:
         return Watermark.from_json(before)
 
     def _put_watermark(self, conn: sa.Connection, mapping: str, text: str, run_id: str, now: datetime, *,
-                       exists: bool | None = None) -> None:
+                       exists: bool | None = None, definition_hash: str | None = None) -> None:
         done = 0
+        values: dict[str, Any] = dict(watermark=text, run_id=run_id, updated_at=now)
+        if definition_hash is not None:
+            values["definition_hash"] = definition_hash
         if exists is not False:
             done = conn.execute(sa.update(watermarks).where(watermarks.c.mapping == mapping)
-                                .values(watermark=text, run_id=run_id, updated_at=now)).rowcount
+                                .values(**values)).rowcount
         if done == 0:
-            conn.execute(sa.insert(watermarks).values(mapping=mapping, watermark=text, run_id=run_id, updated_at=now))
+            conn.execute(sa.insert(watermarks).values(mapping=mapping, **values))
         elif done != 1:
             raise FatalSyncError(f"state store {self.where}: watermark update of mapping {mapping!r} touched "
                                  f"{done} rows; the syncd_watermark table has lost its primary key")
 
+    def definition_hash(self, mapping: str) -> str | None:
+        """The hash of the mapping definition its watermark was made with (None: not recorded)."""
+        with self._reading("read a mapping's definition hash") as conn:
+            return conn.execute(sa.select(watermarks.c.definition_hash)
+                                .where(watermarks.c.mapping == mapping)).scalar()
+
     def checkpoint(self, mapping: str, watermark: Watermark | None, new_rejects: Sequence[Reject],
-                   resolved: Iterable[tuple[Any, ...]], run_id: str) -> None:
+                   resolved: Iterable[tuple[Any, ...]], run_id: str, *, definition_hash: str | None = None,
+                   detail: Mapping[str, Any] | None = None) -> None:
         """After a batch is committed to the target: its rejects, the rejects it healed and the
-        new watermark, in one transaction (and its record in the journal)."""
+        new watermark, in one transaction (and its record in the journal; ``detail``: what a
+        reconcile repaired, by key and why)."""
         now = utcnow()
         live = self._counts.get(mapping)
         counted = (live.rows_read, live.rows_written) if live is not None else None
@@ -884,7 +911,7 @@ class StateStore:
             if watermark is not None:
                 before = conn.execute(sa.select(watermarks.c.watermark)
                                       .where(watermarks.c.mapping == mapping)).scalar()
-                self._put_watermark(conn, mapping, watermark.to_json(), run_id, now)
+                self._put_watermark(conn, mapping, watermark.to_json(), run_id, now, definition_hash=definition_hash)
             counts: dict[str, Any] = {"rejected": len(new_rejects), "new_rejects": opened, "resolved": healed}
             if live is not None and counted is not None:
                 read, written = self._counted.get(mapping, (0, 0))
@@ -892,7 +919,7 @@ class StateStore:
             records.append(audit.new_record(
                 audit.CHECKPOINT, mapping=mapping, run_id=run_id, counts=counts,
                 watermark_before=_watermark_value(before) if watermark is not None else None,
-                watermark_after=_wm(watermark)))
+                watermark_after=_wm(watermark), **({"detail": dict(detail)} if detail else {})))
         if counted is not None:
             self._counted[mapping] = counted
 
@@ -1076,8 +1103,10 @@ class StateStore:
         self._counts.pop(mapping, None)
 
     def last_runs(self) -> dict[str, dict[str, Any]]:
-        """The newest run record of each mapping."""
-        newest = sa.select(sa.func.max(runs.c.id)).group_by(runs.c.mapping).scalar_subquery()
+        """The newest run record of each mapping (of its syncs: a reconcile's record is in the
+        history, but does not stand for the mapping's last run in status and health)."""
+        newest = (sa.select(sa.func.max(runs.c.id)).where(runs.c.mode != "reconcile").group_by(runs.c.mapping)
+                  .scalar_subquery())
         with self._reading("read the run history") as conn:
             return {r.mapping: dict(r._mapping) for r in conn.execute(sa.select(runs).where(runs.c.id.in_(newest)))}
 

@@ -21,7 +21,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponent
 from syncd import faults, plan
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.keys import KeyTracker
-from syncd.mapping import CodeList, TableMapping
+from syncd.mapping import CodeList, TableMapping, change_message, definition_change
+from syncd.pacing import Pacing
 from syncd.parents import ParentCheck
 from syncd.source import Source
 from syncd.state import RunCounts, StateStore
@@ -77,6 +78,11 @@ class Observer:
 
 class Stopped(Exception):
     """A run ended at a checkpoint because the process is stopping; the next run resumes there."""
+
+
+class Deferred(Exception):
+    """A full copy may not run now (``heavy_hours``): the run ends, recorded as deferred, and the
+    next run inside the hours starts it, or resumes it from its last checkpoint."""
 
 
 def describe_window(window: Window) -> str:
@@ -184,7 +190,8 @@ class MappingRun:
                  codes: Mapping[str, CodeList], run_id: str, now: datetime, tz: tzinfo,
                  mode: Mode = "incremental", dry_run: bool = False, clock_offset: Any = None,
                  retry: RetryPolicy = RetryPolicy(), observer: Observer | None = None,
-                 is_transient: Callable[[BaseException], bool] = lambda e: False, prefetch: int = 0):
+                 is_transient: Callable[[BaseException], bool] = lambda e: False, prefetch: int = 0,
+                 pacing: Pacing | None = None, clock: Callable[[], datetime] | None = None):
         self.mapping = mapping
         self.source, self.target, self.state = source, target, state
         self.codes = codes
@@ -195,6 +202,10 @@ class MappingRun:
         self.observer = observer or Observer()
         self.is_transient = is_transient
         self.prefetch = prefetch
+        #: heavy work (full copies) only in heavy_hours and at max_rows_per_second; ``clock``: local time
+        self.pacing = pacing or Pacing()
+        self.clock = clock or (lambda: datetime.now(tz))
+        self._limiter = self.pacing.limiter()
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
         self.progress = Progress(cursors=len(mapping.source.cursors))
         self.batches = 0
@@ -215,6 +226,7 @@ class MappingRun:
         name = self.mapping.name
         record = None
         self.result.watermark_before = self.state.watermark(name)
+        self._on_definition_change()
         if not self.dry_run:
             record = self.state.start_run(self.run_id, name, self.mode, self.result.watermark_before)
         try:
@@ -230,11 +242,20 @@ class MappingRun:
             self.result.status = "stopped"
             self.result.error = str(exc)
             raise
+        except Deferred as exc:
+            # Nothing went wrong either: heavy work waits for its hours; incremental runs go on.
+            self.result.status = "deferred"
+            self._warn(str(exc))
         except BaseException as exc:  # recorded here, classified and reported by the caller
             self.result.status = "failed"
             self.result.error = _describe_error(exc)
             raise
         finally:
+            truncations = getattr(getattr(self, "mapper", None), "truncations", None)
+            if truncations:
+                cut = ", ".join(f"{c} {n}" for c, n in sorted(truncations.items()))
+                self._warn(f"{sum(truncations.values())} value(s) cut to fit their column "
+                           f"(on_overflow: truncate): {cut}")
             if self._excluded:
                 self._warn(f"{self._excluded} row(s) with a cursor that is no value of its kind are not synced "
                            f"(source.bad_cursor: exclude); the first: {self._first_excluded}")
@@ -245,6 +266,18 @@ class MappingRun:
                                       watermark_after=self.result.watermark_after, window=self.result.window,
                                       warning="\n".join(self.result.warnings) or None, error=self.result.error)
         return self.result
+
+    def _on_definition_change(self) -> None:
+        """A mapping whose columns or expressions changed since its watermark was made: send every
+        row again as a full copy (``on_change: resync``), or only say so (``warn``)."""
+        action = definition_change(self.mapping, self.state.definition_hash(self.mapping.name))
+        if action is None:
+            return
+        self._warn(change_message(self.mapping, action))
+        if action == "resync" and self.mode == "incremental" and self.result.watermark_before is not None:
+            self.mode = "full"
+            if not self.dry_run:
+                self.result.mode = "full"
 
     def resume(self) -> None:
         """Go through the phases from wherever ``progress`` stands to the end."""
@@ -311,6 +344,7 @@ class MappingRun:
             planned = window_of(base, full=self.mode == "full" and not progress.snapshot_done)
             window = planned.window
             if window.snapshot:
+                self._heavy_hours("full copy")
                 progress = replace(progress, pending_also=self._positions_after_copy(window, base))
         else:
             previous = base.position(name) if base is not None else None
@@ -370,7 +404,8 @@ class MappingRun:
 
     def _save_watermark(self, watermark: Watermark | None) -> None:
         if watermark is not None and not self.dry_run:
-            self.state.checkpoint(self.mapping.name, watermark, [], [], self.run_id)
+            self.state.checkpoint(self.mapping.name, watermark, [], [], self.run_id,
+                                  definition_hash=self.mapping.definition_hash)
 
     def _null_cursor_policy(self) -> None:
         policy = self.mapping.null_cursor
@@ -421,13 +456,32 @@ class MappingRun:
                     faults.crash_point("after-checkpoint")
                 if watermark is not None:
                     self.progress = self.progress.batch_done(watermark, position)
+                if window is not None and window.snapshot and not self.dry_run:
+                    self._pace(len(rows))
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
+
+    def _heavy_hours(self, what: str) -> None:
+        """Raise Deferred when heavy work may not run now (``heavy_hours``)."""
+        if not self.dry_run and (refusal := self.pacing.refusal(self.clock(), what)) is not None:
+            raise Deferred(refusal + ("; the copy resumes from its last checkpoint" if self.progress.checkpoint
+                                      else "; the watermark is unchanged"))
+
+    def _pace(self, rows: int) -> None:
+        """After a batch of a full copy: keep to max_rows_per_second, and stop at this checkpoint once
+        heavy_hours have closed."""
+        if self._limiter is not None:
+            wait = self._limiter.delay(rows, time.monotonic())
+            if wait > 0:
+                time.sleep(wait)
+        self._heavy_hours("full copy")
 
     def _map(self, rows: Sequence[Sequence[Any]], tracker: KeyTracker) -> MappedBatch:
         """Map a batch: rows sharing a source key are held back as rejects, orphans too."""
         unique, duplicates = tracker.split(rows)
+        before = self.mapper.truncated
         mapped = self.parents.apply(self.mapper.map_batch(unique))
+        self.result.counts.rows_truncated += self.mapper.truncated - before
         if duplicates:
             mapped = replace(mapped, rejects=[*mapped.rejects, *(
                 Reject(d.key, None, d.reason, self.mapper.source_row(d.row)) for d in duplicates)])
@@ -547,7 +601,8 @@ class MappingRun:
         healed = [k for k in written if k in self._pending] if self._pending else []
         self._pending.difference_update(healed)
         self.result.counts.rejects_resolved += len(healed)
-        self.state.checkpoint(self.mapping.name, watermark, mapped.rejects, healed, self.run_id)
+        self.state.checkpoint(self.mapping.name, watermark, mapped.rejects, healed, self.run_id,
+                              definition_hash=self.mapping.definition_hash)
         if mapped.rejects:
             for reject in mapped.rejects[:5]:
                 logger.warning("mapping {}: row {} rejected: {}", self.mapping.name,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from syncd import plan
 from syncd.dialects import Dialect
 from syncd.dialects.base import Upsert
+from syncd.digest import DigestPlan, Digests, RowHasher, fine_bucket, piece_function
 from syncd.errors import MappingError, Problem
 from syncd.mapping import TableMapping
 from syncd.transform import TargetColumn, column_kind
@@ -26,6 +27,8 @@ class Target:
         self.dialect = dialect
         self.schema = schema
         self._tables: dict[tuple[str | None, str], dict[str, TargetColumn]] = {}
+        self._types: dict[tuple[str | None, str], dict[str, Any]] = {}
+        self._reflected: dict[tuple[str | None, str], sa.Table] = {}
 
     def schema_of(self, explicit: str | None) -> str | None:
         return explicit or self.schema
@@ -46,6 +49,7 @@ class Target:
                 described[col["name"]] = TargetColumn(col["name"], kind, bool(col.get("nullable", True)), length,
                                                       precision, scale, charsets.get(col["name"]))
             self._tables[cache_key] = described
+            self._types[cache_key] = {col["name"]: col["type"] for col in reflected}
         return self._tables[cache_key]
 
     def describe(self, mapping: TableMapping) -> dict[str, TargetColumn]:
@@ -115,10 +119,113 @@ class Target:
         return found
 
     def rows(self, table: str, schema: str | None, columns: Sequence[str], *,
-             batch_size: int) -> Iterator[Sequence[Any]]:
-        """Every row of ``table`` (the named columns, in that order), streamed."""
+             batch_size: int, scope: str | None = None) -> Iterator[Sequence[Any]]:
+        """Every row of ``table`` (the named columns, in that order), streamed; ``scope``: only the
+        rows meeting this SQL condition (``target.scope`` of a mapping sharing its table)."""
         selected = sa.table(table, *[sa.column(c) for c in columns], schema=schema)
+        statement = sa.select(*[selected.c[c] for c in columns])
+        if scope:
+            statement = statement.where(sa.text(f"({scope})"))
         with self.engine.connect() as conn:
-            result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(
-                sa.select(*[selected.c[c] for c in columns]))
+            result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
             yield from result
+
+    # -- reconcile: digests inside the database, rows by bucket or key, deletes ----------------
+    def column_types(self, table: str, schema: str | None) -> dict[str, Any]:
+        """The reflected SQLAlchemy type of each column of ``table`` (after ``columns``/``describe``)."""
+        self.columns(table, schema)
+        return self._types.get((schema, table), {})
+
+    def server_version(self) -> tuple[int, ...] | None:
+        """The target server's version, as the driver reports it once connected."""
+        with self.engine.connect():
+            pass
+        version = getattr(self.engine.dialect, "server_version_info", None)
+        return tuple(int(v) for v in version if isinstance(v, int)) if version else None
+
+    def _table(self, table: str, schema: str | None) -> sa.Table:
+        """``table`` reflected, so that values read come back typed (SQLite stores text)."""
+        cache_key = (schema, table)
+        if cache_key not in self._reflected:
+            self._reflected[cache_key] = sa.Table(table, sa.MetaData(), schema=schema, autoload_with=self.engine)
+        return self._reflected[cache_key]
+
+    def bucket_digests(self, digest: DigestPlan, buckets: int, *, batch_size: int) -> dict[int, tuple[int, int]]:
+        """(rows, sum of row values) per non-empty bucket of the target's rows, computed by the
+        database (a few bytes per bucket over the link), or here when it cannot (SQLite)."""
+        if not self.dialect.digest_in_database:
+            found = Digests()
+            for key_hex, value, _key in self._hashed_rows(digest, batch_size):
+                found.add(key_hex, value)
+            return found.coarse(buckets)
+        statement = sa.text(self.dialect.bucket_digests_sql(self.engine.dialect, digest, buckets,
+                                                            self.server_version()))
+        with self.engine.connect() as conn:
+            return {int(b): (int(n), int(total)) for b, n, total in conn.execute(statement)}
+
+    def bucket_rows(self, digest: DigestPlan, buckets: int, chosen: Sequence[int], *, with_key: bool = True,
+                    batch_size: int = 2000) -> Iterator[tuple[str, int, tuple[Any, ...]]]:
+        """(key hash, row value, key) of each target row in the ``chosen`` buckets, streamed; without
+        ``with_key`` the key is () (fewer bytes over the link)."""
+        if not self.dialect.digest_in_database:
+            wanted = set(chosen)
+            for key_hex, value, key in self._hashed_rows(digest, batch_size):
+                if fine_bucket(key_hex) % buckets in wanted:
+                    yield key_hex, value, key if with_key else ()
+            return
+        statement = sa.text(self.dialect.bucket_rows_sql(self.engine.dialect, digest, buckets, chosen, with_key,
+                                                         self.server_version()))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
+            for row in result:
+                yield str(row[0]), int(row[1]), tuple(row[2:])
+
+    def _hashed_rows(self, digest: DigestPlan, batch_size: int) -> Iterator[tuple[str, int, tuple[Any, ...]]]:
+        """The target's rows hashed here: for a database that does not hash them itself."""
+        names = [c.name for c in digest.columns]
+        keys = [c.name for c in digest.key]
+        wanted = list(dict.fromkeys([*names, *keys]))
+        at = {n: i for i, n in enumerate(wanted)}
+        hasher = RowHasher(digest.columns, [at[n] for n in names], digest.key, [at[n] for n in keys])
+        marked = [(at[c.name], piece_function(c), text) for c, text in digest.marked]
+        tbl = self._table(digest.table, digest.schema)
+        statement = sa.select(*[tbl.c[n] for n in wanted])
+        if digest.scope:
+            statement = statement.where(sa.text(f"({digest.scope})"))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
+            for row in result:
+                if marked and all(piece(row[i]) == text for i, piece, text in marked):
+                    continue
+                key_hex, value = hasher.hash(row)
+                yield key_hex, value, tuple(row[at[k]] for k in keys)
+
+    def rows_by_key(self, table: str, schema: str | None, columns: Sequence[str], key: Sequence[str],
+                    keys: Sequence[tuple[Any, ...]], *, scope: str | None = None) -> list[tuple[Any, ...]]:
+        """The rows of ``table`` with these keys (the named columns, in that order, typed)."""
+        found: list[tuple[Any, ...]] = []
+        if not keys:
+            return found
+        tbl = self._table(table, schema)
+        with self.engine.connect() as conn:
+            for part in plan.chunks(keys):
+                statement = sa.select(*[tbl.c[c] for c in columns]).where(plan.key_in([tbl.c[k] for k in key], part))
+                if scope:
+                    statement = statement.where(sa.text(f"({scope})"))
+                found.extend(tuple(r) for r in conn.execute(statement))
+        return found
+
+    def delete(self, table: str, schema: str | None, key: Sequence[str], keys: Sequence[tuple[Any, ...]], *,
+               scope: str | None = None) -> int:
+        """Delete the rows of ``table`` with these keys (and meeting ``scope``), in one transaction."""
+        if not keys:
+            return 0
+        tbl = self._table(table, schema)
+        done = 0
+        with self.engine.begin() as conn:
+            for part in plan.chunks(keys):
+                statement = sa.delete(tbl).where(plan.key_in([tbl.c[k] for k in key], part))
+                if scope:
+                    statement = statement.where(sa.text(f"({scope})"))
+                done += conn.execute(statement).rowcount or 0
+        return done

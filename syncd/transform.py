@@ -7,19 +7,26 @@ target column's type (``make_caster``, one function per kind). Then the mapping'
 (``syncd.rules``) run on the finished row. A step that cannot produce a value the target accepts
 raises ``DataError``: the row becomes a reject with the reason, the rest of the batch goes on.
 
+The cast never narrows a value silently: a time of day that a DATE column would drop, decimal
+places a column would round away, a whole number outside the column's range and text longer
+than the column are rejects, unless the column says what to do (``cast: date``, ``round: N``,
+``on_overflow: truncate``). Truncations are counted (``RowMapper.truncations``).
+
 Each column is described once (``ColumnPlan``); the per-column functions and the compiled row
 function of the fast path are both derived from it.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -40,6 +47,12 @@ _OUTSIDE_BMP = "\U0001F600\x00"
 NAMESPACE = uuid.UUID("6f1c2d0e-6a52-5b8e-9d7c-3a1f0b6e2d41")
 
 
+#: the most digits a whole-number column of any database holds (PostgreSQL's NUMERIC(1000, 0)); a
+#: value with more is out of range without being turned into a Python int, which for a text such
+#: as "1e400000000" would take hours
+MAX_INTEGER_DIGITS = 1000
+
+
 @dataclass(frozen=True)
 class TargetColumn:
     name: str
@@ -49,6 +62,60 @@ class TargetColumn:
     precision: int | None = None
     scale: int | None = None
     charset: str | None = None
+    #: a whole-number column's range (INT: -2147483648..2147483647); None: unknown. NUMBER(p, 0)
+    #: needs none: its precision says it.
+    minimum: int | None = None
+    maximum: int | None = None
+    #: how ``length`` is counted: ``char``, ``byte`` (in the column's ``charset``: Oracle's
+    #: VARCHAR2(n BYTE)), or None: as the dialect counts (``Dialect.text_length``)
+    length_unit: Literal["char", "byte"] | None = None
+
+    def integer_range(self) -> tuple[int, int] | None:
+        """The whole numbers this column holds, when known."""
+        if self.minimum is not None and self.maximum is not None:
+            return self.minimum, self.maximum
+        if self.kind == "int" and self.precision is not None:
+            largest = 10 ** self.precision - 1
+            return -largest, largest
+        return None
+
+
+_INTEGER_BITS = {"TINYINT": 8, "MEDIUMINT": 24}
+
+
+def integer_range(sa_type: sa.types.TypeEngine[Any], *, wide: bool = False) -> tuple[int, int] | None:
+    """The range of a reflected whole-number type: SMALLINT, INTEGER, BIGINT (MySQL's TINYINT and
+    MEDIUMINT, UNSIGNED too), NUMBER(p, 0) / NUMERIC(p, 0). ``wide``: the database stores every
+    integer type in 64 bits (SQLite). None for other types."""
+    if isinstance(sa_type, sa.Numeric) and not isinstance(sa_type, sa.Float):
+        # DECIMAL(p, 0), NUMBER(p, 0); Oracle's NUMBER is a Numeric and an Integer at once, and
+        # without a precision it holds 38 digits: no range to check then.
+        if sa_type.scale == 0 and sa_type.precision is not None:
+            largest = 10 ** sa_type.precision - 1
+            return -largest, largest
+        return None
+    if isinstance(sa_type, sa.Integer) and not isinstance(sa_type, sa.Boolean):
+        if wide or isinstance(sa_type, sa.BigInteger):
+            bits = 64
+        elif isinstance(sa_type, sa.SmallInteger):
+            bits = 16
+        else:
+            bits = _INTEGER_BITS.get(type(sa_type).__name__.upper(), 32)
+        if getattr(sa_type, "unsigned", False) and not wide:
+            return 0, 2 ** bits - 1
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    return None
+
+
+def target_column(name: str, sa_type: sa.types.TypeEngine[Any], *, nullable: bool = True,
+                  charset: str | None = None, wide_integers: bool = False,
+                  length_unit: Literal["char", "byte"] | None = None) -> TargetColumn:
+    """A reflected target column, described for the casts: its kind, length, precision, scale,
+    character set and, for whole numbers, its range."""
+    kind, length, precision, scale = column_kind(sa_type)
+    bounds = integer_range(sa_type, wide=wide_integers) if kind == "int" else None
+    return TargetColumn(name, kind, nullable, length, precision, scale, charset,
+                        bounds[0] if bounds else None, bounds[1] if bounds else None, length_unit)
 
 
 def column_kind(sa_type: sa.types.TypeEngine[Any]) -> tuple[Kind, int | None, int | None, int | None]:
@@ -104,6 +171,8 @@ class _Ctx:
                  text_length: Callable[[str], int], unsupported_text: Callable[[str, str | None], str | None]):
         self.now, self.run_id, self.tz = now, run_id, tz
         self.text_length, self.unsupported_text = text_length, unsupported_text
+        #: the columns of the values cut to fit (``on_overflow: truncate``), one entry per value
+        self.cuts: list[str] = []
 
 
 def _parse_moment(value: str) -> datetime:
@@ -124,8 +193,19 @@ def _parse_moment(value: str) -> datetime:
 def _naive_in(tz: tzinfo) -> Callable[[datetime], datetime]:
     """Aware moments -> the run's timezone without tzinfo; naive ones are already local."""
     def naive(moment: datetime) -> datetime:
-        return moment.astimezone(tz).replace(tzinfo=None) if moment.tzinfo is not None else moment
+        if moment.tzinfo is None:
+            return moment
+        return _in_zone(moment, tz).replace(tzinfo=None)
     return naive
+
+
+def _in_zone(moment: datetime, tz: tzinfo) -> datetime:
+    """``moment`` in ``tz``; a moment that falls outside the years 1..9999 there is a reject."""
+    try:
+        return moment.astimezone(tz)
+    except (OverflowError, ValueError):
+        raise DataError(None, f"{moment.isoformat()} is not a date/time this column can hold: in {tz} it falls "
+                              "outside the years 1 to 9999") from None
 
 
 def _as_text(v: Any, naive: Callable[[datetime], datetime]) -> str:
@@ -146,17 +226,78 @@ def _as_text(v: Any, naive: Callable[[datetime], datetime]) -> str:
 Caster = Callable[[Any], Any]
 
 
-def _text_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+#: character sets as databases name them -> Python's codec (for byte-length columns)
+_ENCODINGS = {"utf8": "utf-8", "utf8mb3": "utf-8", "utf8mb4": "utf-8", "al32utf8": "utf-8", "latin1": "cp1252",
+              "we8mswin1252": "cp1252", "we8iso8859p1": "latin-1", "zhs16gbk": "gbk", "zhs32gb18030": "gb18030",
+              "us7ascii": "ascii", "al16utf16": "utf-16-be", "ucs2": "utf-16-be", "utf16": "utf-16-be"}
+
+
+def _encoding(charset: str | None) -> str:
+    name = (charset or "utf8").lower()
+    if name in _ENCODINGS:
+        return _ENCODINGS[name]
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def text_measure(col: TargetColumn, text_length: Callable[[str], int]) -> Callable[[str], int]:
+    """How the column's length counts a text: ``len`` (characters), bytes in the column's character
+    set (``length_unit: byte``), or as the dialect counts (``text_length``)."""
+    if col.length_unit == "char":
+        return len
+    if col.length_unit == "byte":
+        encoding = _encoding(col.charset)
+        return lambda v: len(v.encode(encoding, "replace"))
+    return text_length
+
+
+def _joins_previous(ch: str) -> bool:
+    """A character that belongs to the one before it: a combining mark, a variation selector,
+    a zero-width joiner, an emoji skin tone."""
+    return bool(unicodedata.combining(ch)) or ch in "\u200d\ufe0e\ufe0f" or "\U0001F3FB" <= ch <= "\U0001F3FF"
+
+
+def truncate_text(text: str, length: int, measure: Callable[[str], int] = len) -> str:
+    """The longest start of ``text`` that ``measure`` finds no longer than ``length``, cut between
+    characters: never inside one (nor between a letter and its accent, or an emoji's parts)."""
+    if measure is len:
+        cut = min(len(text), length)
+    else:
+        low, high = 0, len(text)             # the longest prefix that fits: measures grow with the prefix
+        while low < high:
+            middle = (low + high + 1) // 2
+            if measure(text[:middle]) <= length:
+                low = middle
+            else:
+                high = middle - 1
+        cut = low
+    while 0 < cut < len(text) and (_joins_previous(text[cut]) or text[cut - 1] == "\u200d"):
+        cut -= 1
+    return text[:cut]
+
+
+def _text_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     length, charset = col.length, col.charset
-    measure, naive = ctx.text_length, _naive_in(ctx.tz)
+    measure, naive = text_measure(col, ctx.text_length), _naive_in(ctx.tz)
+    unit = "characters" if measure is len else "bytes"
     # Ask the dialect once whether this column's character set can refuse anything.
     check_charset = ctx.unsupported_text if ctx.unsupported_text(_OUTSIDE_BMP, charset) else None
+    cut_noted = ctx.cuts.append
 
     def cast_text(v: Any) -> Any:
         if not isinstance(v, str):
-            v = _as_text(v, naive)
+            try:
+                v = _as_text(v, naive)
+            except ValueError:        # an integer of more digits than Python writes out
+                raise DataError(None, "the number has too many digits to be written as text") from None
         if length is not None and measure(v) > length:
-            raise DataError(None, f"text of {measure(v)} characters is longer than the column's {length}")
+            if truncate is None:
+                raise DataError(None, f"text of {measure(v)} {unit} is longer than the column's {length}; "
+                                      "to cut such text to fit, set on_overflow: truncate on the column")
+            v = truncate_text(v, length, measure)
+            cut_noted(truncate)
         if check_charset is not None:
             problem = check_charset(v, charset)
             if problem:
@@ -165,30 +306,62 @@ def _text_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
     return cast_text
 
 
-def _int_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def _int_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
+    bounds = col.integer_range()
+    low, high = bounds if bounds is not None else (None, None)
+    # More digits than the largest value the column holds: out of range before any int() is made.
+    most_digits = MAX_INTEGER_DIGITS if bounds is None else len(str(max(-bounds[0], bounds[1])))
+    out_of_range = "out of range: the column holds whole numbers" + (
+        f" from {low} to {high}" if bounds is not None else f" of at most {MAX_INTEGER_DIGITS} digits")
+
+    def in_range(number: int) -> int:
+        if low is not None and high is not None and not low <= number <= high:
+            raise DataError(None, f"{number} is {out_of_range}")
+        return number
+
     def cast_int(v: Any) -> Any:
         if type(v) is int:
-            return v
+            return v if low is None else in_range(v)
         if isinstance(v, bool):
-            return int(v)
+            return int(v) if low is None else in_range(int(v))
         if isinstance(v, int):
-            return v
+            return v if low is None else in_range(int(v))
         try:
             number = Decimal(v.strip()) if isinstance(v, str) else Decimal(str(v))
         except (InvalidOperation, ValueError, TypeError):
             raise DataError(None, f"{v!r} is not a whole number") from None
         # Infinity and NaN are no whole numbers either (and int() of them would raise).
-        if not number.is_finite() or number != number.to_integral_value():
+        if not number.is_finite():
             raise DataError(None, f"{v!r} is not a whole number")
-        return int(number)
+        if number.adjusted() >= most_digits and number:
+            raise DataError(None, f"{v!r} is {out_of_range}")
+        if number != number.to_integral_value():
+            raise DataError(None, f"{v!r} is not a whole number; to round it, set round: 0 on the column")
+        return int(number) if low is None else in_range(int(number))
     return cast_int
 
 
-def _decimal_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def decimal_places(number: Decimal) -> int:
+    """How many decimal places a finite number needs (``1.50`` needs 1, ``12`` and ``0.000`` none)."""
+    _, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return 0
+    zeros = 0
+    while zeros < -exponent and digits[-1 - zeros] == 0:
+        zeros += 1
+    return -exponent - zeros
+
+
+def _decimal_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     digits = None if col.precision is None else col.precision - (col.scale or 0)
+    scale = col.scale
+    # A value with exactly the column's decimal places fits as it is (the usual case: a DECIMAL
+    # read from a DECIMAL of the same scale); anything else is looked at more closely.
+    quantum = Decimal(1).scaleb(-scale) if scale is not None else None
 
     def cast_decimal(v: Any) -> Any:
-        if type(v) is Decimal and v.is_finite() and (digits is None or v.adjusted() < digits):
+        if type(v) is Decimal and (v.same_quantum(quantum) if quantum is not None else v.is_finite()) and \
+                (digits is None or v.adjusted() < digits):
             return v
         try:
             number = v if isinstance(v, Decimal) else Decimal(v.strip() if isinstance(v, str) else str(v))
@@ -198,20 +371,25 @@ def _decimal_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
             raise DataError(None, f"{v!r} is not a finite number")
         if digits is not None and number != 0 and number.adjusted() + 1 > digits:
             raise DataError(None, f"{v} has more than {digits} digits before the decimal point")
+        if scale is not None and decimal_places(number) > scale:
+            raise DataError(None, f"{v} has more than {scale} digits after the decimal point, which the column "
+                                  f"would round away; to round it, set round: {scale} on the column")
         return number
     return cast_decimal
 
 
-def _float_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def _float_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     def cast_float(v: Any) -> Any:
         try:
             return float(v)
         except (ValueError, TypeError):
             raise DataError(None, f"{v!r} is not a number") from None
+        except OverflowError:
+            raise DataError(None, f"{v!r} is out of range of a floating-point column") from None
     return cast_float
 
 
-def _datetime_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def _datetime_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     naive = _naive_in(ctx.tz)
 
     def cast_datetime(v: Any) -> Any:
@@ -227,21 +405,37 @@ def _datetime_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
     return cast_datetime
 
 
-def _date_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+_MIDNIGHT = time()
+
+
+def _date_of(moment: datetime, v: Any) -> date:
+    """The day of a moment at midnight; a moment with a time of day is no date (the column would
+    drop its time)."""
+    if moment.time() != _MIDNIGHT:
+        shown = v.isoformat(sep=" ") if isinstance(v, datetime) else repr(v)
+        raise DataError(None, f"{shown} is not a date: it has a time of day ({moment.time().isoformat()}), which a "
+                              "DATE column would drop; to drop it, set cast: date on the column")
+    return moment.date()
+
+
+def _date_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     naive = _naive_in(ctx.tz)
 
     def cast_date(v: Any) -> Any:
         if isinstance(v, datetime):
-            return naive(v).date()
+            moment = v if v.tzinfo is None else naive(v)
+            if moment.time() == _MIDNIGHT:
+                return moment.date()
+            return _date_of(moment, v)
         if isinstance(v, date):
             return v
         if isinstance(v, str):
-            return _parse_moment(v).date()
+            return _date_of(_parse_moment(v), v)
         raise DataError(None, f"{v!r} is not a date")
     return cast_date
 
 
-def _time_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def _time_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     def cast_time(v: Any) -> Any:
         if isinstance(v, time):
             return v
@@ -256,7 +450,7 @@ def _time_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
     return cast_time
 
 
-def _bytes_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def _bytes_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     def cast_bytes(v: Any) -> Any:
         if isinstance(v, bytes):
             return v
@@ -270,7 +464,7 @@ _TRUE = frozenset(("1", "true", "t", "y", "yes", "是"))
 _FALSE = frozenset(("0", "false", "f", "n", "no", "否"))
 
 
-def _bool_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def _bool_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     def cast_bool(v: Any) -> Any:
         if isinstance(v, bool):
             return v
@@ -283,22 +477,25 @@ def _bool_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
     return cast_bool
 
 
-def _other_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
+def _other_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
     # A type syncd does not know (JSON, arrays, ...): the driver gets the value as it was read.
     return lambda v: v
 
 
-#: how a value becomes what a column of each kind holds
-_CASTERS: dict[Kind, Callable[[TargetColumn, _Ctx], Caster]] = {
+#: how a value becomes what a column of each kind holds (``truncate``: the mapping's column whose
+#: text may be cut to fit, and under whose name each cut is counted; None: too long rejects)
+_CASTERS: dict[Kind, Callable[[TargetColumn, _Ctx, str | None], Caster]] = {
     "str": _text_caster, "text": _text_caster, "int": _int_caster, "decimal": _decimal_caster,
     "float": _float_caster, "datetime": _datetime_caster, "date": _date_caster, "time": _time_caster,
     "bytes": _bytes_caster, "bool": _bool_caster, "other": _other_caster,
 }
 
 
-def make_caster(col: TargetColumn, ctx: _Ctx) -> Caster:
-    """A function that turns a mapped value into what the target column holds, or raises DataError."""
-    return _CASTERS[col.kind](col, ctx)
+def make_caster(col: TargetColumn, ctx: _Ctx, *, truncate: str | None = None) -> Caster:
+    """A function that turns a mapped value into what the target column holds, or raises DataError.
+    ``truncate``: the name of the mapping's column, when text too long for it is cut to fit
+    (``on_overflow: truncate``) rather than rejected."""
+    return _CASTERS[col.kind](col, ctx, truncate)
 
 
 def _read_index(name: str, spec: ColumnSpec, lay: Layout) -> int | None:
@@ -395,9 +592,67 @@ def _format_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> 
         if not isinstance(moment, (date, time)):
             raise DataError(None, f"{v!r} is not a date/time to format")
         if isinstance(moment, datetime) and moment.tzinfo is not None:
-            moment = moment.astimezone(ctx.tz)
+            moment = _in_zone(moment, ctx.tz)
         return moment.strftime(layout_)
     return render
+
+
+def _cast_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
+    """``cast: date``: a date/time (or its text) -> its day, the time of day dropped.
+    ``cast: number``: text -> a number, spaces trimmed; empty text -> NULL."""
+    if spec.cast == "number":
+        return _to_number
+    naive = _naive_in(ctx.tz)
+
+    def to_date(v: Any) -> Any:
+        if v is None or (isinstance(v, date) and not isinstance(v, datetime)):
+            return v
+        if isinstance(v, datetime):
+            return naive(v).date()
+        if isinstance(v, str):
+            return naive(_parse_moment(v)).date()
+        raise DataError(None, f"{v!r} is not a date/time (cast: date)")
+    return to_date
+
+
+def _to_number(v: Any) -> Any:
+    if v is None or (isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)):
+        return v
+    if isinstance(v, str):
+        text = v.strip()
+        if not text:
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise DataError(None, f"{v!r} is not a number (cast: number)") from None
+        if number.is_nan():
+            raise DataError(None, f"{v!r} is not a number (cast: number)")
+        return number
+    raise DataError(None, f"{v!r} is not a number (cast: number)")
+
+
+def _round_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
+    """``round: N``: a number (or its text) rounded half up to N decimal places, as a Decimal."""
+    places = spec.round or 0
+    quantum = Decimal(1).scaleb(-places)
+
+    def round_half_up(v: Any) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float, Decimal, str)):
+            raise DataError(None, f"{v!r} is not a number to round")
+        try:
+            number = v if isinstance(v, Decimal) else Decimal(v.strip() if isinstance(v, str) else str(v))
+        except (InvalidOperation, ValueError):
+            raise DataError(None, f"{v!r} is not a number to round") from None
+        if not number.is_finite():
+            raise DataError(None, f"{v!r} is not a finite number")
+        if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+            raise DataError(None, f"{v!r} is out of range: more than {MAX_INTEGER_DIGITS} digits")
+        context = Context(prec=max(28, number.adjusted() + places + 2), rounding=ROUND_HALF_UP)
+        return number.quantize(quantum, context=context)
+    return round_half_up
 
 
 @dataclass(frozen=True)
@@ -415,6 +670,8 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("pattern", lambda spec: spec.pattern is not None, _pattern_step),
     Step("map", lambda spec: spec.map is not None, _code_map),
+    Step("cast", lambda spec: spec.cast is not None, _cast_step),
+    Step("round", lambda spec: spec.round is not None, _round_step),
     Step("default", lambda spec: spec.default is not None, _default_step),
     Step("format", lambda spec: spec.format is not None, _format_step),
 )
@@ -443,10 +700,11 @@ class ColumnPlan:
     def build(cls, name: str, spec: ColumnSpec, lay: Layout, target: TargetColumn,
               codes: Mapping[str, CodeList], ctx: _Ctx) -> ColumnPlan:
         required, null_reason = _required(spec, target)
+        truncate = name if spec.on_overflow == "truncate" and target.kind in ("str", "text") else None
         return cls(name, target, _read_index(name, spec, lay), spec.origin in ("const", "value"),
                    _origin(name, spec, lay, ctx, target),
                    tuple(step.build(spec, codes, ctx) for step in steps_of(spec)),
-                   make_caster(target, ctx), required, null_reason)
+                   make_caster(target, ctx, truncate=truncate), required, null_reason)
 
 
 def _column_function(col: ColumnPlan) -> Callable[[Sequence[Any]], Any]:
@@ -466,10 +724,13 @@ def _column_function(col: ColumnPlan) -> Callable[[Sequence[Any]], Any]:
 
 
 def _rule_function(rule: RuleSpec, positions: Mapping[str, int]) -> Callable[[Sequence[Any]], str | None]:
-    """The reason a mapped row breaks the rule, or None."""
+    """The reason a mapped row breaks the rule, or None. The parts are checked in this order:
+    ``require``, ``require_any``, ``check``, ``matches``; the first that fails is the reason."""
     when = rule.when.predicate(positions) if rule.when is not None else None
     check = rule.check.predicate(positions) if rule.check is not None else None
+    matching = rule.matches.failing(positions) if rule.matches is not None and rule.matches.tests else None
     require = [(c, positions[c]) for c in rule.require]
+    any_of = [positions[c] for c in rule.require_any]
     text = rule.message or rule.describe()
 
     def apply(out: Sequence[Any]) -> str | None:
@@ -478,8 +739,14 @@ def _rule_function(rule: RuleSpec, positions: Mapping[str, int]) -> Callable[[Se
         missing = [c for c, i in require if out[i] is None or out[i] == ""]
         if missing:
             return f"rule: {text} (missing: {', '.join(missing)})"
+        if any_of and all(out[i] is None or out[i] == "" for i in any_of):
+            return f"rule: {text} (none of: {', '.join(rule.require_any)})"
         if check is not None and not check(out):
             return f"rule: {text}"
+        if matching is not None:
+            wrong = matching(out)
+            if wrong:
+                return f"rule: {text} (not matching: {', '.join(wrong)})"
         return None
     return apply
 
@@ -487,7 +754,7 @@ def _rule_function(rule: RuleSpec, positions: Mapping[str, int]) -> Callable[[Se
 #: Values of a kind that already are what the target column holds pass these tests untouched;
 #: anything else goes through the column's caster, which converts it or rejects the row.
 _ALREADY_CAST = {
-    "int": "type(v) is int",
+    "int": "type(v) is int",     # unless the column's range is known: then the caster checks it
     "datetime": "type(v) is datetime and v.tzinfo is None",
     "date": "type(v) is date",
     "bytes": "type(v) is bytes",
@@ -498,10 +765,21 @@ def _already_cast(target: TargetColumn, ctx: _Ctx) -> str | None:
     """An inline test for values the caster would return unchanged, or None."""
     if target.kind in ("str", "text"):
         # Only when the length is counted in characters and the character set refuses nothing.
-        if ctx.text_length is not len or ctx.unsupported_text(_OUTSIDE_BMP, target.charset):
+        if text_measure(target, ctx.text_length) is not len or ctx.unsupported_text(_OUTSIDE_BMP, target.charset):
             return None
         return "type(v) is str" + (f" and len(v) <= {int(target.length)}" if target.length is not None else "")
+    if target.kind == "int" and target.integer_range() is not None:
+        low, high = target.integer_range() or (0, 0)
+        return f"type(v) is int and {low} <= v <= {high}"
+    if target.kind == "decimal" and target.scale is not None and 0 <= target.scale <= 1000:
+        # exactly the column's decimal places, and room for the digits before the point
+        room = f" and v.adjusted() < {target.precision - target.scale}" if target.precision is not None else ""
+        return f"type(v) is Decimal and v.same_quantum(QUANTA[{int(target.scale)}]){room}"
     return _ALREADY_CAST.get(target.kind)
+
+
+#: ``Decimal`` 1, 0.1, 0.01, ...: the quantum of each scale, for the inline test of decimal columns
+QUANTA = tuple(Decimal(1).scaleb(-n) for n in range(1001))
 
 
 def compile_row_function(columns: Sequence[ColumnPlan], functions: Sequence[Callable[[Sequence[Any]], Any]],
@@ -517,7 +795,8 @@ def compile_row_function(columns: Sequence[ColumnPlan], functions: Sequence[Call
     a row failed).
     """
     lines = ["def map_row(row):"]
-    scope: dict[str, Any] = {"DataError": DataError, "datetime": datetime, "date": date}
+    scope: dict[str, Any] = {"DataError": DataError, "datetime": datetime, "date": date, "Decimal": Decimal,
+                             "QUANTA": QUANTA}
     for j, (col, function) in enumerate(zip(columns, functions, strict=True)):
         inline = None if col.steps else _inline_column(j, col, function, ctx, scope)
         if inline is None:
@@ -533,10 +812,14 @@ def _inline_column(j: int, col: ColumnPlan, function: Callable[[Sequence[Any]], 
                    scope: dict[str, Any]) -> list[str] | None:
     """The generated lines that give column ``j`` its value in ``c{j}``, or None to call its function."""
     if col.row_free:
+        mark = len(ctx.cuts)
         try:
             scope[f"k{j}"] = function(())
         except DataError:
             return None    # every row is a reject: the function says why, row by row
+        if len(ctx.cuts) > mark:
+            del ctx.cuts[mark:]
+            return None    # a constant cut to fit: cut (and counted) row by row
         return [f"    c{j} = k{j}"]
     if col.read is None:
         return None
@@ -553,10 +836,85 @@ def _inline_column(j: int, col: ColumnPlan, function: Callable[[Sequence[Any]], 
     return lines
 
 
+def target_problems(mapping: TableMapping, targets: Mapping[str, TargetColumn]) -> list[tuple[tuple[Any, ...], str]]:
+    """What in the mapping cannot work with these target columns: (where, problem)."""
+    found = []
+    for name, spec in mapping.columns.items():
+        target = targets.get(name)
+        if target is None:
+            continue
+        if spec.on_overflow == "truncate" and target.kind not in ("str", "text"):
+            found.append((("columns", name, "on_overflow"),
+                          f"on_overflow: truncate cuts text, and target column {target.name} holds "
+                          f"{_kind_text(target)}; remove on_overflow from the column"))
+    return found
+
+
+def target_warnings(mapping: TableMapping, targets: Mapping[str, TargetColumn]) -> list[tuple[tuple[Any, ...], str]]:
+    """What in the mapping works with these target columns but does not do what it seems to: (where, warning)."""
+    found = []
+    for name, spec in mapping.columns.items():
+        target = targets.get(name)
+        if target is None:
+            continue
+        if spec.on_overflow == "truncate" and target.kind in ("str", "text") and target.length is None:
+            found.append((("columns", name, "on_overflow"),
+                          f"target column {target.name} has no length limit: on_overflow: truncate never cuts"))
+        if spec.round is not None and target.kind == "decimal" and target.scale is not None and \
+                spec.round > target.scale:
+            found.append((("columns", name, "round"),
+                          f"round: {spec.round} keeps more decimal places than target column {target.name} holds "
+                          f"({target.scale}): such values are still rejects; write round: {target.scale}"))
+        if spec.cast == "date" and target.kind not in ("date", "datetime", "str", "text", "other"):
+            found.append((("columns", name, "cast"),
+                          f"cast: date makes a date, and target column {target.name} holds {_kind_text(target)}: "
+                          "every value would be a reject"))
+    return found
+
+
+def _kind_text(target: TargetColumn) -> str:
+    return {"str": "text", "text": "text", "int": "whole numbers", "decimal": "numbers", "float": "numbers",
+            "datetime": "dates and times", "date": "dates", "time": "times of day", "bytes": "binary data",
+            "bool": "true/false"}.get(target.kind, "values of a type syncd passes on as they are")
+
+
+def stored_equal(mapped: Any, stored: Any) -> bool:
+    """Whether a mapped value equals the value a target row holds, as the target stores values:
+    Oracle's '' is NULL, DATETIME(0) drops fractions of a second, 1.50 is 1.5, a DATE read back as
+    a midnight datetime is that day, a BOOLEAN read back as 0/1 is that truth value."""
+    if isinstance(mapped, bool):
+        mapped = int(mapped)
+    if isinstance(stored, bool):
+        stored = int(stored)
+    if mapped in (None, "") and stored in (None, ""):
+        return True
+    if mapped is None or stored is None:
+        return False
+    if isinstance(mapped, datetime) and isinstance(stored, datetime):
+        if mapped.microsecond == 0 or stored.microsecond == 0:
+            return mapped.replace(microsecond=0, tzinfo=None) == stored.replace(microsecond=0, tzinfo=None)
+        return mapped.replace(tzinfo=None) == stored.replace(tzinfo=None)
+    if isinstance(mapped, date) and isinstance(stored, date):
+        return (mapped.date() if isinstance(mapped, datetime) else mapped) == \
+            (stored.date() if isinstance(stored, datetime) else stored)
+    if isinstance(mapped, (bytes, bytearray, memoryview)) or isinstance(stored, (bytes, bytearray, memoryview)):
+        return isinstance(mapped, (bytes, bytearray, memoryview)) and \
+            isinstance(stored, (bytes, bytearray, memoryview)) and bytes(mapped) == bytes(stored)
+    if isinstance(mapped, (int, float, Decimal)) or isinstance(stored, (int, float, Decimal)):
+        try:
+            return Decimal(str(mapped)) == Decimal(str(stored))
+        except (InvalidOperation, ValueError):
+            return False
+    return bool(mapped == stored) or str(mapped) == str(stored)
+
+
 def _required(spec: ColumnSpec, target: TargetColumn) -> tuple[bool, str]:
     """Whether a NULL rejects the row, and the reason it gives."""
     return (spec.required or not target.nullable,
             "is NULL but the column is required" + ("" if spec.required else " (NOT NULL in the target)"))
+
+
+RowFunction = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
 class RowMapper:
@@ -578,6 +936,13 @@ class RowMapper:
         self._map_row = compile_row_function(plans, [fn for _, fn in self._functions], ctx)
         positions = {c: i for i, c in enumerate(self.columns)}
         self._rules = [_rule_function(r, positions) for r in mapping.spec.rules]
+        self._batch_rules = self._rules      # the rules map_batch runs after map_row
+        #: values cut to fit their column (``on_overflow: truncate``) in the rows mapped so far, by
+        #: column; rows that became rejects are not counted
+        self.truncations: dict[str, int] = {}
+        self._cuts = ctx.cuts
+        if any(mapping.columns[p.name].on_overflow == "truncate" for p in plans):
+            self._map_row = self._counting(self._map_row)
         self._target_key = [positions[k] for k in mapping.target.key]
         # When the target key is a plain copy of the whole source key, source rows (unique by
         # their key) cannot collide in the target: no need to look for duplicates.
@@ -585,12 +950,36 @@ class RowMapper:
                   if spec.from_ is not None and not steps_of(spec)}
         self._unique_target_key = len(copied) == len(mapping.target.key) and set(mapping.source.key) <= copied
 
+    @property
+    def truncated(self) -> int:
+        """How many values were cut to fit their column in the rows mapped so far."""
+        return sum(self.truncations.values())
+
+    def _counting(self, map_row: RowFunction) -> RowFunction:
+        """``map_row`` that also runs the rules, and forgets the cuts of a row that fails: only the
+        truncations of rows that are written count."""
+        cuts, rules = self._cuts, self._rules
+        self._batch_rules = []               # map_counted runs them
+
+        def map_counted(row: Sequence[Any]) -> tuple[Any, ...]:
+            mark = len(cuts)
+            try:
+                values = map_row(row)
+                for rule in rules:
+                    if rule(values):
+                        raise DataError(None, "rule")
+            except DataError:
+                del cuts[mark:]
+                raise
+            return values
+        return map_counted
+
     def source_row(self, row: Sequence[Any]) -> dict[str, Any]:
         return dict(zip(self.layout.names, row, strict=False))
 
     def map_batch(self, rows: Sequence[Sequence[Any]]) -> MappedBatch:
         map_row = self._map_row
-        rules = self._rules
+        rules = self._batch_rules
         key_index = self.layout.key
         mapped_rows: list[tuple[Any, ...]] = []
         keys: list[tuple[Any, ...]] = []
@@ -608,6 +997,10 @@ class RowMapper:
             mapped_rows.append(values)
             keys.append(tuple([row[i] for i in key_index]))
             sources.append(row)
+        if self._cuts:
+            for column in self._cuts:
+                self.truncations[column] = self.truncations.get(column, 0) + 1
+            self._cuts.clear()
         superseded: tuple[tuple[Any, ...], ...] = ()
         if not self._unique_target_key:
             every_key = keys
@@ -619,6 +1012,13 @@ class RowMapper:
 
     def _explain(self, row: Sequence[Any]) -> Reject:
         """The reject for a row that failed: which column or rule, and why (the slow path)."""
+        mark = len(self._cuts)
+        try:
+            return self._reason(row)
+        finally:
+            del self._cuts[mark:]        # a reject's values are not written: their cuts do not count
+
+    def _reason(self, row: Sequence[Any]) -> Reject:
         key = tuple(row[i] for i in self.layout.key)
         values = []
         for name, fn in self._functions:
@@ -645,3 +1045,13 @@ class RowMapper:
 
     def target_key(self, mapped: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(mapped[i] for i in self._target_key)
+
+
+def target_key_of(mapper: RowMapper, row: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The target key a source row (read with ``mapper``'s layout) maps to, or None when a key
+    column cannot be mapped. For a row that failed elsewhere (a reject): which target row it is."""
+    functions = dict(mapper._functions)
+    try:
+        return tuple(functions[k](row) for k in mapper.mapping.target.key)
+    except DataError:
+        return None

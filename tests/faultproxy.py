@@ -1,4 +1,5 @@
-"""A TCP proxy on loopback that cuts every connection passing through it on demand.
+"""A TCP proxy on loopback that cuts every connection passing through it on demand, and counts
+the bytes that pass (``bytes``, both directions; ``reset`` starts again from zero).
 
 Stands between syncd and a real database server to reproduce what the government extranet does:
 connections that die mid-transfer. Not a mock: the driver, the server and syncd see a real
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 class CuttingProxy:
@@ -63,6 +64,11 @@ class CuttingProxy:
                 except OSError:
                     pass
                 s.close()
+
+    def reset(self) -> None:
+        """Count the bytes passing through from zero again (both directions together)."""
+        with self._lock:
+            self.bytes = 0
 
     def cut(self) -> None:
         """Kill every connection now, mid-transfer or idle, as a dropped link does."""

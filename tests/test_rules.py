@@ -62,7 +62,8 @@ def test_every_column_of_a_condition_must_hold():
 
 
 @pytest.mark.parametrize(("test", "message"), [
-    ({"equals": "1"}, "unknown test ['equals']; use one of ['ge', 'gt', 'in', 'le', 'lt', 'not', 'not_in']"),
+    ({"equals": "1"}, "unknown test ['equals']; use one of ['ge', 'gt', 'in', 'le', 'lt', 'matches', 'not', "
+                      "'not_in']"),
     ({"in": ["1"], "nin": ["2"], "ne": 3}, "unknown test ['ne', 'nin']"),
     ({"gt": "abc"}, "'gt' needs a number, not 'abc'"),
     ({"le": None}, "'le' needs a number"),
@@ -79,9 +80,9 @@ def test_a_test_that_does_not_exist_is_refused_on_load(test, message):
 
 
 def test_every_operator_is_known_to_the_model():
-    assert sorted(OPERATORS) == ["ge", "gt", "in", "le", "lt", "not", "not_in"]
+    assert sorted(OPERATORS) == ["ge", "gt", "in", "le", "lt", "matches", "not", "not_in"]
     for op in OPERATORS:
-        assert holds({op: ["1"] if op.endswith("in") else 1}, "1") in (True, False)
+        assert holds({op: ["1"] if op.endswith("in") else "1" if op == "matches" else 1}, "1") in (True, False)
 
 
 def load(tmp_path: Path, rules: str):
@@ -126,7 +127,7 @@ def test_a_rule_naming_an_unmapped_column_is_a_problem(tmp_path):
 def test_an_empty_check_alone_is_not_a_rule(tmp_path):
     with pytest.raises(MappingError) as caught:
         load(tmp_path, "rules:\n  - check: {}\n")
-    assert "a rule needs 'require' or 'check'" in str(caught.value)
+    assert "a rule needs 'require', 'require_any', 'check' or 'matches'" in str(caught.value)
 
 
 def test_a_null_test_loads_from_yaml(tmp_path):

@@ -163,8 +163,9 @@ def as_episode(reject: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_run(run: dict[str, Any]) -> dict[str, Any]:
-    """A version-1 run record: inserted, updated and unchanged were not told apart (NULL)."""
-    return {**run, "inserted": None, "updated": None, "unchanged": None}
+    """A version-1 run record: inserted, updated and unchanged were not told apart, truncations not
+    counted (NULL)."""
+    return {**run, "inserted": None, "updated": None, "unchanged": None, "rows_truncated": None}
 
 
 def expected_view(records: dict[str, list[dict[str, Any]]], precision: str = "us") -> dict[str, Any]:

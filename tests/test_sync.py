@@ -141,20 +141,25 @@ def test_null_cursor_error_fails_the_run(scenario):
     assert commands.status(s.project())[0]["last_status"] == "failed"
 
 
+class SimulatedCrash(BaseException):
+    """A crash in the middle of a run: not an error syncd handles (that would be an Exception), the
+    process going away, as a kill would make it."""
+
+
 class CrashAfter(Observer):
     def __init__(self, batches: int):
         self.batches = batches
 
     def batch_written(self, mapping, batch, rows):
         if batch == self.batches:
-            raise RuntimeError(f"simulated crash after batch {batch}, before its checkpoint")
+            raise SimulatedCrash(f"simulated crash after batch {batch}, before its checkpoint")
 
 
 @pytest.mark.parametrize("k", [1, 2, 5])
 def test_crash_after_k_batches_then_rerun(scenario, k):
     s = scenario(batch_size=7)
     s.insert({"id": i, "update_time": s.at(i // 4)} for i in range(1, 61))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(SimulatedCrash):
         commands.run_once(s.project(), observer=CrashAfter(k))
     assert s.target_count() == 7 * k
     # changed between the crash and the rerun: one row already copied, one not yet
@@ -258,7 +263,7 @@ def test_run_history_records_every_run(scenario):
 def test_prefetch_depth_changes_nothing_but_speed(scenario, prefetch):
     s = scenario(batch_size=7, lookback="0s", defaults=f"prefetch: {prefetch}")
     s.insert({"id": i, "update_time": s.at(i // 5)} for i in range(1, 101))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(SimulatedCrash):
         commands.run_once(s.project(), observer=CrashAfter(3))
     assert s.target_count() == 21
     assert not s.run().failed

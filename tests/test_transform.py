@@ -81,7 +81,7 @@ def test_value_now_and_run_id_const_default_format():
     (TargetColumn("c", "decimal", precision=6, scale=2), "1234.5", Decimal("1234.5")),
     (TargetColumn("c", "datetime"), "2026/01/02 03:04:05", datetime(2026, 1, 2, 3, 4, 5)),
     (TargetColumn("c", "datetime"), datetime(2026, 1, 1, 16, 0, tzinfo=timezone.utc), datetime(2026, 1, 2, 0, 0)),
-    (TargetColumn("c", "date"), datetime(2026, 1, 2, 3, 4), date(2026, 1, 2)),
+    (TargetColumn("c", "date"), datetime(2026, 1, 2), date(2026, 1, 2)),
     (TargetColumn("c", "str", length=4), 1234, "1234"),
     (TargetColumn("c", "bytes"), memoryview(b"\x89PNG"), b"\x89PNG"),
 ])
@@ -191,7 +191,8 @@ def test_a_step_added_to_the_table_runs_on_the_fast_path_and_in_the_explanation(
     m = mapper({"c": {"from": "v", "namespace": "loud"}, "d": {"from": "v"}},
                {"c": TargetColumn("c", "str", True, 3), "d": TargetColumn("d", "text")})
     assert one(m, id=1, v="ab") == {"id": "1", "c": "ab!", "d": "ab"}
-    assert one(m, id=2, v="abc").reason == "c: text of 4 characters is longer than the column's 3"
+    assert one(m, id=2, v="abc").reason == ("c: text of 4 characters is longer than the column's 3; to cut such "
+                                            "text to fit, set on_overflow: truncate on the column")
     assert one(m, id=3, v="bad").reason == "c: shouted at"
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncd.dialects import get as dialect
-from syncd.mapping import ORIGINS, CodeList, Mapping_, TableMapping
+from syncd.mapping import ORIGINS, CodeList, ColumnSpec, Mapping_, Overflow, RuleSpec, TableMapping
 from syncd.plan import layout
 from syncd.rules import OPERATORS
 from syncd.transform import NAMESPACE, STEPS, Kind, RowMapper, TargetColumn
@@ -47,15 +48,20 @@ texts = st.one_of(
     st.text(alphabet="0123456789.-+ eE:/T年月日时天小正常是否abcyn😀", max_size=12),
     st.sampled_from(["", " ", "8小时", "1天", " 时 ", "h", "正常", "存在隐患", " 未排查 ", "2.0", "1", "0", "9",
                      "true", "否", "NaN", "sNaN", "inf", "-Infinity", "-0", "1e3", "12.50", "0.001", "1_000",
-                     "隐患😀", "四个汉字", "01:02:03.5", "None"]),
+                     "隐患😀", "四个汉字", "01:02:03.5", "None", "1e400000000", "-1E+39", "2147483648", "1e40",
+                     "e\u0301e\u0301e\u0301", "👍🏽👍🏽ab", "a\u200db\u200dc", "Müllerstraße", "2026-01-02 00:00:00"]),
     moment_texts,
 )
 decimals = st.one_of(st.decimals(min_value=-10**7, max_value=10**7, places=3),
                      st.decimals(min_value=-10**7, max_value=10**7, places=0),
                      st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("1E+5"),
                                       Decimal("0E+5"), Decimal("-0"), Decimal("1.000")]))
+#: moments that fall outside the years 1..9999 once moved to Asia/Shanghai (UTC+8)
+edge_moments = st.sampled_from([datetime(1, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=10))),
+                                datetime(9999, 12, 31, 20, 0, tzinfo=timezone.utc)])
 values = st.one_of(
-    st.none(), texts, st.integers(-10**7, 10**7), st.booleans(), decimals, moments,
+    st.none(), texts, st.integers(-10**7, 10**7), st.booleans(), decimals, moments, edge_moments,
+    st.sampled_from([2**31, -2**31 - 1, 2**63, 10**40]),
     st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e6, 1e6).map(lambda f: float(round(f))),
     st.dates(min_value=date(1970, 1, 2)), st.times(timezones=st.sampled_from([None, timezone.utc])),
     st.binary(max_size=3), st.binary(max_size=3).map(memoryview), st.binary(max_size=3).map(bytearray),
@@ -80,6 +86,8 @@ def sometimes(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 STEP_KEYS: dict[str, st.SearchStrategy[Any]] = {
     "pattern": sometimes(st.sampled_from(PATTERNS)),
     "map": sometimes(st.sampled_from(["units", INLINE_MAP])),
+    "cast": sometimes(st.sampled_from(["date", "number"])),
+    "round": sometimes(st.integers(0, 3)),
     "default": sometimes(scalars),
     "format": sometimes(st.sampled_from(FORMATS)),
 }
@@ -101,11 +109,19 @@ def column_specs(draw: st.DrawFn) -> dict[str, Any]:
         value = draw(strategy)
         if value is not None:
             spec[key] = value
+    # combinations a mapping file may not ask for (checked when it loads)
+    if "round" in spec and ("format" in spec or spec.get("cast") == "date"):
+        del spec["round"]
+    if draw(st.integers(0, 3)) == 0:
+        spec["on_overflow"] = draw(st.sampled_from(["truncate", "truncate", "reject"]))
     if "map" in spec:
         spec["unknown"] = draw(st.sampled_from(["reject", "reject", "keep", "9", None]))
     if draw(st.integers(0, 5)) == 0:
         spec["required"] = True
     return spec
+
+
+INT_RANGES = [None, None, (-128, 127), (0, 255), (-32768, 32767), (-2**31, 2**31 - 1), (-2**63, 2**63 - 1)]
 
 
 @st.composite
@@ -116,23 +132,42 @@ def target_columns(draw: st.DrawFn, name: str) -> TargetColumn:
     if kind == "decimal":
         precision = draw(st.none() | st.integers(1, 8))
         scale = draw(st.integers(0, precision)) if precision is not None else None
-    charset = draw(st.sampled_from([None, "utf8mb3", "utf8mb4"])) if kind in ("str", "text") else None
-    return TargetColumn(name, kind, draw(st.integers(0, 3)) > 0, length, precision, scale, charset)
+    bounds = None
+    if kind == "int":
+        bounds = draw(st.sampled_from(INT_RANGES))
+        if bounds is None and draw(st.booleans()):
+            precision, scale = draw(st.integers(1, 12)), 0          # NUMBER(p, 0)
+    text = kind in ("str", "text")
+    charset = draw(st.sampled_from([None, "utf8mb3", "utf8mb4", "latin1"])) if text else None
+    unit = draw(st.sampled_from([None, None, "char", "byte"])) if text else None
+    return TargetColumn(name, kind, draw(st.integers(0, 3)) > 0, length, precision, scale, charset,
+                        bounds[0] if bounds else None, bounds[1] if bounds else None, unit)
 
 
 TESTS = ("1", 0, None, "小时", {"in": ["1", "小时", None]}, {"in": "0"}, {"not_in": ["0", "天"]}, {"not": "0"},
-         {"not": None}, {"gt": 0}, {"ge": 1, "le": 100}, {"lt": "1e3"}, {"not_in": [None]})
+         {"not": None}, {"gt": 0}, {"ge": 1, "le": 100}, {"lt": "1e3"}, {"not_in": [None]}, {"matches": r"^\d+$"},
+         {"matches": "小时|天"})
+REGEXES = (r"^\d+$", "^[a-z]", "小时|天", r"^\d{4}-\d{2}")
 
 
 @st.composite
 def rule_specs(draw: st.DrawFn, columns: list[str]) -> dict[str, Any]:
-    condition = st.dictionaries(st.sampled_from(columns), st.sampled_from(TESTS), min_size=1, max_size=2)
+    # a comparison with another mapped column: numbers, dates and times of day with each other
+    other = st.tuples(st.sampled_from(["gt", "ge", "lt", "le"]), st.sampled_from(columns)).map(
+        lambda p: {p[0]: {"column": p[1]}})
+    condition = st.dictionaries(st.sampled_from(columns), st.sampled_from(TESTS) | other, min_size=1, max_size=2)
+    some_columns = st.lists(st.sampled_from(columns), min_size=1, max_size=2, unique=True)
     rule: dict[str, Any] = {}
     if draw(st.booleans()):
         rule["when"] = draw(condition)
     if draw(st.booleans()):
-        rule["require"] = draw(st.lists(st.sampled_from(columns), min_size=1, max_size=2, unique=True))
-    if "require" not in rule or draw(st.booleans()):
+        rule["require"] = draw(some_columns)
+    if draw(st.integers(0, 2)) == 0:
+        rule["require_any"] = draw(some_columns)
+    if draw(st.integers(0, 2)) == 0:
+        rule["matches"] = draw(st.dictionaries(st.sampled_from(columns), st.sampled_from(REGEXES), min_size=1,
+                                               max_size=2))
+    if not ({"require", "require_any", "matches"} & set(rule)) or draw(st.booleans()):
         rule["check"] = draw(condition)
     if draw(st.booleans()):
         rule["message"] = "规则不满足"
@@ -166,8 +201,10 @@ def fitting(spec: dict[str, Any], target: TargetColumn) -> st.SearchStrategy[Any
         return st.sampled_from(SPELLINGS["units" if spec["map"] == "units" else "inline"])
     if "pattern" in spec:
         return st.sampled_from(["8小时", "1天", " 12.5 ", "abc1", "年", "3月"])
-    if "format" in spec:
+    if "format" in spec or spec.get("cast") == "date":
         return st.one_of(moments, moment_texts, st.dates(min_value=date(1970, 1, 2)))
+    if "round" in spec or spec.get("cast") == "number":
+        return st.one_of(FITTING["decimal"], st.sampled_from(["", " ", " 3.14159 ", "2.5", "-2.5", "abc"]))
     return FITTING[target.kind]
 
 
@@ -190,6 +227,71 @@ def cases(draw: st.DrawFn, with_rules: bool) -> tuple[dict[str, Any], dict[str, 
         row.update({name: draw(likely.get(name, values)) for name in (*SOURCES, *readers)})
         rows.append(row)
     return {"columns": columns, "rules": rules}, targets, rows
+
+
+# Random mappings draw every key at random, so that a key meets every other; the columns below ask
+# for one narrowing at a time (a length, a scale, a date, a range) with values near its edge, so
+# that truncating, rounding and the narrowing rejects are each met often.
+
+long_texts = st.one_of(st.text(alphabet="ab中文😀é\u0301\u200d👍🏽ßü", min_size=0, max_size=14),
+                       st.sampled_from(["e\u0301e\u0301e\u0301", "👍🏽👍🏽ab", "a\u200db\u200dc", "Müllerstraße",
+                                        "隐患排查治理台账", "abcdefghijklmnop"]))
+scaled = st.one_of(st.decimals(-999, 999, places=0), st.decimals(-999, 999, places=1),
+                   st.decimals(-99, 99, places=3), st.decimals(-99, 99, places=4).map(str),
+                   st.floats(-99, 99).map(lambda f: round(f, 3)), st.sampled_from(["2.5", "-2.5", "0.125", "1e-3"]))
+days = st.one_of(moments, moments.map(lambda m: m.replace(hour=0, minute=0, second=0, microsecond=0)),
+                 st.dates(min_value=date(1970, 1, 2)), st.sampled_from(["2026-01-02", "2026-01-02 00:00:00",
+                                                                        "2026-01-02 08:30:00", "2026/01/02"]))
+whole = st.one_of(st.integers(-300, 300), st.sampled_from([2**31 - 1, 2**31, -2**31, 2**63, 255, 256, -129]),
+                  st.sampled_from(["1e400000000", "-1e40", "12", " 127 ", "128", "1.5", "2.5", "1E+2"]),
+                  st.decimals(-300, 300, places=1))
+
+
+@st.composite
+def narrowing_column(draw: st.DrawFn, name: str) -> tuple[dict[str, Any], TargetColumn, st.SearchStrategy[Any]]:
+    shape = draw(st.sampled_from(["text", "decimal", "date", "int", "number"]))
+    spec: dict[str, Any] = {"from": name}
+    if shape == "text":
+        if draw(st.integers(0, 3)):
+            spec["on_overflow"] = "truncate"
+        target = TargetColumn(name, draw(st.sampled_from(["str", "str", "text"])), True, draw(st.integers(0, 8)),
+                              charset=draw(st.sampled_from([None, "utf8mb3", "utf8mb4", "latin1"])),
+                              length_unit=draw(st.sampled_from([None, "char", "byte"])))
+        return spec, target, long_texts
+    if shape == "decimal":
+        precision = draw(st.integers(3, 8))
+        scale = draw(st.integers(0, 3))
+        if draw(st.booleans()):
+            spec["round"] = draw(st.integers(0, scale + 1))
+        return spec, TargetColumn(name, "decimal", precision=precision, scale=scale), scaled
+    if shape == "date":
+        if draw(st.booleans()):
+            spec["cast"] = "date"
+        return spec, TargetColumn(name, "date"), days
+    if shape == "int":
+        if draw(st.integers(0, 2)) == 0:
+            spec["round"] = 0
+        bounds = draw(st.sampled_from(INT_RANGES))
+        precision = draw(st.sampled_from([None, 3, 10])) if bounds is None else None
+        return spec, TargetColumn(name, "int", precision=precision, scale=0 if precision else None,
+                                  minimum=bounds[0] if bounds else None, maximum=bounds[1] if bounds else None), whole
+    spec["cast"] = "number"
+    if draw(st.booleans()):
+        spec["default"] = 0
+    return spec, TargetColumn(name, draw(st.sampled_from(["decimal", "int", "float"]))), st.one_of(
+        whole, st.sampled_from(["", "  ", "abc", " 3 ", "NaN"]))
+
+
+@st.composite
+def narrowing_cases(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, Any]]]:
+    names = [f"c{i}" for i in range(draw(st.integers(1, 3)))]
+    columns: dict[str, Any] = {"id": {"from": "id"}}
+    targets = {"id": TargetColumn("id", "int", False)}
+    strategies = {}
+    for name in names:
+        columns[name], targets[name], strategies[name] = draw(narrowing_column(name))
+    rows = [{"id": i, "ts": NOW, **{n: draw(strategies[n]) for n in names}} for i in range(draw(st.integers(1, 8)))]
+    return {"columns": columns, "rules": []}, targets, rows
 
 
 # -- the reference interpreter -----------------------------------------------------------------------
@@ -216,12 +318,55 @@ def parse_moment(text: str) -> datetime:
 
 
 def local(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is None else moment.astimezone(TZ).replace(tzinfo=None)
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone(TZ).replace(tzinfo=None)
+    except OverflowError:
+        raise Refused(f"{moment.isoformat()} is not a date/time this column can hold: in {TZ} it falls outside "
+                      "the years 1 to 9999") from None
+
+
+ENCODINGS = {None: "utf-8", "utf8mb3": "utf-8", "utf8mb4": "utf-8", "latin1": "cp1252"}
+
+
+def joins_previous(ch: str) -> bool:
+    return unicodedata.combining(ch) > 0 or ch in ("\u200d", "\ufe0e", "\ufe0f") or 0x1F3FB <= ord(ch) <= 0x1F3FF
+
+
+def places(number: Decimal) -> int:
+    exponent = number.normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
+def ordered(v: Any) -> tuple[str, Any] | None:
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, datetime):
+        return ("moment", v)
+    if isinstance(v, date):
+        return ("moment", datetime.combine(v, time()))
+    if isinstance(v, time):
+        return ("time", v)
+    if isinstance(v, (int, float, Decimal, str)):
+        try:
+            number = Decimal(str(v).strip())
+            return None if number.is_nan() else ("number", number)
+        except InvalidOperation:
+            pass
+    if isinstance(v, str):
+        for sort, parse in (("moment", datetime.fromisoformat), ("time", time.fromisoformat)):
+            try:
+                return (sort, parse(v.strip()))
+            except ValueError:
+                pass
+    return None
 
 
 class Reference:
     def __init__(self, text_length: Any, unsupported_text: Any):
         self.text_length, self.unsupported_text = text_length, unsupported_text
+        self.cuts = 0          # values cut to fit, in the rows that are not rejects
 
     def origin(self, name: str, spec: dict[str, Any], target: TargetColumn, row: dict[str, Any]) -> Any:
         if "from" in spec:
@@ -263,6 +408,48 @@ class Reference:
                           f"or set 'unknown:' on the column")
         return v if unknown == "keep" else unknown
 
+    def cast(self, spec: dict[str, Any], v: Any) -> Any:
+        if v is None:
+            return None
+        if spec["cast"] == "date":
+            if isinstance(v, datetime):
+                return local(v).date()
+            if isinstance(v, date):
+                return v
+            if isinstance(v, str):
+                return local(parse_moment(v)).date()
+            raise Refused(f"{v!r} is not a date/time (cast: date)")
+        if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+            return v
+        if not isinstance(v, str):
+            raise Refused(f"{v!r} is not a number (cast: number)")
+        if v.strip() == "":
+            return None
+        try:
+            number = Decimal(v.strip())
+        except InvalidOperation:
+            raise Refused(f"{v!r} is not a number (cast: number)") from None
+        if number.is_nan():
+            raise Refused(f"{v!r} is not a number (cast: number)")
+        return number
+
+    def round(self, spec: dict[str, Any], v: Any) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float, Decimal, str)):
+            raise Refused(f"{v!r} is not a number to round")
+        try:
+            number = Decimal(str(v).strip())
+        except InvalidOperation:
+            raise Refused(f"{v!r} is not a number to round") from None
+        if not number.is_finite():
+            raise Refused(f"{v!r} is not a finite number")
+        if number != 0 and number.adjusted() >= 1000:
+            raise Refused(f"{v!r} is out of range: more than 1000 digits")
+        with localcontext() as context:
+            context.prec = 2000
+            return number.quantize(Decimal(10) ** -spec["round"], rounding=ROUND_HALF_UP)
+
     def default(self, spec: dict[str, Any], v: Any) -> Any:
         return spec["default"] if v is None else v
 
@@ -273,13 +460,28 @@ class Reference:
         if not isinstance(moment, (datetime, date, time)):
             raise Refused(f"{v!r} is not a date/time to format")
         if isinstance(moment, datetime) and moment.tzinfo is not None:
-            moment = moment.astimezone(TZ)
+            moment = local(moment).replace(tzinfo=TZ)
         return moment.strftime(spec["format"])
 
-    def cast(self, target: TargetColumn, v: Any) -> Any:
+    def cast_to(self, target: TargetColumn, v: Any) -> Any:
         return getattr(self, f"cast_{target.kind}")(target, v)
 
-    def cast_str(self, target: TargetColumn, v: Any) -> Any:
+    def measure(self, target: TargetColumn) -> Any:
+        if target.length_unit == "char":
+            return len
+        if target.length_unit == "byte":
+            return lambda text: len(text.encode(ENCODINGS[target.charset], "replace"))
+        return self.text_length
+
+    def truncated(self, text: str, length: int, measure: Any) -> str:
+        cut = 0
+        while cut < len(text) and measure(text[:cut + 1]) <= length:
+            cut += 1
+        while 0 < cut < len(text) and (joins_previous(text[cut]) or text[cut - 1] == "\u200d"):
+            cut -= 1
+        return text[:cut]
+
+    def cast_str(self, target: TargetColumn, v: Any, truncate: bool = False) -> Any:
         if isinstance(v, (bytes, bytearray, memoryview)):
             raise Refused("binary value cannot go into a text column")
         if isinstance(v, datetime):
@@ -290,8 +492,14 @@ class Reference:
             v = str(int(v))
         else:
             v = str(v)
-        if target.length is not None and self.text_length(v) > target.length:
-            raise Refused(f"text of {self.text_length(v)} characters is longer than the column's {target.length}")
+        measure = self.measure(target)
+        if target.length is not None and measure(v) > target.length:
+            if not truncate:
+                unit = "characters" if measure is len else "bytes"
+                raise Refused(f"text of {measure(v)} {unit} is longer than the column's {target.length}; to cut "
+                              "such text to fit, set on_overflow: truncate on the column")
+            v = self.truncated(v, target.length, measure)
+            self.cuts += 1
         problem = self.unsupported_text(v, target.charset)
         if problem:
             raise Refused(problem)
@@ -300,14 +508,31 @@ class Reference:
     cast_text = cast_str
 
     def cast_int(self, target: TargetColumn, v: Any) -> Any:
+        if target.minimum is not None:
+            low, high = target.minimum, target.maximum
+        elif target.precision is not None:
+            low, high = -(10 ** target.precision - 1), 10 ** target.precision - 1
+        else:
+            low = high = None
+        holds = ("out of range: the column holds whole numbers " +
+                 (f"from {low} to {high}" if low is not None else "of at most 1000 digits"))
         if isinstance(v, int):
-            return int(v) if isinstance(v, bool) else v
+            if low is not None and not low <= int(v) <= high:
+                raise Refused(f"{int(v)} is {holds}")
+            return int(v) if isinstance(v, bool) or low is not None else v
         try:
             number = Decimal(str(v).strip())
         except (InvalidOperation, ValueError):
             raise Refused(f"{v!r} is not a whole number") from None
-        if not number.is_finite() or number != int(number):
+        if not number.is_finite():
             raise Refused(f"{v!r} is not a whole number")
+        most = 1000 if low is None else len(str(max(-low, high)))
+        if number != 0 and number.adjusted() + 1 > most:
+            raise Refused(f"{v!r} is {holds}")
+        if number != number.to_integral_value():
+            raise Refused(f"{v!r} is not a whole number; to round it, set round: 0 on the column")
+        if low is not None and not low <= int(number) <= high:
+            raise Refused(f"{int(number)} is {holds}")
         return int(number)
 
     def cast_decimal(self, target: TargetColumn, v: Any) -> Any:
@@ -321,6 +546,9 @@ class Reference:
             room = target.precision - (target.scale or 0)
             if abs(number) >= 1 and len(str(int(abs(number)))) > room:
                 raise Refused(f"{v} has more than {room} digits before the decimal point")
+        if target.scale is not None and places(number) > target.scale:
+            raise Refused(f"{v} has more than {target.scale} digits after the decimal point, which the column "
+                          f"would round away; to round it, set round: {target.scale} on the column")
         return number
 
     def cast_float(self, target: TargetColumn, v: Any) -> Any:
@@ -328,6 +556,8 @@ class Reference:
             return float(v)
         except (TypeError, ValueError):
             raise Refused(f"{v!r} is not a number") from None
+        except OverflowError:
+            raise Refused(f"{v!r} is out of range of a floating-point column") from None
 
     def cast_datetime(self, target: TargetColumn, v: Any) -> Any:
         if isinstance(v, datetime):
@@ -340,12 +570,18 @@ class Reference:
 
     def cast_date(self, target: TargetColumn, v: Any) -> Any:
         if isinstance(v, datetime):
-            return local(v).date()
-        if isinstance(v, date):
+            moment = local(v)
+        elif isinstance(v, date):
             return v
-        if isinstance(v, str):
-            return parse_moment(v).date()
-        raise Refused(f"{v!r} is not a date")
+        elif isinstance(v, str):
+            moment = parse_moment(v)
+        else:
+            raise Refused(f"{v!r} is not a date")
+        if moment.time() != time(0):
+            shown = v.isoformat(" ") if isinstance(v, datetime) else repr(v)
+            raise Refused(f"{shown} is not a date: it has a time of day ({moment.time().isoformat()}), which a DATE "
+                          "column would drop; to drop it, set cast: date on the column")
+        return moment.date()
 
     def cast_time(self, target: TargetColumn, v: Any) -> Any:
         if isinstance(v, datetime):
@@ -386,16 +622,29 @@ class Reference:
             if not target.nullable:
                 raise Refused("is NULL but the column is required (NOT NULL in the target)")
             return None
-        return self.cast(target, v)
+        if target.kind in ("str", "text"):
+            return self.cast_str(target, v, truncate=spec.get("on_overflow") == "truncate")
+        return self.cast_to(target, v)
 
-    def test(self, value: Any, test: Any) -> bool:
+    def test(self, value: Any, test: Any, out: dict[str, Any]) -> bool:
         if test is None:
             return value is None
         if not isinstance(test, dict):
             return value is not None and str(value) == str(test)
-        return all(self.operator(value, op, arg) for op, arg in test.items())
+        return all(self.operator(value, op, arg, out) for op, arg in test.items())
 
-    def operator(self, value: Any, op: str, arg: Any) -> bool:
+    def operator(self, value: Any, op: str, arg: Any, out: dict[str, Any]) -> bool:
+        if op == "matches":
+            return value is not None and re.search(arg, str(value)) is not None
+        if isinstance(arg, dict):              # {column: NAME}: compared with that column's value
+            left, right = ordered(value), ordered(out[arg["column"]])
+            if left is None or right is None or left[0] != right[0]:
+                return False
+            try:
+                return {"gt": left[1] > right[1], "ge": left[1] >= right[1], "lt": left[1] < right[1],
+                        "le": left[1] <= right[1]}[op]
+            except TypeError:
+                return False
         if op in ("in", "not_in"):
             listed = arg if isinstance(arg, list) else [arg]
             member = None in listed if value is None else str(value) in [str(a) for a in listed if a is not None]
@@ -404,7 +653,7 @@ class Reference:
             return value is not None if arg is None else (value is None or str(value) != str(arg))
         try:
             number = Decimal(str(value))
-        except InvalidOperation:
+        except (InvalidOperation, ValueError):
             return False
         if value is None or number.is_nan():
             return False
@@ -419,29 +668,42 @@ class Reference:
             parts.append(f"when {spelled(rule['when'])}")
         if "require" in rule:
             parts.append(f"requires {', '.join(rule['require'])}")
+        if "require_any" in rule:
+            parts.append(f"requires one of {', '.join(rule['require_any'])}")
         if "check" in rule:
             parts.append(f"needs {spelled(rule['check'])}")
+        if "matches" in rule:
+            parts.append("needs " + ", ".join(f"{c} matches '{p}'" for c, p in rule["matches"].items()))
         text = rule.get("message") or "; ".join(parts)
-        if not all(self.test(out[c], t) for c, t in rule.get("when", {}).items()):
+        if not all(self.test(out[c], t, out) for c, t in rule.get("when", {}).items()):
             return None
         missing = [c for c in rule.get("require", ()) if out[c] is None or out[c] == ""]
         if missing:
             return f"rule: {text} (missing: {', '.join(missing)})"
-        if not all(self.test(out[c], t) for c, t in rule.get("check", {}).items()):
+        if rule.get("require_any") and all(out[c] is None or out[c] == "" for c in rule["require_any"]):
+            return f"rule: {text} (none of: {', '.join(rule['require_any'])})"
+        if not all(self.test(out[c], t, out) for c, t in rule.get("check", {}).items()):
             return f"rule: {text}"
+        wrong = [c for c, p in rule.get("matches", {}).items()
+                 if out[c] is not None and re.search(p, str(out[c])) is None]
+        if wrong:
+            return f"rule: {text} (not matching: {', '.join(wrong)})"
         return None
 
     def row(self, mapping: dict[str, Any], targets: dict[str, TargetColumn],
             row: dict[str, Any]) -> tuple[tuple[Any, ...] | None, tuple[str | None, str] | None]:
         out = {}
+        cuts = self.cuts
         for name, spec in mapping["columns"].items():
             try:
                 out[name] = self.column(name, spec, targets[name], row)
             except Refused as exc:
+                self.cuts = cuts            # a reject's cuts are not counted
                 return None, (name, f"{name}: {exc}")
         for rule in mapping["rules"]:
             reason = self.rule(rule, out)
             if reason:
+                self.cuts = cuts
                 return None, (None, reason)
         return tuple(out.values()), None
 
@@ -488,6 +750,7 @@ def check(case: tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, An
         else:
             expected_rejects.append(((row["id"],), *refused))
     assert [(r.key, r.column, r.reason) for r in batch.rejects] == expected_rejects
+    assert mapper.truncated == reference.cuts
     assert len(batch.rows) == len(expected_rows)
     for got, want in zip(batch.rows, expected_rows, strict=True):
         assert all(same(g, w) for g, w in zip(got, want, strict=True)), (got, want)
@@ -509,9 +772,18 @@ def test_the_fast_path_applies_rules_as_the_reference_does(case, context):
     check(case, *context)
 
 
+@settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=narrowing_cases(), context=contexts)
+def test_truncating_rounding_and_narrowing_as_the_reference_does(case, context):
+    check(case, *context)
+
+
 def test_the_random_mappings_cover_every_kind_origin_step_and_operator():
     """A kind, origin, step or operator added to syncd must be added to the strategies above too."""
     assert set(KINDS) == set(get_args(Kind))
     assert list(STEP_KEYS) == [step.key for step in STEPS]
+    assert set(get_args(get_args(ColumnSpec.model_fields["cast"].annotation)[0])) == {"date", "number"}
+    assert set(get_args(Overflow)) == {"reject", "truncate"}
+    assert set(RuleSpec.model_fields) == {"when", "require", "require_any", "check", "matches", "message"}
     assert set(ORIGINS) == {"from", "expr", "const", "value", "uuid5"}
     assert {op for t in TESTS if isinstance(t, dict) for op in t} == set(OPERATORS)

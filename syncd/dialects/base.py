@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
 
+from syncd.digest import BUCKET_DIGITS, GROUP, SEPARATOR, VALUE_DIGITS, DigestPlan, HashColumn, groups
+
 
 @dataclass(frozen=True)
 class Upsert:
@@ -28,6 +30,7 @@ class Upsert:
     update: tuple[str, ...]
     sql: str                            # the statement an executemany sends row by row
     staging: tuple[str, ...] = ()       # a dialect's bulk path (PostgreSQL: COPY statements)
+    staging_types: tuple[str, ...] = ()  # the bulk path's column types, when it can send values in binary
 
 
 class Dialect:
@@ -57,6 +60,101 @@ class Dialect:
         """(whether this session sees every other session's open write transactions, the start of
         the oldest it sees as a naive local time or None). By default it sees none."""
         return False, None
+
+    # -- reconcile's row digests (syncd.digest): the same canonical text, in SQL ----------------
+    #: whether the database computes reconcile's digests itself; if not, the target's rows are read
+    #: and hashed in Python (SQLite: a local file, with no link to spare)
+    digest_in_database = False
+
+    def digest_prefix(self, kind: str) -> int | None:
+        """Text (``str``, ``text``) and binary (``bytes``) values compared by their length and the hash
+        of this many leading characters or bytes; None: hashed whole."""
+        return None
+
+    def datetime_fraction(self, sa_type: Any) -> int:
+        """Digits of a second's fraction a reflected date/time column keeps."""
+        return 6
+
+    def rounds_fractions(self, sa_dialect: SADialect) -> bool:
+        """Whether a finer fraction of a second is rounded (True) or cut off when stored."""
+        return True
+
+    def digest_piece_sql(self, column: str, col: HashColumn, server_version: tuple[int, ...] | None = None) -> str:
+        """SQL giving the canonical text of ``column`` (quoted) as ``syncd.digest`` writes it."""
+        raise NotImplementedError(f"{self.name}: reconcile hashes this database's rows in Python")
+
+    def md5_sql(self, text: str, server_version: tuple[int, ...] | None) -> str:
+        """SQL giving the lower-case hex MD5 of the ASCII text ``text``."""
+        raise NotImplementedError(f"{self.name}: reconcile hashes this database's rows in Python")
+
+    def hex_number_sql(self, hex_text: str, digits: int) -> str:
+        """SQL giving the number written by the first ``digits`` hex digits of ``hex_text``."""
+        raise NotImplementedError(f"{self.name}: reconcile hashes this database's rows in Python")
+
+    def concat_sql(self, parts: Sequence[str]) -> str:
+        return "(" + " || ".join(parts) + ")"
+
+    def row_hash_sql(self, pieces: Sequence[str], server_version: tuple[int, ...] | None) -> str:
+        """SQL giving the hex MD5 of a row's text (``syncd.digest.row_text``) from its pieces' SQL."""
+        def joined(parts: Sequence[str]) -> str:
+            spaced: list[str] = []
+            for part in parts:
+                if spaced:
+                    spaced.append(f"'{SEPARATOR}'")
+                spaced.append(part)
+            return self.concat_sql(spaced) if len(spaced) > 1 else spaced[0]
+        if len(pieces) <= GROUP:
+            return self.md5_sql(joined(pieces), server_version)
+        return self.md5_sql(joined([self.md5_sql(joined(g), server_version) for g in groups(pieces)]),
+                            server_version)
+
+    def bucket_sql(self, key_hash: str, buckets: int) -> str:
+        """SQL giving a row's bucket from its key's hex hash (``syncd.digest.fine_bucket`` modulo ``buckets``)."""
+        return f"MOD({self.hex_number_sql(key_hash, BUCKET_DIGITS)}, {int(buckets)})"
+
+    def row_value_sql(self, row_hash: str) -> str:
+        """SQL giving what a row adds to its bucket's sum (``syncd.digest.row_value``)."""
+        return self.hex_number_sql(row_hash, VALUE_DIGITS)
+
+    def _digest_parts(self, sa_dialect: SADialect, digest: DigestPlan, buckets: int,
+                      server_version: tuple[int, ...] | None) -> tuple[str, str, str, str]:
+        """(FROM ... WHERE ..., bucket, key hash, row value) SQL of ``digest``."""
+        def piece(col: HashColumn) -> str:
+            return self.digest_piece_sql(self.quote(sa_dialect, col.name), col, server_version)
+        key_hash = self.row_hash_sql([piece(c) for c in digest.key], server_version)
+        row_hash = self.row_hash_sql([piece(c) for c in digest.columns], server_version)
+        where = [f"({digest.scope})"] if digest.scope else []
+        if digest.marked:
+            # rows marked deleted (every piece equal to its text) are left out; '#' keeps Oracle's
+            # empty text (NULL) comparable
+            mark = "'#'"
+            tests = " AND ".join(f"{self.concat_sql([mark, piece(c)])} = '#{text}'" for c, text in digest.marked)
+            where.append(f"(CASE WHEN {tests} THEN 1 ELSE 0 END) = 0")
+        source = f"FROM {self.table_ref(sa_dialect, digest.table, digest.schema)}"
+        if where:
+            source += " WHERE " + " AND ".join(where)
+        return source, self.bucket_sql(key_hash, buckets), key_hash, self.row_value_sql(row_hash)
+
+    def bucket_digests_sql(self, sa_dialect: SADialect, digest: DigestPlan, buckets: int,
+                           server_version: tuple[int, ...] | None = None) -> str:
+        """SELECT bucket, rows, sum of row values ... GROUP BY bucket: an unchanged table's digests."""
+        source, bucket, _key_hash, value = self._digest_parts(sa_dialect, digest, buckets, server_version)
+        return f"SELECT b, COUNT(*), SUM(v) FROM (SELECT {bucket} AS b, {value} AS v {source}) d GROUP BY b"
+
+    def bucket_rows_sql(self, sa_dialect: SADialect, digest: DigestPlan, buckets: int, chosen: Sequence[int],
+                        with_key: bool = True, server_version: tuple[int, ...] | None = None) -> str:
+        """SELECT key hash, row value (and, ``with_key``, the key columns) of the rows in the ``chosen`` buckets."""
+        source, bucket, key_hash, value = self._digest_parts(sa_dialect, digest, buckets, server_version)
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        columns = ", ".join([f"{key_hash} AS kh", f"{value} AS v", *(q(c.name) for c in digest.key if with_key)])
+        wanted = sorted(set(int(b) for b in chosen))
+        if len(wanted) >= buckets:
+            return f"SELECT {columns} {source}"
+        # at most 1000 values in one IN list (Oracle's limit)
+        lists = [", ".join(str(b) for b in wanted[i:i + 1000]) for i in range(0, len(wanted), 1000)]
+        test = " OR ".join(f"{bucket} IN ({listed})" for listed in lists)
+        glue = " AND " if " WHERE " in source else " WHERE "
+        return f"SELECT {columns} {source}{glue}({test})"
     #: error codes (driver-specific) that mean: try again
     transient_codes: frozenset[Any] = frozenset()
     transient_words: tuple[str, ...] = ()
@@ -126,6 +224,7 @@ class Dialect:
 
     def is_transient(self, exc: BaseException) -> bool:
         """True for errors a retry can cure: a lost connection, a timeout, a deadlock, a lock wait."""
+        orig: BaseException | None
         if isinstance(exc, sa.exc.DBAPIError):
             if exc.connection_invalidated:
                 return True
@@ -136,7 +235,7 @@ class Dialect:
             orig = exc
         if isinstance(orig, (ConnectionError, TimeoutError)):
             return True
-        if self.error_code(orig) in self.transient_codes:
+        if orig is not None and self.error_code(orig) in self.transient_codes:
             return True
         text = str(orig).lower()
         return any(word in text for word in self.transient_words)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
 
 from syncd.dialects.base import Dialect
+from syncd.digest import HashColumn
 
 
 class MySQLDialect(Dialect):
@@ -38,6 +42,49 @@ class MySQLDialect(Dialect):
             conn.rollback()
             return False, None
         return True, started
+
+    # Reconcile's digests in the database (syncd.digest has the rules; tests/test_digest.py holds
+    # every column kind to them on MariaDB). MD5 and CONV need no privilege.
+    digest_in_database = True
+
+    def datetime_fraction(self, sa_type: Any) -> int:
+        return int(getattr(sa_type, "fsp", None) or 0)
+
+    def rounds_fractions(self, sa_dialect: SADialect) -> bool:
+        # MySQL rounds a finer fraction of a second; MariaDB cuts it off.
+        return not getattr(sa_dialect, "is_mariadb", False)
+
+    def digest_piece_sql(self, column: str, col: HashColumn, server_version: tuple[int, ...] | None = None) -> str:
+        c = column
+        kind = col.kind
+        if kind in ("str", "text"):
+            return (f"(CASE WHEN {c} IS NULL OR CHAR_LENGTH({c}) = 0 THEN '' "
+                    f"ELSE CONCAT(CHAR_LENGTH({c}), ':', CONVERT({c} USING utf8mb4)) END)")
+        if kind == "bytes":
+            return f"(CASE WHEN {c} IS NULL OR LENGTH({c}) = 0 THEN '' ELSE MD5({c}) END)"
+        if kind == "int" or (kind == "decimal" and col.scale is not None):
+            return f"COALESCE(CAST({c} AS CHAR), '')"
+        if kind == "decimal":
+            text = f"CAST({c} AS CHAR)"
+            return (f"COALESCE(CASE WHEN INSTR({text}, '.') > 0 THEN TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM "
+                    f"{text})) ELSE {text} END, '')")
+        if kind == "datetime":
+            layout = "%Y-%m-%d %H:%i:%s" + (".%f" if col.fraction > 0 else "")
+            return f"COALESCE(DATE_FORMAT({c}, '{layout}'), '')"
+        if kind == "date":
+            return f"COALESCE(DATE_FORMAT({c}, '%Y-%m-%d'), '')"
+        if kind == "bool":
+            return f"(CASE WHEN {c} IS NULL THEN '' WHEN {c} THEN '1' ELSE '0' END)"
+        raise ValueError(f"no canonical text for a column of kind {kind!r}")
+
+    def md5_sql(self, text: str, server_version: tuple[int, ...] | None) -> str:
+        return f"MD5({text})"
+
+    def hex_number_sql(self, hex_text: str, digits: int) -> str:
+        return f"CAST(CONV(SUBSTRING({hex_text}, 1, {int(digits)}), 16, 10) AS UNSIGNED)"
+
+    def concat_sql(self, parts: Sequence[str]) -> str:
+        return f"CONCAT({', '.join(parts)})"
     # 1040 too many connections, 1205 lock wait timeout, 1213 deadlock, 2003 can't connect,
     # 2006 server gone away, 2013 lost connection, 2055 lost connection (SSL), 0 closed socket.
     transient_codes = frozenset({1040, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
@@ -85,6 +132,91 @@ class MySQLDialect(Dialect):
         # A read or write that hangs longer than this on a cut extranet link raises instead of
         # blocking forever; it then counts as transient and is retried.
         return {"connect_timeout": seconds, "read_timeout": seconds * 20, "write_timeout": seconds * 20}
+
+    def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
+        # PyMySQL's executemany spends most of its time escaping, one generic call per value
+        # (an isinstance chain, a dict lookup by type, str.format for a datetime). The batch
+        # writer below sends byte for byte the statements PyMySQL would send, building each row's
+        # literals with code written out for the mapping's column kinds; about twice as fast.
+        writer = _batch_writer(cursor, sql, tuple(kinds))
+        if writer is None:
+            cursor.executemany(sql, rows)
+        else:
+            writer(cursor, rows)
+
+
+#: Column kind -> expression giving PyMySQL's literal for value ``{v}`` when ``{v}`` has the type
+#: the kind's caster produces; any other value goes to the connection's own ``escape`` (``E``),
+#: so every value is escaped exactly as PyMySQL escapes it. ``T`` is PyMySQL's escape table.
+_LITERALS: dict[str, str] = {
+    "str": """("'" + {v}.translate(T) + "'") if type({v}) is str else E({v})""",
+    "text": """("'" + {v}.translate(T) + "'") if type({v}) is str else E({v})""",
+    "int": "str({v}) if type({v}) is int else E({v})",
+    "decimal": """format({v}, "f") if type({v}) is Decimal and {v}.is_finite() else E({v})""",
+    "datetime": """("'" + {v}.isoformat(" ") + "'") if type({v}) is datetime and {v}.tzinfo is None else E({v})""",
+}
+
+
+def _batch_writer(cursor: Any, sql: str, kinds: tuple[str, ...]) -> Callable[[Any, list[tuple[Any, ...]]], None] | None:
+    """A writer for a PyMySQL cursor and a statement its executemany batches; None for anything else."""
+    if "pymysql" not in sys.modules:  # another driver (mysqlclient): its own executemany
+        return None
+    from pymysql.constants.SERVER_STATUS import SERVER_STATUS_NO_BACKSLASH_ESCAPES
+    from pymysql.cursors import Cursor
+
+    if not isinstance(cursor, Cursor):
+        return None
+
+    # With NO_BACKSLASH_ESCAPES PyMySQL escapes strings another way: leave it to PyMySQL.
+    if cursor.connection.server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES:
+        return None
+    return _compiled_writer(sql, kinds)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_writer(sql: str, kinds: tuple[str, ...]) -> Callable[[Any, list[tuple[Any, ...]]], None] | None:
+    from pymysql import converters
+    from pymysql.cursors import RE_INSERT_VALUES
+
+    match = RE_INSERT_VALUES.match(sql)
+    if not match:
+        return None
+    # The same split PyMySQL's executemany makes (the ``% ()`` undoes doubled percent signs).
+    prefix, values, postfix = match.group(1) % (), match.group(2).rstrip(), (match.group(3) or "") % ()
+    if values.count("%s") != len(kinds) or "%(" in values:
+        return None
+    names = [f"c{i}" for i in range(len(kinds))]
+    literals = [_LITERALS[k].replace("{v}", n) if k in _LITERALS else f"E({n})"
+                for n, k in zip(names, kinds, strict=True)]
+    unpack = ", ".join(names) + ("," if len(names) == 1 else "")
+    source = f"def literals(row, E):\n    {unpack} = row\n    return ({', '.join(literals)},)\n"
+    scope: dict[str, Any] = {"T": converters._escape_table, "Decimal": Decimal, "datetime": datetime}
+    exec(compile(source, "<syncd mysql literals>", "exec"), scope)  # noqa: S102 - our own generated code
+    literals_of: Callable[[tuple[Any, ...], Callable[[Any], str]], tuple[str, ...]] = scope["literals"]
+
+    def write(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        # PyMySQL's Cursor._do_execute_many, with the row's literals from ``literals_of``.
+        if not rows:
+            return
+        connection = cursor.connection
+        escape, encoding = connection.escape, connection.encoding
+        head, tail = prefix.encode(encoding), postfix.encode(encoding)
+        limit = cursor.max_stmt_length
+        statement = bytearray(head)
+        count = 0
+        for row in rows:
+            value = (values % literals_of(row, escape)).encode(encoding)
+            if len(statement) > len(head):  # a statement's first row goes in whatever its length
+                if len(statement) + len(value) + len(tail) + 1 > limit:
+                    count += cursor.execute(statement + tail)
+                    statement = bytearray(head)
+                else:
+                    statement += b","
+            statement += value
+        count += cursor.execute(statement + tail)
+        cursor.rowcount = count
+
+    return write
 
 
 #: MySQL character sets that hold less than Unicode, and the Python codec that holds the same

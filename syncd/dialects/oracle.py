@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Dialect as SADialect
 
 from syncd.dialects.base import Dialect
+from syncd.digest import HashColumn
 from syncd.errors import FatalSyncError
 
 
@@ -67,6 +68,78 @@ class OracleDialect(Dialect):
             conn.rollback()
             return False, None
         return True, started
+
+    # Reconcile's digests in the database, with functions every user may call: STANDARD_HASH
+    # (12c and later) or, on 11g, DBMS_OBFUSCATION_TOOLKIT.MD5 (EXECUTE granted to PUBLIC by
+    # default). Both hash at most 2000 bytes (a RAW) in SQL, so text and binary values are compared
+    # by their length and the hash of their first 500 characters (at most 2000 bytes in UTF-8) or
+    # 2000 bytes, and a row's text is hashed in groups of pieces (syncd.digest.GROUP). Text is hashed
+    # as UTF-8 whatever the database character set (UTL_I18N, granted to PUBLIC). Compiled only:
+    # no Oracle server runs in this project's tests (docs/databases.md).
+    digest_in_database = True
+    TEXT_PREFIX = 500
+    BYTES_PREFIX = 2000
+
+    def digest_prefix(self, kind: str) -> int | None:
+        return self.BYTES_PREFIX if kind == "bytes" else self.TEXT_PREFIX if kind in ("str", "text") else None
+
+    def datetime_fraction(self, sa_type: Any) -> int:
+        # DATE keeps whole seconds; TIMESTAMP(n) n digits (6 by default).
+        if type(sa_type).__name__.upper() == "DATE":
+            return 0
+        precision = getattr(sa_type, "precision", None)
+        return 6 if precision is None else int(precision)
+
+    def rounds_fractions(self, sa_dialect: SADialect) -> bool:
+        # A DATE keeps no fraction of a second: python-oracledb binds a datetime into it without one.
+        return False
+
+    def digest_piece_sql(self, column: str, col: HashColumn, server_version: tuple[int, ...] | None = None) -> str:
+        c = column
+        kind = col.kind
+
+        def md5(raw: str) -> str:
+            return self._md5_raw(raw, server_version)
+
+        def utf8(text: str) -> str:
+            return f"UTL_I18N.STRING_TO_RAW({text}, 'AL32UTF8')"
+        if kind == "text":
+            return (f"(CASE WHEN {c} IS NULL OR DBMS_LOB.GETLENGTH({c}) = 0 THEN NULL ELSE DBMS_LOB.GETLENGTH({c}) "
+                    f"|| ':' || {md5(utf8(f'DBMS_LOB.SUBSTR({c}, {self.TEXT_PREFIX}, 1)'))} END)")
+        if kind == "str":
+            return (f"(CASE WHEN {c} IS NULL THEN NULL ELSE LENGTH({c}) || ':' || "
+                    f"{md5(utf8(f'SUBSTR({c}, 1, {self.TEXT_PREFIX})'))} END)")
+        if kind == "bytes":
+            return (f"(CASE WHEN {c} IS NULL OR DBMS_LOB.GETLENGTH({c}) = 0 THEN NULL ELSE DBMS_LOB.GETLENGTH({c}) "
+                    f"|| ':' || {md5(f'DBMS_LOB.SUBSTR({c}, {self.BYTES_PREFIX}, 1)')} END)")
+        if kind == "int":
+            return f"TO_CHAR({c})"
+        if kind == "decimal":
+            whole = "9" * max(1, (col.precision or 38) - (col.scale or 0) - 1)
+            if col.scale is not None:
+                return f"TO_CHAR({c}, 'FM{whole}0.{'0' * col.scale}')"
+            return f"RTRIM(TO_CHAR({c}, 'FM{'9' * 29}0.{'9' * 30}'), '.')"
+        if kind == "datetime":
+            layout = "YYYY-MM-DD HH24:MI:SS" + (".FF6" if col.fraction > 0 else "")
+            return f"TO_CHAR({c}, '{layout}')"
+        if kind == "date":
+            return f"TO_CHAR({c}, 'YYYY-MM-DD')"
+        if kind == "bool":
+            return f"(CASE WHEN {c} IS NULL THEN NULL WHEN {c} = 0 THEN '0' ELSE '1' END)"
+        raise ValueError(f"no canonical text for a column of kind {kind!r}")
+
+    @staticmethod
+    def _md5_raw(raw: str, server_version: tuple[int, ...] | None) -> str:
+        """Lower-case hex MD5 of the RAW ``raw``: STANDARD_HASH from 12c, the 11g toolkit before."""
+        if server_version is not None and server_version[0] < 12:
+            return f"LOWER(RAWTOHEX(DBMS_OBFUSCATION_TOOLKIT.MD5(input => {raw})))"
+        return f"LOWER(RAWTOHEX(STANDARD_HASH({raw}, 'MD5')))"
+
+    def md5_sql(self, text: str, server_version: tuple[int, ...] | None) -> str:
+        return self._md5_raw(f"UTL_RAW.CAST_TO_RAW({text})", server_version)
+
+    def hex_number_sql(self, hex_text: str, digits: int) -> str:
+        return f"TO_NUMBER(UPPER(SUBSTR({hex_text}, 1, {int(digits)})), '{'X' * int(digits)}')"
     # ORA-00060 deadlock, 00054 resource busy, 03113/03114/03135 connection lost, 12170 timeout,
     # 12514/12541/12545/12537/12547 listener/connect failures, 25408 cannot replay.
     transient_codes = frozenset({60, 54, 3113, 3114, 3135, 12170, 12514, 12537, 12541, 12545, 12547, 25408})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,22 +32,36 @@ class SQLiteDialect(Dialect):
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         # The sqlite3 module has no adapters for Decimal (and deprecates those for datetime):
         # store them as SQLAlchemy's SQLite types do, so the rows read back the same way.
-        converters = [(i, _ADAPT[k]) for i, k in enumerate(kinds) if k in _ADAPT]
-        if converters:
-            adapted = []
-            for row in rows:
-                values = list(row)
-                for i, convert in converters:
-                    if values[i] is not None:
-                        values[i] = convert(values[i])
-                adapted.append(values)
-            rows = adapted
-        cursor.executemany(sql, rows)
+        adapt = _adapter(tuple(kinds))
+        cursor.executemany(sql, rows if adapt is None else adapt(rows))
 
 
-_ADAPT: dict[str, Callable[[Any], Any]] = {
-    "decimal": str,
-    "datetime": lambda v: v.isoformat(" ", "microseconds"),
-    "date": lambda v: v.isoformat(),
-    "time": lambda v: v.strftime("%H:%M:%S.%f"),
+#: Python expression that turns a non-NULL value ``{v}`` of a kind into what SQLite stores
+_ADAPT: dict[str, str] = {
+    "decimal": "str({v})",
+    "datetime": '{v}.isoformat(" ", "microseconds")',
+    "date": "{v}.isoformat()",
+    "time": '{v}.strftime("%H:%M:%S.%f")',
 }
+
+
+@functools.lru_cache(maxsize=64)
+def _adapter(kinds: tuple[str, ...]) -> Callable[[list[tuple[Any, ...]]], Iterator[tuple[Any, ...]]] | None:
+    """A function adapting a batch for these column kinds, written out and compiled once per layout.
+
+    Looping over the converters of each row (a list per row, an index and a call per value) added
+    about 0.4 µs a row to the conversions themselves; a generator that unpacks the row and spells
+    out each column's conversion does not, and does not hold a second copy of the batch.
+    """
+    if not any(k in _ADAPT for k in kinds):
+        return None
+    names = [f"c{i}" for i in range(len(kinds))]
+    values = [f"(None if {n} is None else {_ADAPT[k].replace('{v}', n)})" if k in _ADAPT else n
+              for n, k in zip(names, kinds, strict=True)]
+    target = ", ".join(names) + ("," if len(names) == 1 else "")
+    # A generator: sqlite3 takes any iterable, and the batch is not held twice.
+    source = f"def adapt(rows):\n    return (({', '.join(values)},) for {target} in rows)\n"
+    scope: dict[str, Any] = {}
+    exec(compile(source, "<syncd sqlite adapter>", "exec"), scope)  # noqa: S102 - our own generated code
+    adapt: Callable[[list[tuple[Any, ...]]], Iterator[tuple[Any, ...]]] = scope["adapt"]
+    return adapt
