@@ -206,6 +206,7 @@ class MappingRun:
         self.pacing = pacing or Pacing()
         self.clock = clock or (lambda: datetime.now(tz))
         self._limiter = self.pacing.limiter()
+        self._resend_waits = False     # a re-send after a mapping change waits for heavy_hours
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
         self.progress = Progress(cursors=len(mapping.source.cursors))
         self.batches = 0
@@ -275,6 +276,12 @@ class MappingRun:
             return
         self._warn(change_message(self.mapping, action))
         if action == "resync" and self.mode == "incremental" and self.result.watermark_before is not None:
+            if not self.dry_run and (refusal := self.pacing.refusal(self.clock(), "the re-send")) is not None:
+                # Heavy work waits for its hours; this mapping's changes still flow meanwhile, and
+                # the new definition is not recorded until the re-send has run.
+                self._resend_waits = True
+                self._warn(refusal)
+                return
             self.mode = "full"
             if not self.dry_run:
                 self.result.mode = "full"
@@ -405,7 +412,7 @@ class MappingRun:
     def _save_watermark(self, watermark: Watermark | None) -> None:
         if watermark is not None and not self.dry_run:
             self.state.checkpoint(self.mapping.name, watermark, [], [], self.run_id,
-                                  definition_hash=self.mapping.definition_hash)
+                                  definition_hash=self._definition_hash)
 
     def _null_cursor_policy(self) -> None:
         policy = self.mapping.null_cursor
@@ -460,6 +467,12 @@ class MappingRun:
                     self._pace(len(rows))
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
+
+    @property
+    def _definition_hash(self) -> str | None:
+        """The definition a checkpoint records: None (the one recorded stays) while a re-send after
+        a mapping change waits for heavy_hours."""
+        return None if self._resend_waits else self.mapping.definition_hash
 
     def _heavy_hours(self, what: str) -> None:
         """Raise Deferred when heavy work may not run now (``heavy_hours``)."""
@@ -602,7 +615,7 @@ class MappingRun:
         self._pending.difference_update(healed)
         self.result.counts.rejects_resolved += len(healed)
         self.state.checkpoint(self.mapping.name, watermark, mapped.rejects, healed, self.run_id,
-                              definition_hash=self.mapping.definition_hash)
+                              definition_hash=self._definition_hash)
         if mapped.rejects:
             for reject in mapped.rejects[:5]:
                 logger.warning("mapping {}: row {} rejected: {}", self.mapping.name,

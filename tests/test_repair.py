@@ -294,6 +294,27 @@ def test_a_full_copy_outside_heavy_hours_waits_and_incremental_runs_go_on(scenar
     assert s.run(full=True, clock=clock_at(12)).results[0].status == "deferred"
 
 
+def test_a_resend_after_a_mapping_change_waits_for_heavy_hours_while_changes_flow(scenario):
+    s = scenario(defaults='heavy_hours: "22:00-06:00"')
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 11))
+    assert s.run(clock=clock_at(23)).results[0].status == "ok"
+    path = s.dir / "mappings" / "record.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("title:        {from: title}",
+                                                             "title:        {const: 已改}"), encoding="utf-8")
+    s.insert([{"id": 11, "update_time": s.at(11)}])
+    [day] = s.run(clock=clock_at(10)).results
+    assert day.status == "ok" and day.mode == "incremental" and day.counts.rows_written == 1   # row 11 flows
+    assert any("the re-send deferred" in w for w in day.warnings)
+    titles = {k: v["title"] for k, v in s.actual().items()}
+    assert titles["11"] == "已改" and titles["1"] == "记录1"          # the old rows wait for the re-send
+    [still] = s.run(clock=clock_at(11)).results                      # the change is not forgotten
+    assert any("the re-send deferred" in w for w in still.warnings)
+    [night] = s.run(clock=clock_at(23)).results
+    assert night.status == "ok" and night.mode == "full" and {v["title"] for v in s.actual().values()} == {"已改"}
+    [after] = s.run(clock=clock_at(10)).results
+    assert after.mode == "incremental" and not after.warnings
+
+
 def test_max_rows_per_second_paces_a_full_copy_and_a_repair(scenario):
     s = scenario(defaults="max_rows_per_second: 100")
     s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 43))   # 6 batches of 7

@@ -95,7 +95,7 @@ def filled(tmp_path_factory):
         assert not s.run().failed
         s.update([1, 2], title="改过的", update_time=s.at(100))
         s.insert({"id": i, "update_time": s.at(100 + i)} for i in (13, 14, 15))
-        s.refuse_insert_of(14)
+        s.fail_insert_of(14)
         second = s.run()
         assert [(r.mapping, r.status) for r in second.results] == [("record", "failed"), ("record_copy", "ok")]
         s.allow_again()
