@@ -23,6 +23,7 @@ from syncd import commands, plan, schedule, yamlfile
 from syncd import config as config_module
 from syncd.errors import ConfigError, FatalSyncError, Problem
 from syncd.mapping import (
+    Block,
     ColumnSpec,
     Mapping_,
     RuleSpec,
@@ -33,9 +34,11 @@ from syncd.mapping import (
     change_message,
     column_checks,
     dependency_order,
+    load_blocks,
     load_code_lists,
     load_mappings,
 )
+from syncd.rules import Condition
 from syncd.transform import (
     RowMapper,
     TargetColumn,
@@ -1556,3 +1559,61 @@ def test_probes_test_each_part_of_the_source_alone():
     derived = table_mapping(table="s", key=["k"])
     assert plan._column_places(derived)["nm"] == ("columns", "name", "from")
     assert "id" in plan._column_places(derived) and plan._column_places(derived)["id"] == ("columns", "id", "from")
+
+
+def test_blocks_files_say_what_is_wrong_with_them(tmp_path):
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    (folder / "_a.yaml").write_text("audit:\n  create_by: {from: cjr}\nsync:\n  at: {value: now}\n", encoding="utf-8")
+    (folder / "_b.yaml").write_text("# one block again\naudit:\n  x: {from: y}\n", encoding="utf-8")
+    (folder / "_c.yaml").write_text("- not blocks\n", encoding="utf-8")
+    (folder / "_d.yaml").write_text("", encoding="utf-8")
+    blocks, problems = load_blocks(folder, {}, {})
+    assert [(Path(p.file).name, p.line, p.where, p.message) for p in problems] == [
+        ("_b.yaml", 2, "audit", f"block 'audit' is also defined in {folder / '_a.yaml'}; rename one of them"),
+        ("_c.yaml", 1, "", "a blocks file maps block names to columns, e.g.\naudit:\n  create_by: {from: cjr}"),
+    ]
+    assert blocks["audit"] == Block("audit", str(folder / "_a.yaml"), 1, {"create_by": {"from": "cjr"}}, False)
+    assert blocks["sync"].line == 3 and not blocks["sync"].broken
+    assert load_blocks(tmp_path / "nowhere", {}, {}) == ({}, [])
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    ({"a": {"gt": {"col": "b"}}}, "'gt' compares with a number, or with another column as {column: NAME}; "
+                                  "not {'col': 'b'}"),
+    ({"a": {"lt": {"column": ""}}}, "'lt' compares with a number, or with another column as {column: NAME}; "
+                                    "not {'column': ''}"),
+    ({"a": {"ge": "x"}}, "'ge' needs a number, not 'x'; to compare with another column, write "
+                         "{ge: {column: NAME}}"),
+    ({"a": {"le": True}}, "'le' needs a number, not True; to compare with another column, write "
+                          "{le: {column: NAME}}"),
+    ({"a": {"matches": 5}}, "'matches' needs a regular expression in quotes, not 5"),
+    ({"a": {"matches": "("}}, "'matches': '(' is not a valid regular expression (missing ), unterminated "
+                              "subpattern at position 0); write it in single quotes, with a backslash before "
+                              "( ) [ ] . * + ? that stand for themselves"),
+])
+def test_a_comparison_or_pattern_that_cannot_work_says_how_to_write_it(condition, message):
+    with pytest.raises(ValueError) as caught:
+        Condition.model_validate(condition)
+    assert caught.value.errors()[0]["msg"] == "Value error, " + message
+
+
+def test_a_rules_matches_tests_the_form_of_the_values_that_are_there():
+    rule = RuleSpec.model_validate({"matches": {"phone": r"^1\d{10}$", "code": "^[A-Z]"}})
+    test = rule.matches.predicate({"phone": 0, "code": 1})
+    assert test(("13800138000", "Ab")) and test((None, None))
+    assert not test(("1380013800", "Ab")) and not test(("13800138000", "ab"))
+    assert rule.matches.describe() == "phone matches '^1\\d{10}$', code matches '^[A-Z]'"
+    for bad, message in (({}, "'matches' maps column names to regular expressions, e.g. {phone: '^1\\d{10}$'}"),
+                         ({"phone": 1}, "the regular expression of 'phone' needs a regular expression in quotes, "
+                                        "not 1")):
+        with pytest.raises(ValueError) as caught:
+            RuleSpec.model_validate({"matches": bad})
+        assert message in str(caught.value)
+
+
+def test_an_unknown_key_deep_in_a_mapping_is_named_by_its_own_name(tmp_path):
+    path = mapping_dir(tmp_path, {"m": MAPPING.format(name="m").replace("id: {from: id}", "id: {from: id, colour: 1}")})
+    assert mapping_problems(path) == [
+        ("m.yaml", 5, "columns.id.colour", "unknown key 'colour': check the spelling (see the documentation of this "
+                                           "file)")]
