@@ -89,7 +89,8 @@ def test_transient_errors_are_told_apart(name, exc, transient):
 
 
 def test_an_unknown_database_kind_is_refused_with_the_supported_ones():
-    with pytest.raises(FatalSyncError, match=r"'db2' \(supported: sqlite, mysql, mariadb, postgresql, oracle\)"):
+    with pytest.raises(FatalSyncError,
+                       match=r"'db2' \(supported: sqlite, mysql, mariadb, postgresql, oracle, dm, kingbase\)"):
         dialects.get("db2")
 
 

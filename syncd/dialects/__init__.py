@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncd.dialects.base import Dialect
+from syncd.dialects.dm import DMDialect
+from syncd.dialects.kingbase import KingbaseDialect
 from syncd.dialects.mysql import MySQLDialect
 from syncd.dialects.oracle import OracleDialect
 from syncd.dialects.postgresql import PostgreSQLDialect
@@ -25,6 +27,8 @@ REGISTRY: dict[str, Dialect] = {
     "mariadb": MySQLDialect(),
     "postgresql": PostgreSQLDialect(),
     "oracle": OracleDialect(),
+    "dm": DMDialect(),
+    "kingbase": KingbaseDialect(),
 }
 
 #: The embedded database: the demo's databases and the default state store are files of it.
@@ -53,12 +57,14 @@ def url_problem(url: sa.URL) -> str | None:
     name = url.get_backend_name()
     if name not in REGISTRY:
         return (f"syncd does not support the database kind {name!r} (supported: {', '.join(REGISTRY)}); "
-                "write e.g. mysql+pymysql://, postgresql+psycopg://, oracle+oracledb:// or sqlite:///")
+                "write e.g. mysql+pymysql://, postgresql+psycopg://, oracle+oracledb://, dm+dmPython://, "
+                "kingbase+psycopg:// or sqlite:///")
     try:
         url.get_dialect().import_dbapi()
-    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a dialect package may raise anything while it loads
         return (f"the driver of {url.drivername!r} cannot be loaded ({exc}); install it, or name one that is "
-                "installed (mysql+pymysql, postgresql+psycopg, oracle+oracledb)")
+                "installed (mysql+pymysql, postgresql+psycopg, oracle+oracledb, dm+dmPython with pip install "
+                "'syncd[dm]', kingbase+psycopg)")
     return None
 
 

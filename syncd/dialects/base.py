@@ -42,6 +42,9 @@ class Dialect:
     ddl_separate_comments = False
     #: SQL selecting (naive local timestamp, aware timestamp) of the database's clock
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
+    #: SQL selecting what check --connect shows of a database: (server version, its clock in UTC
+    #: (naive UTC, or aware), the session's time zone, the character set)
+    facts_sql = "SELECT NULL, CURRENT_TIMESTAMP, NULL, NULL"
     #: what would let the source user see other sessions' open transactions (for check --connect)
     transactions_grant: str | None = None
     #: error codes (driver-specific) that mean: the target refuses this row (a value it cannot
@@ -165,6 +168,18 @@ class Dialect:
     def database_file(self, url: sa.URL) -> Path | None:
         """The file holding the database, for databases that are one (SQLite); else None."""
         return None
+
+    def missing_file(self, url: sa.URL) -> str | None:
+        """Why the database file a source or target URL names cannot be opened without creating it
+        (it or its folder does not exist); None for a file that exists, or a database that is no file."""
+        path = self.database_file(url)
+        if path is None or path.is_file():
+            return None
+        if path.exists():
+            return f"{path} is not a database file (it is a folder or a device)"
+        if not path.parent.is_dir():
+            return f"the database file {path} does not exist, nor does its folder {path.parent}"
+        return f"the database file {path} does not exist"
 
     def sqlalchemy_dialect(self) -> SADialect:
         """SQLAlchemy's dialect, to compile statements without a server (DDL, tests)."""

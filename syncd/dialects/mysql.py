@@ -25,6 +25,9 @@ class MySQLDialect(Dialect):
 
         return mysql.dialect()
     clock_sql = "SELECT NOW(6), UTC_TIMESTAMP(6)"
+    facts_sql = ("SELECT VERSION(), UTC_TIMESTAMP(6), CASE WHEN @@session.time_zone = 'SYSTEM' THEN "
+                 "CONCAT('SYSTEM (', @@system_time_zone, ')') ELSE @@session.time_zone END, "
+                 "CONCAT(@@character_set_database, ' (connection ', @@character_set_connection, ')')")
     transactions_grant = "GRANT PROCESS ON *.* TO the source user"
     # 1048 column cannot be NULL, 1264 out of range, 1265 truncated, 1292 incorrect date/time,
     # 1366 incorrect string or number value, 1406 too long, 1452 foreign key, 1644 refused by a

@@ -48,6 +48,9 @@ class OracleDialect(Dialect):
 
         return oracle.dialect()
     clock_sql = "SELECT LOCALTIMESTAMP, SYSTIMESTAMP FROM dual"
+    facts_sql = ("SELECT (SELECT banner FROM v$version WHERE ROWNUM = 1), SYS_EXTRACT_UTC(SYSTIMESTAMP), "
+                 "SESSIONTIMEZONE, (SELECT value FROM nls_database_parameters WHERE parameter = 'NLS_CHARACTERSET') "
+                 "FROM dual")
     transactions_grant = "GRANT SELECT ON v_$transaction TO the source user (as SYS)"
     # ORA-01400 cannot insert NULL, ORA-01407 cannot update to NULL, ORA-01438 value larger than
     # the precision, ORA-01722 invalid number, ORA-01830/01861 date format, ORA-02290 check

@@ -23,7 +23,9 @@ class PostgreSQLDialect(Dialect):
 
         return postgresql.dialect()
     clock_sql = "SELECT LOCALTIMESTAMP, CURRENT_TIMESTAMP"
-    transactions_grant = "GRANT pg_read_all_stats TO the source user"
+    facts_sql = ("SELECT split_part(version(), ' on ', 1), CURRENT_TIMESTAMP, current_setting('TimeZone'), "
+                 "current_setting('server_encoding') || ' (client ' || current_setting('client_encoding') || ')'")
+    transactions_grant: str | None = "GRANT pg_read_all_stats TO the source user"
 
     def is_row_error(self, exc: BaseException) -> bool:
         # SQLSTATE class 22 (a value the column cannot hold), 23 (a constraint), P0001 (raised

@@ -21,6 +21,8 @@ class SQLiteDialect(Dialect):
     # SQLite has no clock of its own: the process's clock, as local wall time, like most
     # applications write it. Cursor text keeps its own layout (see watermark.format_like).
     clock_sql = "SELECT datetime('now', 'localtime'), datetime('now')"
+    facts_sql = ("SELECT 'SQLite ' || sqlite_version(), strftime('%Y-%m-%d %H:%M:%f', 'now'), "
+                 "'this machine''s', (SELECT encoding FROM pragma_encoding)")
     transient_words = ("database is locked", "database table is locked", "busy")
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:

@@ -1,0 +1,85 @@
+"""DM8 (达梦) through the dmPython driver and the dmSQLAlchemy dialect (``dm+dmPython://``).
+
+dmSQLAlchemy registers itself with SQLAlchemy under the name ``dm`` (the entry points ``dm`` and
+``dm.dmPython``); both come with ``pip install 'syncd[dm]'``. No DM server runs in this project's
+tests: the statements here are compiled against dmSQLAlchemy's own dialect (tests/test_dialects.py),
+and docs/databases.md says what was and was not verified on a live server.
+
+DM8's SQL is close to Oracle's (``MERGE INTO ... USING (SELECT ... FROM dual)``, ``SYSTIMESTAMP``,
+``LOCALTIMESTAMP``, ``SESSIONTIMEZONE``); its error codes are its own, negative numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.engine import Dialect as SADialect
+
+from syncd.dialects.base import Dialect
+
+
+class DMDialect(Dialect):
+    name = "dm"
+    ddl_separate_comments = True
+    clock_sql = "SELECT LOCALTIMESTAMP, SYSTIMESTAMP FROM dual"
+    # Version, the clock in UTC, the session's time zone and the database's character set
+    # (SF_GET_UNICODE_FLAG: 0 GB18030, 1 UTF-8, 2 EUC-KR, fixed when the database was initialised).
+    facts_sql = ("SELECT (SELECT banner FROM v$version WHERE ROWNUM = 1), SYS_EXTRACT_UTC(SYSTIMESTAMP), "
+                 "SESSIONTIMEZONE, CASE SF_GET_UNICODE_FLAG() WHEN 0 THEN 'GB18030' WHEN 1 THEN 'UTF-8' "
+                 "WHEN 2 THEN 'EUC-KR' END FROM dual")
+
+    # Reconcile hashes the target's rows in Python: DM8's hash functions (MD5 in DBMS_CRYPTO or the
+    # toolkit packages) depend on packages a province may not have installed; its rows cross the
+    # link once per reconcile instead.
+    digest_in_database = False
+
+    # The codes dmPython reports (negative, DM's own): -6111 a string that cannot be converted,
+    # -6121 a number beyond the column's precision, -6169 a value longer than the column, -6132 ..
+    # -6137 a date or time that cannot be read, -2665 a row too long for a page, -7071 an error
+    # raised in a trigger. A NOT NULL, unique, foreign key or CHECK violation arrives as the driver's
+    # IntegrityError, which every dialect treats as the row's. Not verified on a live server.
+    row_error_codes = frozenset({-6111, -6121, -6169, -6132, -6133, -6134, -6136, -6137, -2665, -7071})
+    # -70019/-70025/-70028/-6010: the connection is lost (dmSQLAlchemy's own is_disconnect);
+    # -6012 cannot reach the host; -6407 a lock wait timed out.
+    transient_codes = frozenset({-70019, -70025, -70028, -6010, -6012, -6407})
+    transient_words = ("not connected", "connection closed", "network", "网络通信异常", "连接已断开")
+
+    def sqlalchemy_dialect(self) -> Any:
+        import sqlalchemy as sa
+
+        return sa.make_url("dm+dmPython://").get_dialect()()
+
+    def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
+                   key: Sequence[str], update: Sequence[str]) -> str:
+        """``MERGE INTO`` as Oracle writes it, which DM8 takes as it is."""
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        marks = self.placeholders(sa_dialect, len(columns))
+        using = ", ".join(f"{m} AS {q(c)}" for m, c in zip(marks, columns, strict=True))
+        on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
+        insert_cols = ", ".join(q(c) for c in columns)
+        insert_vals = ", ".join(f"s.{q(c)}" for c in columns)
+        sql = f"MERGE INTO {self.table_ref(sa_dialect, table, schema)} t USING (SELECT {using} FROM dual) s ON ({on})"
+        if update:
+            sql += " WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{q(c)} = s.{q(c)}" for c in update)
+        return sql + f" WHEN NOT MATCHED THEN INSERT ({insert_cols}) VALUES ({insert_vals})"
+
+    def error_code(self, orig: BaseException) -> Any:
+        # dmPython raises with one argument: an error object with ``code`` (as dmSQLAlchemy reads it),
+        # or a text beginning "[CODE:-6602]".
+        args = getattr(orig, "args", ())
+        if not args:
+            return None
+        code = getattr(args[0], "code", None)
+        if isinstance(code, int):
+            return code
+        found = _CODE.search(str(args[0]))
+        return int(found.group(1)) if found else None
+
+    # text_length stays characters. A DM8 VARCHAR(n) counts bytes unless the column says CHAR
+    # (VARCHAR(n CHAR)) or the database was initialised with LENGTH_IN_CHAR=1; a value that fits in
+    # characters but not in bytes is refused by the server (-6169) and becomes a reject with its words.
+
+
+_CODE = re.compile(r"\[CODE:(-?\d+)\]")
