@@ -87,7 +87,29 @@ def check_connected(project: Project, source: Source, target: Target) -> tuple[l
             warnings += [str(w) for w in narrowing_warnings(m, source, targets)]
         problems += parent_problems(m, target)
         problems += source_problems(m, source)
+        warnings += [str(w) for w in cursor_index_warnings(m, source)]
     return problems, warnings
+
+
+def cursor_index_warnings(m: TableMapping, source: Source) -> list[Problem]:
+    """Each cursor of a table source that no index begins with: every run then reads the whole
+    table to find its window. (A query source is left alone: its indexes are its tables'.)"""
+    if m.source.table is None:
+        return []
+    try:
+        shape = source.describe_table(m.source.table, m.source.schema_)
+    except sa.exc.SQLAlchemyError:
+        return []
+    if shape is None:
+        return []
+    leading = {ix[0].lower() for ix in shape["indexes"] if ix}
+    leading |= {shape["primary_key"][0].lower()} if shape["primary_key"] else set()
+    where = f"{m.source.schema_}.{m.source.table}" if m.source.schema_ else m.source.table
+    return [m.problem(("source", "cursor"),
+                      f"mapping {m.name!r}: cursor column {cursor} has no index in the source (no index begins "
+                      f"with it): every run reads all of {where} to find its window; ask the county's DBA for "
+                      f"CREATE INDEX idx_{m.source.table}_{cursor} ON {where} ({cursor})")
+            for cursor in m.source.cursors if cursor.lower() not in leading]
 
 
 def placed(m: TableMapping, problem: Problem) -> Problem:

@@ -211,15 +211,65 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
     warnings: list[str] = []
     rows = commands.check(project, connect_databases=connect_databases, warnings=warnings)
     notes = commands.source_notes(project) if connect_databases else []
+    if connect_databases:
+        for facts in commands.server_facts(project):
+            warnings += _print_facts(facts)
+        out.rule("mappings", style="dim")
+    how = "checked against the databases" if connect_databases else "checked without connecting (--connect " \
+                                                                    "also checks the databases)"
     out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
-                     title=f"{project.config.path}: {len(rows)} mapping(s), dependency order"))
+                     title=f"{project.config.path}: {len(rows)} mapping(s), dependency order; {how}"))
     for warning in [*commands.secret_warnings(project.config), *warnings]:
         out.print("[yellow]warning[/yellow] ", end="")
         out.print(warning, markup=False)
     for note in notes:
         out.print("[cyan]note[/cyan] ", end="")
         out.print(note, markup=False)
-    out.print("[green]ok[/green]")
+    out.print("[green]ok[/green]" + (": config, mappings and databases" if connect_databases else
+                                     ": config and mappings (not connected)"))
+
+
+#: A clock further than this from this machine's is worth a warning.
+CLOCK_TOLERANCE_SECONDS = 5.0
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _print_facts(facts: commands.ServerFacts) -> list[str]:
+    """One database's section of check --connect; returns its warnings."""
+    out.rule(f"{facts.role}: {facts.where}", style="cyan", align="left")
+    if facts.problem is not None:
+        out.print("  [yellow]not asked[/yellow]  ", end="")
+        out.print(facts.problem, markup=False)
+        return []
+    lines = [("server", facts.version or "(not told)")]
+    warnings = []
+    if facts.clock is not None and facts.offset is not None:
+        seconds = facts.offset.total_seconds()
+        side = "ahead of" if seconds > 0 else "behind"
+        trip = f"asked in {_span(facts.round_trip.total_seconds())}" if facts.round_trip is not None else ""
+        apart = f"{_span(seconds)} {side} this machine's" if abs(seconds) >= 0.001 else "the same as this machine's"
+        lines.append(("clock", f"{facts.clock:%Y-%m-%d %H:%M:%S} UTC, {apart} ({trip})"))
+        if abs(seconds) > CLOCK_TOLERANCE_SECONDS:
+            warnings.append(f"the {facts.role} database's clock is {_span(seconds)} {side} this machine's: windows "
+                            "follow the source's clock, but lag, health and the times in status and history follow "
+                            "this machine's; synchronise both with the same time server (chrony, NTP)")
+    else:
+        lines.append(("clock", "(not told)"))
+    lines.append(("time zone", facts.time_zone or "(not told)"))
+    lines.append(("charset", facts.charset or "(not told)"))
+    for label, value in lines:
+        out.print(f"  {label:<10} ", end="")
+        out.print(value, markup=False)
+    return warnings
 
 
 @cli.command()

@@ -23,7 +23,7 @@ from typing import Any
 
 from syncd import audit, dialects, lock
 from syncd.config import parse_duration
-from syncd.engines import answers, connect, engine_for, make_engine, open_state
+from syncd.engines import ServerFacts, answers, connect, engine_for, file_problem, make_engine, open_state
 from syncd.errors import ConfigError, MappingError, Problem, SyncdError
 from syncd.project import Project, open_project, secret_warnings
 from syncd.runner import RunReport, run_once
@@ -41,10 +41,11 @@ from syncd.state import (
 from syncd.status import health, lag, status
 from syncd.watermark import Watermark, cursor_problem, decode_key, decode_value, format_like
 
-__all__ = ["HISTORY_FIELDS", "Project", "RunReport", "StoreCheck", "audit_head",
+__all__ = ["HISTORY_FIELDS", "Project", "RunReport", "ServerFacts", "StoreCheck", "audit_head",
            "audit_list", "audit_verify", "check", "drop_rejects", "health", "history", "history_records", "key_text",
            "lag", "note_files", "open_project", "plan_mapping", "preview", "reconcile", "rejects", "report",
-           "rewind_watermark", "run_once", "scaffold", "secret_warnings", "set_watermark", "source_notes",
+           "rewind_watermark", "run_once", "scaffold", "schedule_problems", "secret_warnings", "server_facts",
+           "set_watermark", "source_notes",
            "state_check", "state_rebuild", "status", "watermark_show"]
 
 
@@ -59,9 +60,15 @@ def check(project: Project, *, connect_databases: bool = False,
     rows = [{"mapping": m.name, "source": m.source.table or "(query)", "target": m.target.table,
              "columns": len(m.columns), "depends_on": ", ".join(m.spec.depends_on),
              "cursor": m.source.cursor, "key": ", ".join(m.source.key)} for m in project.mappings]
+    config = project.config
+    static = schedule_problems(project)
+    static += [Problem(str(config.path), None, f"{role}.url", missing)
+               for role, db in (("source", config.source), ("target", config.target))
+               if (missing := file_problem(role, db)) is not None]
+    if static:
+        raise ConfigError(static)
     if not connect_databases:
         return rows
-    config = project.config
     problems = [Problem(str(config.path), None, f"{role}.url", failure)
                 for role, db in (("source", config.source), ("target", config.target))
                 if (failure := answers(role, db)) is not None]
@@ -90,6 +97,29 @@ def _state(project: Project, *, journaled: bool = False, mappings: Sequence[Any]
     finally:
         state.engine.dispose()
 
+
+
+def schedule_problems(project: Project) -> list[Problem]:
+    """Every schedule the daemon would refuse (a mapping's, ``defaults.schedule``, ``schedules:``
+    groups, ``reconcile.schedule``), so that check fails where ``syncd run`` would."""
+    from syncd import schedule
+
+    found: list[Problem] = []
+    for plan in (lambda: schedule.plan_jobs(project.config, project.mappings),
+                 lambda: schedule.reconcile_job(project.config, project.mappings)):
+        try:
+            plan()
+        except ConfigError as exc:
+            found.extend(p for p in exc.problems if p not in found)
+    return found
+
+
+def server_facts(project: Project) -> list[ServerFacts]:
+    """Per database (source, target, state store): server version, clock and its offset from this
+    machine, session time zone and character set (``syncd.engines.ServerFacts``)."""
+    from syncd.engines import server_facts as ask
+
+    return ask(project.config)
 
 
 def source_notes(project: Project) -> list[str]:

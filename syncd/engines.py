@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,8 +39,19 @@ def prepare_drivers(config: Config) -> None:
 
 
 def engine_for(db: DatabaseConfig) -> sa.Engine:
-    """An engine for a configured database, its password read from its password_file."""
-    return make_engine(db.sqlalchemy_url(), connect_timeout=db.connect_timeout)
+    """An engine for a configured source or target, its password read from its password_file. A
+    database file (SQLite) must exist: connecting would otherwise create an empty one."""
+    url = db.sqlalchemy_url()
+    engine = make_engine(url, connect_timeout=db.connect_timeout)
+    dialect = dialects.get(url.get_backend_name())
+    if dialect.database_file(url) is not None:
+        def must_exist(*_args: Any) -> None:
+            missing = dialect.missing_file(url)
+            if missing is not None:
+                raise FatalSyncError(f"{missing}; check the path in the URL (a relative path is relative to the "
+                                     "config file's folder)")
+        sa.event.listen(engine, "do_connect", must_exist)
+    return engine
 
 
 def open_state(config: Config) -> StateStore:
@@ -90,6 +102,9 @@ def connect(config: Config) -> Iterator[Connections]:
 
 def answers(role: str, db: DatabaseConfig) -> str | None:
     """None when the database answers ``SELECT 1``; else one line: what failed and what to check."""
+    missing = file_problem(role, db)
+    if missing is not None:
+        return missing
     try:
         engine = engine_for(db)
     except (OSError, sa.exc.ArgumentError) as exc:
@@ -121,3 +136,84 @@ def _what_to_check(exc: BaseException) -> str:
     if "option" in text or "charset" in text or "character set" in text:
         return "check the options after '?' in the URL"
     return "check the URL, the password and that the server is reachable from this machine"
+
+
+def file_problem(role: str, db: DatabaseConfig) -> str | None:
+    """Why the database file of a source or target (SQLite) cannot be used, without touching it; else None."""
+    url = sa.make_url(db.url)
+    missing = dialects.get(url.get_backend_name()).missing_file(url)
+    if missing is None:
+        return None
+    return (f"the {role} database: {missing}; check the path in {role}.url (a relative path is relative to the "
+            "config file's folder)")
+
+
+# -- what check --connect shows of each database ---------------------------------------------------
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """A database as check --connect shows it; ``problem`` when it could not be asked."""
+
+    role: str
+    where: str
+    version: str | None = None
+    clock: datetime | None = None          # the database's clock, UTC
+    offset: timedelta | None = None        # its clock minus this machine's
+    round_trip: timedelta | None = None    # how long the question took: the offset is that exact
+    time_zone: str | None = None
+    charset: str | None = None
+    problem: str | None = None
+
+
+def utc_moment(value: Any) -> datetime | None:
+    """A clock reading as an aware UTC time: naive values (and text) are UTC already."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def ask_facts(role: str, engine: sa.Engine, where: str) -> ServerFacts:
+    """Version, clock (and its offset from this machine), time zone and character set of one database."""
+    dialect = dialects.get(engine.dialect.name)
+    try:
+        with engine.connect() as conn:
+            before = datetime.now(timezone.utc)
+            version, clock, zone, charset = conn.execute(sa.text(dialect.facts_sql)).one()
+            after = datetime.now(timezone.utc)
+    except (sa.exc.SQLAlchemyError, SyncdError) as exc:
+        return ServerFacts(role, where, problem=first_line(exc))
+    moment = utc_moment(clock)
+    offset = moment - (before + (after - before) / 2) if moment is not None else None
+    return ServerFacts(role, where, version=str(version) if version is not None else None, clock=moment,
+                       offset=offset, round_trip=after - before,
+                       time_zone=str(zone) if zone is not None else None,
+                       charset=str(charset) if charset is not None else None)
+
+
+def server_facts(config: Config) -> list[ServerFacts]:
+    """What check --connect shows of the source, the target and the state store. A state store file
+    that does not exist yet is not created."""
+    found = []
+    for role, db in (("source", config.source), ("target", config.target)):
+        engine = engine_for(db)
+        try:
+            found.append(ask_facts(role, engine, db.display_url()))
+        finally:
+            engine.dispose()
+    url = config.state_url()
+    where = url.render_as_string(hide_password=True)
+    dialect = dialects.get(url.get_backend_name())
+    if dialect.database_file(url) is not None and dialect.missing_file(url) is not None:
+        found.append(ServerFacts("state", where, problem="the file does not exist yet: the first run creates it"))
+        return found
+    engine = make_engine(url)
+    try:
+        found.append(ask_facts("state", engine, where))
+    finally:
+        engine.dispose()
+    return found

@@ -212,7 +212,8 @@ def _own_job(config: Config, m: TableMapping, triggers: dict[str, tuple[str, Bas
         own = m.spec.schedule is not None
         try:
             trigger = parse_schedule(text, config.defaults.timezone, file=str(m.file if own else config.path),
-                                     key="schedule" if own else "defaults.schedule")
+                                     key="schedule" if own else "defaults.schedule",
+                                     line=m.line_of("schedule") if own else None)
         except ConfigError as exc:
             problems.extend(exc.problems)
             return None

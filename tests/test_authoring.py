@@ -183,7 +183,7 @@ def test_check_connect_names_a_missing_target_column_with_its_line(tmp_path, mar
 def test_check_connect_warns_about_columns_the_target_narrows(tmp_path, make_database):
     source, target = make_database.engine("mariadb"), make_database.engine("mariadb")
     execute(source, "CREATE TABLE src (id INT PRIMARY KEY, jc_sj DATETIME, je DECIMAL(12,4), txt VARCHAR(20), "
-                    "bz VARCHAR(200), ok DATE, update_time DATETIME)")
+                    "bz VARCHAR(200), ok DATE, update_time DATETIME, INDEX (update_time))")
     execute(target, "CREATE TABLE dst (id INT PRIMARY KEY, jc_sj DATE, je DECIMAL(12,2), txt INT, bz VARCHAR(50), "
                     "ok DATE, rounded DECIMAL(12,2), cut VARCHAR(50))")
     config = write_project(tmp_path, source.url.render_as_string(hide_password=False),

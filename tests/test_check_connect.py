@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from syncd import cli
@@ -79,3 +80,157 @@ def test_an_empty_mapping_file_is_refused_by_plain_check(tmp_path):
 def test_a_source_that_answers_passes(tmp_path, mariadb_scenario):
     result = _check(tmp_path, "--connect")
     assert result.exit_code == 0, result.output
+
+
+# -- what check --connect shows of each database --------------------------------------------------
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_check_connect_shows_each_databases_version_clock_time_zone_and_charset(tmp_path, mariadb_scenario):
+    result = _check(tmp_path, "--connect")
+    assert result.exit_code == 0, result.output
+    text = _flat(result.output)
+    assert "source: mysql+pymysql://" in text and "target: sqlite:///" in text and "state: sqlite:///" in text
+    source = text.split("source: ", 1)[1].split("target: ", 1)[0]
+    assert "server " in source and "MariaDB" in source
+    assert "UTC, " in source and "this machine's (asked in" in source
+    assert "time zone SYSTEM (" in source and "charset utf8mb4 (connection utf8mb4)" in source
+    assert "server SQLite 3." in text.split("target: ", 1)[1]
+    assert "checked against the databases" in text and "ok: config, mappings and databases" in text
+
+
+def test_plain_check_says_it_did_not_connect(tmp_path, mariadb_scenario):
+    result = _check(tmp_path)
+    assert result.exit_code == 0, result.output
+    text = _flat(result.output)
+    assert "source: " not in text and "server " not in text and "time zone" not in text
+    assert "checked without connecting" in text and "ok: config and mappings (not connected)" in text
+
+
+def test_check_connect_shows_a_postgresql_source(tmp_path, make_database):
+    s = Scenario(tmp_path, make_database("postgresql"), f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 0, result.output
+        source = _flat(result.output).split("source: ", 1)[1].split("target: ", 1)[0]
+        assert "server PostgreSQL 1" in source and "charset UTF8 (client UTF8)" in source
+        assert "time zone " in source and "(not told)" not in source
+    finally:
+        s.dispose()
+
+
+def test_the_clock_offset_is_measured_against_this_machine(tmp_path, mariadb_scenario):
+    from syncd import commands
+
+    facts = {f.role: f for f in commands.server_facts(mariadb_scenario.project())}
+    assert set(facts) == {"source", "target", "state"}
+    # no run yet: the state store's file is not there, and asking about it does not create it
+    assert facts.pop("state").problem == "the file does not exist yet: the first run creates it"
+    assert not (tmp_path / "state.db").exists()
+    for f in facts.values():
+        assert f.problem is None and f.clock is not None and f.clock.utcoffset().total_seconds() == 0
+        assert abs(f.offset.total_seconds()) < 2      # the same machine's clock, read over loopback
+    assert "MariaDB" in facts["source"].version and facts["target"].charset == "UTF-8"
+
+
+def test_a_source_cursor_without_an_index_is_a_warning(tmp_path, mariadb_scenario):
+    assert "has no index" not in _flat(_check(tmp_path, "--connect").output)
+    with mariadb_scenario.source.begin() as conn:
+        index = next(ix["name"] for ix in sa.inspect(conn).get_indexes("src_record")
+                     if ix["column_names"] == ["update_time"])
+        conn.execute(sa.text(f"DROP INDEX {index} ON src_record"))
+    result = _check(tmp_path, "--connect")
+    assert result.exit_code == 0, result.output
+    text = _flat(result.output)
+    assert "record.yaml, line 5 [source.cursor]" in text
+    assert "cursor column update_time has no index in the source" in text and "CREATE INDEX" in text
+
+
+def test_an_index_that_begins_with_the_cursor_counts(tmp_path, make_database):
+    s = Scenario(tmp_path, make_database("postgresql"), f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        with s.source.begin() as conn:
+            for ix in sa.inspect(conn).get_indexes("src_record"):
+                conn.execute(sa.text(f'DROP INDEX "{ix["name"]}"'))
+            conn.execute(sa.text("CREATE INDEX by_time_and_id ON src_record (update_time, id)"))
+        assert "has no index" not in _flat(_check(tmp_path, "--connect").output)
+        with s.source.begin() as conn:
+            conn.execute(sa.text("DROP INDEX by_time_and_id"))
+            conn.execute(sa.text("CREATE INDEX by_id_and_time ON src_record (id, update_time)"))
+        assert "cursor column update_time has no index" in _flat(_check(tmp_path, "--connect").output)
+    finally:
+        s.dispose()
+
+
+# -- schedules and database files, without connecting -------------------------------------------
+
+def _sqlite_scenario(tmp_path) -> Scenario:
+    return Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+
+
+def test_plain_check_refuses_a_schedule_the_daemon_would_refuse(tmp_path):
+    s = _sqlite_scenario(tmp_path)
+    try:
+        mapping = tmp_path / "mappings" / "record.yaml"
+        mapping.write_text(mapping.read_text(encoding="utf-8") + 'schedule: "every 10m"\n', encoding="utf-8")
+        line = len(mapping.read_text(encoding="utf-8").splitlines())
+        result = _check(tmp_path)
+        assert result.exit_code == 2, result.output
+        text = _flat(result.output)
+        assert f"record.yaml, line {line} [schedule]" in text and "'every 10m' is not a schedule" in text
+    finally:
+        s.dispose()
+
+
+def test_plain_check_refuses_a_bad_default_or_reconcile_schedule(tmp_path):
+    s = _sqlite_scenario(tmp_path)
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text(config.read_text(encoding="utf-8").replace("retries: 2", "retries: 2, schedule: 10 min")
+                          + "reconcile: {schedule: nightly}\n", encoding="utf-8")
+        result = _check(tmp_path)
+        assert result.exit_code == 2, result.output
+        text = _flat(result.output)
+        assert "[defaults.schedule]" in text and "'10 min'" in text
+        assert "[reconcile.schedule]" in text and "'nightly'" in text
+    finally:
+        s.dispose()
+
+
+@pytest.mark.parametrize("connect", [False, True])
+@pytest.mark.parametrize(("role", "wrong", "words"), [
+    ("source", "county-typo.db", "does not exist"),
+    ("source", "no-such-folder/county.db", "nor does its folder"),
+    ("target", "no-such-folder/fep.db", "nor does its folder"),
+])
+def test_a_wrong_sqlite_path_is_reported_and_no_file_is_created(tmp_path, connect, role, wrong, words):
+    s = _sqlite_scenario(tmp_path)
+    try:
+        config = tmp_path / "config.yaml"
+        right = "county.db" if role == "source" else "fep.db"
+        config.write_text(config.read_text(encoding="utf-8").replace(str(tmp_path / right), str(tmp_path / wrong)),
+                          encoding="utf-8")
+        result = _check(tmp_path, *(["--connect"] if connect else []))
+        assert result.exit_code == 2, result.output
+        text = _flat(result.output)
+        assert f"{role}.url" in text and str(tmp_path / wrong) in text and words in text
+        assert "Traceback" not in result.output
+        assert not (tmp_path / wrong).exists()
+        assert (tmp_path / wrong).parent.exists() == ("/" not in wrong)
+    finally:
+        s.dispose()
+
+
+def test_a_run_does_not_create_a_missing_source_file(tmp_path):
+    s = _sqlite_scenario(tmp_path)
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text(config.read_text(encoding="utf-8").replace("county.db", "moved.db"), encoding="utf-8")
+        result = CliRunner().invoke(cli.cli, ["-c", str(config), "run", "--once"])
+        assert result.exit_code != 0
+        assert "moved.db does not exist" in _flat(result.output)
+        assert not (tmp_path / "moved.db").exists()
+    finally:
+        s.dispose()

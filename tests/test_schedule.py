@@ -144,7 +144,9 @@ def test_bad_schedules_are_all_reported_with_their_files(tmp_path):
     with pytest.raises(ConfigError) as caught:
         plan_jobs(p.config, p.mappings)
     text = str(caught.value)
-    assert f"{tmp_path / 'mappings' / 'a.yaml'} [schedule]" in text
+    lines = (tmp_path / "mappings" / "a.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text_line in enumerate(lines, 1) if text_line.startswith("schedule:"))
+    assert f"{tmp_path / 'mappings' / 'a.yaml'}, line {line} [schedule]" in text
     assert "[defaults.schedule]" in text
     assert "[schedules.g1.schedule]" in text and "'5q'" in text
     assert "schedules.g2.mappings.0" in text and "no mapping named 'nope'" in text
