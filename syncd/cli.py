@@ -809,7 +809,8 @@ def _print_repairs(results: list[Any], csv_path: str | None, limit: int) -> None
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the reference intermediate tables' DDL into this folder, one file per dialect.")
 @click.option("--dialect", "dialect_names", multiple=True, metavar="NAME",
-              help="With --out: only this dialect (sqlite, mysql, postgresql, oracle); repeatable.")
+              help="With --out: only this dialect (sqlite, mysql, postgresql, oracle; dm with the dm extra); "
+                   "repeatable.")
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a generated file is stale.")
 def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) -> None:
     """The DDL of the reference intermediate tables: --out DIR writes it for a DBA; without --out,

@@ -304,10 +304,15 @@ def sync_order(metadata: MetaData) -> list[str]:
 
 def render_ddl(metadata: MetaData, dialect_name: str) -> str:
     """CREATE TABLE / CREATE INDEX (and COMMENT ON where needed) for one dialect, as one script."""
-    if dialect_name not in REFERENCE_DIALECTS:
-        raise ValueError(f"unknown dialect {dialect_name!r}; expected one of {list(REFERENCE_DIALECTS)}")
+    if dialect_name not in (*REFERENCE_DIALECTS, *dialects.ON_REQUEST_DDL):
+        raise ValueError(f"unknown dialect {dialect_name!r}; expected one of "
+                         f"{[*REFERENCE_DIALECTS, *dialects.ON_REQUEST_DDL]}")
     ours = dialects.get(dialect_name)
-    dialect = ours.sqlalchemy_dialect()
+    try:
+        dialect = ours.sqlalchemy_dialect()
+    except Exception as exc:  # noqa: BLE001 - an optional dialect package may raise anything while it loads
+        raise ValueError(f"no DDL for {dialect_name}: its SQLAlchemy dialect cannot be loaded ({exc}); "
+                         f"install it (pip install 'syncd[{dialect_name}]')") from None
     source = metadata.info.get("source", "the table definitions")
     title = metadata.info.get("title", "")
     out = [
@@ -486,9 +491,10 @@ def write_all(root: str | Path) -> list[Path]:
 def write_reference(directory: Path, dialect_names: Sequence[str] | None = None) -> list[Path]:
     """The reference intermediate tables' DDL, one ``<dialect>.sql`` per dialect, into ``directory``."""
     names = list(dialect_names or REFERENCE_DIALECTS)
-    unknown = [n for n in names if n not in REFERENCE_DIALECTS]
+    known = (*REFERENCE_DIALECTS, *dialects.ON_REQUEST_DDL)
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"no reference DDL for {', '.join(unknown)}; choose from {', '.join(REFERENCE_DIALECTS)}")
+        raise ValueError(f"no reference DDL for {', '.join(unknown)}; choose from {', '.join(known)}")
     reference = load_tables(resources.reference_tables())
     reference.info["source"] = REFERENCE_YAML.as_posix()
     directory.mkdir(parents=True, exist_ok=True)

@@ -184,3 +184,20 @@ def test_clock_readings_become_utc():
     aware = datetime.fromisoformat("2026-11-29 20:00:00+08:00")
     assert utc_moment(aware) == aware and utc_moment(aware).utcoffset() == timedelta(0)
     assert utc_moment(None) is None and utc_moment("not a time") is None
+
+
+def test_dm_reference_ddl_on_request(tmp_path):
+    from click.testing import CliRunner
+
+    from syncd import cli
+
+    result = CliRunner().invoke(cli.cli, ["ddl", "--out", str(tmp_path / "all")])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "all" / "dm.sql").exists()       # not in the default set: it needs the dm extra
+    result = CliRunner().invoke(cli.cli, ["ddl", "--out", str(tmp_path / "dm"), "--dialect", "dm"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "dm" / "dm.sql").read_text(encoding="utf-8")
+    assert "CREATE TABLE dp_hazard (" in text and "id VARCHAR2(36 CHAR) NOT NULL" in text
+    # a datetime keeps its time of day (a DM8 DATE would drop it); a date stays a DATE
+    assert "create_date DATETIME NOT NULL" in text and "establish_date DATE," in text
+    assert "COMMENT ON COLUMN dp_hazard.id IS" in text and "LENGTH_IN_CHAR" in text

@@ -36,6 +36,9 @@ EMBEDDED = "sqlite"
 #: The dialects syncd writes reference DDL for (sql/reference/), and the demo county schema's (sql/county/).
 REFERENCE_DDL = ("sqlite", "mysql", "postgresql", "oracle")
 COUNTY_DDL = ("sqlite", "mysql", "postgresql")
+#: Reference DDL written only when asked for by name (``syncd ddl --out DIR --dialect dm``): it needs an
+#: optional dialect package (dmSQLAlchemy), so it is neither in the default set nor kept in sql/reference/.
+ON_REQUEST_DDL = ("dm",)
 
 
 def get(name: str) -> Dialect:
@@ -75,5 +78,5 @@ def large_binary() -> sa.types.TypeEngine[Any]:
     return sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql")
 
 
-__all__ = ["COUNTY_DDL", "Dialect", "EMBEDDED", "REFERENCE_DDL", "REGISTRY", "file_url", "get", "large_binary",
-           "url_problem"]
+__all__ = ["COUNTY_DDL", "Dialect", "EMBEDDED", "ON_REQUEST_DDL", "REFERENCE_DDL", "REGISTRY", "file_url", "get",
+           "large_binary", "url_problem"]

@@ -22,6 +22,8 @@ from syncd.dialects.base import Dialect
 
 class DMDialect(Dialect):
     name = "dm"
+    ddl_note = ("-- DM8: VARCHAR2(n CHAR) holds n characters whatever LENGTH_IN_CHAR says; DATETIME keeps the time "
+                "of day (a DM8 DATE does not, unlike Oracle's).")
     ddl_separate_comments = True
     clock_sql = "SELECT LOCALTIMESTAMP, SYSTIMESTAMP FROM dual"
     # Version, the clock in UTC, the session's time zone and the database's character set
