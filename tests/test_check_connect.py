@@ -234,3 +234,24 @@ def test_a_run_does_not_create_a_missing_source_file(tmp_path):
         assert not (tmp_path / "moved.db").exists()
     finally:
         s.dispose()
+
+
+def test_a_clock_far_from_this_machines_is_a_warning(capsys):
+    from datetime import datetime, timedelta, timezone
+
+    from syncd.engines import ServerFacts
+
+    def shown(offset: timedelta) -> tuple[str, list[str]]:
+        facts = ServerFacts("target", "oracle+oracledb://fep@10.20.30.40:1521/?service_name=FEP", version="Oracle 11g",
+                            clock=datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc), offset=offset,
+                            round_trip=timedelta(milliseconds=40), time_zone="+08:00", charset="ZHS16GBK")
+        warnings = cli._print_facts(facts)
+        return _flat(capsys.readouterr().out), warnings
+
+    text, warnings = shown(timedelta(minutes=-3, seconds=-20))
+    assert "clock 2026-11-29 04:00:00 UTC, 3 min 20 s behind this machine's (asked in 40 ms)" in text
+    assert "time zone +08:00" in text and "charset ZHS16GBK" in text
+    [warning] = warnings
+    assert "target database's clock is 3 min 20 s behind this machine's" in warning and "NTP" in warning
+    text, warnings = shown(timedelta(seconds=2))
+    assert "2.0 s ahead of this machine's" in text and warnings == []
