@@ -14,6 +14,7 @@ from syncd.engines import connect
 from syncd.errors import SyncdError
 from syncd.mapping import TableMapping
 from syncd.pacing import Pacing, choose
+from syncd.parents import WouldWrite
 from syncd.project import Project
 from syncd.state import journal_settings
 from syncd.sync import MappingResult, MappingRun, Mode, Observer, RetryPolicy, Stopped
@@ -64,12 +65,14 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
             c.state.attach_journal(journal_settings(project.config, project.mappings))
             c.state.note_files(trigger="run")
             c.state.prune_journal()
+        # A dry run writes nothing: the keys it would write count as present for the children's parent checks.
+        would_write = WouldWrite(chosen, c.target) if dry_run else None
         for mapping in chosen:
             run = MappingRun(mapping, source=c.source, target=c.target, state=c.state, codes=project.codes,
                              run_id=report.run_id, now=now, tz=project.tz, mode=mode, dry_run=dry_run,
                              clock_offset=project.config.source.clock_offset, retry=policy, observer=observer,
                              is_transient=c.is_transient, prefetch=defaults.prefetch,
-                             pacing=pacing_for(project, mapping), clock=clock)
+                             pacing=pacing_for(project, mapping), clock=clock, would_write=would_write)
             c.state.follow(mapping.name, run.result.counts)
             try:
                 result = run.run()

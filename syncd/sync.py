@@ -23,7 +23,7 @@ from syncd.errors import FatalSyncError, SyncdError
 from syncd.keys import KeyTracker
 from syncd.mapping import CodeList, TableMapping, change_message, definition_change
 from syncd.pacing import Pacing
-from syncd.parents import ParentCheck
+from syncd.parents import ParentCheck, WouldWrite
 from syncd.source import Source
 from syncd.state import RunCounts, StateStore
 from syncd.target import Target
@@ -191,7 +191,8 @@ class MappingRun:
                  mode: Mode = "incremental", dry_run: bool = False, clock_offset: Any = None,
                  retry: RetryPolicy = RetryPolicy(), observer: Observer | None = None,
                  is_transient: Callable[[BaseException], bool] = lambda e: False, prefetch: int = 0,
-                 pacing: Pacing | None = None, clock: Callable[[], datetime] | None = None):
+                 pacing: Pacing | None = None, clock: Callable[[], datetime] | None = None,
+                 would_write: WouldWrite | None = None):
         self.mapping = mapping
         self.source, self.target, self.state = source, target, state
         self.codes = codes
@@ -205,6 +206,8 @@ class MappingRun:
         #: heavy work (full copies) only in heavy_hours and at max_rows_per_second; ``clock``: local time
         self.pacing = pacing or Pacing()
         self.clock = clock or (lambda: datetime.now(tz))
+        #: a dry run's memory of the keys it would have written, shared by the mappings of one run
+        self.would_write = would_write
         self._limiter = self.pacing.limiter()
         self._resend_waits = False     # a re-send after a mapping change waits for heavy_hours
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
@@ -328,7 +331,8 @@ class MappingRun:
         self.mapper = RowMapper(self.mapping, self.layout, targets, self.codes, now=self.now, run_id=self.run_id,
                                 tz=self.tz, text_length=dialect.text_length, unsupported_text=dialect.unsupported_text)
         self.upsert = self.target.upsert(self.mapping, self.mapper.columns, self.mapper.update_columns)
-        self.parents = ParentCheck(self.mapping, self.mapper, self.target)
+        self.parents = ParentCheck(self.mapping, self.mapper, self.target,
+                                   self.would_write if self.dry_run else None)
         self._null_cursor_policy()
         return replace(progress, phase="rejects")
 
@@ -569,6 +573,9 @@ class MappingRun:
             room = 20 - len(self.result.sample)
             if room > 0:
                 self.result.sample.extend(dict(zip(self.mapper.columns, r, strict=False)) for r in mapped.rows[:room])
+            if self.would_write is not None:
+                self.would_write.note(self.mapping.target.table, self.target.schema_of(self.mapping.target.schema_),
+                                      self.mapper.columns, mapped.rows)
         else:
             refused = self._write_rows(mapped)
             if refused:
