@@ -63,6 +63,10 @@ def _secrets(project: commands.Project) -> list[str]:
     state_url = project.config.state_url()
     if state_url.password:
         found.append(str(state_url.password))
+    from syncd import alerts
+
+    for channel in alerts.channels(project.config.alerts):
+        found.extend(channel.secrets())
     return found
 
 
@@ -168,6 +172,8 @@ def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_
     # A dry run writes neither target nor state, so it may run beside the daemon.
     with nullcontext() if dry_run else lock.acquire(lock.lock_path(project.config), waiting, purpose="run --once"):
         report = commands.run_once(project, names=names, full=full, dry_run=dry_run)
+        if not dry_run:
+            commands.check_alerts(project)
     _print_report(report, dry_run=dry_run)
     ctx.exit(EXIT_FAILED if report.failed else EXIT_OK)
 
@@ -675,6 +681,29 @@ def json_text(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@cli.group("alerts")
+def alerts_group() -> None:
+    """The alert messages (alerts: in the config)."""
+
+
+@alerts_group.command("test")
+@click.pass_context
+def alerts_test(ctx: click.Context) -> None:
+    """Send a test message by every configured channel (mail, webhook)."""
+    from syncd import commands
+
+    project = _load(ctx)
+    failed = False
+    for where, problem in commands.send_test_alert(project):
+        if problem is None:
+            out.print(f"[green]sent[/green] {where}", markup=True)
+        else:
+            failed = True
+            out.print(f"[red]not sent[/red] {where}: ", end="")
+            out.print(problem, markup=False)
+    ctx.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @cli.group("state")

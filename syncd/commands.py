@@ -21,7 +21,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from syncd import audit, dialects, lock
+from loguru import logger
+
+from syncd import alerts, audit, dialects, lock
 from syncd.config import parse_duration
 from syncd.engines import ServerFacts, answers, connect, engine_for, file_problem, make_engine, open_state
 from syncd.errors import ConfigError, MappingError, Problem, SyncdError
@@ -730,3 +732,24 @@ def repair(project: Project, *, names: Sequence[str] = (), repair: bool = True, 
         if held is not None:
             held.release()
     return results
+
+
+def check_alerts(project: Project, *, now: datetime | None = None) -> alerts.CheckResult | None:
+    """Send the alerts that are due (``alerts:``). Nothing here stops a sync: a message that could
+    not be sent, or incidents that could not be judged, are logged and tried at the next check."""
+    if not project.config.alerts.enabled:
+        return None
+    try:
+        return alerts.check(project, now=now)
+    except Exception as exc:  # noqa: BLE001 - alerts never stop the sync; the next check tries again
+        logger.warning("alerts: could not check for incidents: {}; tried again at the next check",
+                       str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return None
+
+
+def send_test_alert(project: Project) -> list[tuple[str, str | None]]:
+    """Send a test message on every alert channel: (channel and where, None or why it failed)."""
+    if not project.config.alerts.enabled:
+        raise ConfigError([Problem(str(project.config.path), None, "alerts",
+                                   "no alerts.smtp or alerts.webhook in the config: nothing to test")])
+    return alerts.send_test(project)

@@ -177,6 +177,59 @@ class HealthConfig(_Frozen):
     max_run: Duration = timedelta(minutes=10)
 
 
+def _addresses(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class SmtpAlerts(_Frozen):
+    """``alerts.smtp``: the bureau's mail server. ``password_file`` holds the password of ``user``."""
+
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)     # default: 465 with ssl, 587 with starttls, else 25
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    password_file: Path | None = None
+    from_: str = Field(alias="from")
+    to: Annotated[tuple[str, ...], BeforeValidator(_addresses)] = Field(min_length=1)
+    timeout: Duration = timedelta(seconds=30)
+
+    def port_or_default(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587}.get(self.security, 25)
+
+
+class WebhookAlerts(_Frozen):
+    """``alerts.webhook``: an HTTP POST of a JSON body (an intranet chat robot). In ``body`` every
+    ``{subject}`` and ``{message}`` inside a string is replaced by the alert's."""
+
+    url: str
+    body: dict[str, Any] = {"msgtype": "text", "text": {"content": "{subject}\n{message}"}}
+    headers: dict[str, str] = {}
+    timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("write an http:// or https:// URL, e.g. http://10.1.2.3/robot/send?key=...")
+        return value
+
+
+class AlertsConfig(_Frozen):
+    """``alerts:``: a message by mail and/or webhook when a mapping fails, rejects wait or the lag
+    passes ``health.max_lag``; once per incident, and once more when it clears."""
+
+    smtp: SmtpAlerts | None = None
+    webhook: WebhookAlerts | None = None
+    # How often the daemon looks for incidents (and retries a message that could not be sent).
+    every: Duration = timedelta(minutes=2)
+    # The name of this machine in the messages (default: its host name).
+    name: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.smtp is not None or self.webhook is not None
+
+
 class ReconcileConfig(_Frozen):
     """``reconcile:``: the daemon compares each mapping's target with its source on this schedule
     (cron or interval, as a mapping's schedule) and, with ``repair``, re-sends what is missing or
@@ -203,6 +256,7 @@ class Config(_Frozen):
     health: HealthConfig = HealthConfig()
     audit: AuditConfig = AuditConfig()
     reconcile: ReconcileConfig = ReconcileConfig()
+    alerts: AlertsConfig = AlertsConfig()
     schedules: dict[str, Any] = {}
     # Oracle Instant Client folder: turns on python-oracledb's thick mode, which Oracle 11g needs.
     oracle_client: Path | None = None
@@ -284,6 +338,7 @@ _PATHS: tuple[tuple[tuple[str, ...], str | None, str], ...] = (
     (("source", "password_file"), "file", "password file {} does not exist or is not readable"),
     (("target", "password_file"), "file", "password file {} does not exist or is not readable"),
     (("state", "password_file"), "file", "password file {} does not exist or is not readable"),
+    (("alerts", "smtp", "password_file"), "file", "password file {} does not exist or is not readable"),
     (("state", "dir"), None, ""),
     (("log", "dir"), None, ""),
     (("audit", "key_file"), "file", "key file {} does not exist or is not readable; create it (e.g. head -c 32 "
@@ -301,13 +356,16 @@ def _resolve_paths(data: dict[str, Any], path: Path, problems: list[Problem]) ->
         if isinstance(data.get(role), dict) and "url" in data[role]:
             resolved[role] = {**data[role], "url": _resolve_url(base, data[role]["url"])}
     for loc, must, message in _PATHS:
-        section: str | None = None if len(loc) == 1 else loc[0]
         key = loc[-1]
-        holder = resolved if section is None else resolved.get(section)
+        holder: Any = resolved
+        for section in loc[:-1]:     # copy the sections on the way down: ``data`` stays as read
+            inner = holder.get(section)
+            if not isinstance(inner, dict):
+                holder = None
+                break
+            holder[section] = holder = dict(inner)
         if not isinstance(holder, dict) or holder.get(key) is None:
             continue
-        if section is not None:
-            holder = resolved[section] = dict(holder)
         holder[key] = value = _resolve(base, holder[key])
         if (must == "file" and not Path(value).is_file()) or (must == "dir" and not Path(value).is_dir()):
             problems.append(Problem(file, yamlfile.line_at(data, loc), ".".join(loc), message.format(value)))

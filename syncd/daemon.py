@@ -48,6 +48,7 @@ STARTUP_RETRY = 5.0
 PUBLISH_EVERY = 2.0
 
 EXIT_OK, EXIT_FAILED = 0, 1
+ALERTS_JOB = "alerts"
 
 
 class _Notifier:
@@ -230,6 +231,7 @@ class Daemon:
         for job in self.jobs:
             self._add(scheduler, job, now)
         self._add_reconcile(scheduler)
+        self._add_alerts(scheduler, now)
         interval = watchdog_interval()
         if interval:
             # Pinged by the scheduler thread itself (its own worker, so a long sync does not hold
@@ -258,6 +260,22 @@ class Daemon:
         what = "reconcile and repair" if self.project.config.reconcile.repair else "reconcile"
         scheduler.add_job(self._run_reconcile, job.trigger, id=job.id, name=f"{job.schedule}: {what}",
                           replace_existing=True)
+
+    def _add_alerts(self, scheduler: BackgroundScheduler, now: datetime) -> None:
+        """The alerts check (``alerts.every``): in the one worker, between runs; the first one at start."""
+        config = self.project.config.alerts
+        if not config.enabled:
+            if scheduler.get_job(ALERTS_JOB) is not None:
+                scheduler.remove_job(ALERTS_JOB)
+            return
+        scheduler.add_job(self._check_alerts, IntervalTrigger(seconds=config.every.total_seconds(),
+                                                              timezone=self.project.tz),
+                          id=ALERTS_JOB, name=f"every {config.every}: alerts", replace_existing=True,
+                          next_run_time=now)
+
+    def _check_alerts(self) -> None:
+        if not self.stopping.is_set():
+            commands.check_alerts(self.project)
 
     def _run_reconcile(self) -> None:
         job = self.reconcile
@@ -340,7 +358,8 @@ class Daemon:
     def _next_run(self) -> datetime | None:
         if self.scheduler is None:
             return None
-        times = [j.next_run_time for j in self.scheduler.get_jobs() if j.id != "watchdog" and j.next_run_time]
+        times = [j.next_run_time for j in self.scheduler.get_jobs()
+                 if j.id not in ("watchdog", ALERTS_JOB) and j.next_run_time]
         return min(times) if times else None
 
     # -- reload --------------------------------------------------------------------------
@@ -366,6 +385,7 @@ class Daemon:
         self.reconcile = reconcile
         if self.scheduler is not None:
             self._add_reconcile(self.scheduler)
+            self._add_alerts(self.scheduler, datetime.now(project.tz))
         try:
             commands.note_files(project, trigger="SIGHUP")
         except SyncdError as exc:

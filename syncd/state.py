@@ -153,6 +153,18 @@ watched = sa.Table(
     sa.Column("seq", sa.BigInteger),
 )
 
+# Alert incidents (config ``alerts:``): one row per channel, mapping and kind while the incident
+# is open or its clearing message is still to be sent; ``notified_at`` NULL: not announced yet.
+alerts = sa.Table(
+    "syncd_alert", metadata,
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("mapping", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("notified_at", sa.DateTime(timezone=True)),
+)
+
 VERSION_NAME = "schema_version"
 
 # -- schema migrations ---------------------------------------------------------------------
@@ -289,12 +301,26 @@ def _v5_to_v6(conn: sa.Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE syncd_run ADD rows_truncated {sa.Integer().compile(dialect=conn.dialect)}")
 
 
+def _v6_to_v7(conn: sa.Connection) -> None:
+    """The alert incidents (syncd_alert): each is announced once, and once more when it clears."""
+    sa.Table(
+        "syncd_alert", sa.MetaData(),
+        sa.Column("channel", sa.String(20), primary_key=True),
+        sa.Column("mapping", sa.String(200), primary_key=True),
+        sa.Column("kind", sa.String(20), primary_key=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("notified_at", sa.DateTime(timezone=True)),
+    ).create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_to_v2,
     _v2_to_v3,
     _v3_to_v4,
     _v4_to_v5,
     _v5_to_v6,
+    _v6_to_v7,
 )
 
 #: The layout this syncd writes. Version 1 is the layout before the store carried a version.
@@ -1064,6 +1090,29 @@ class StateStore:
         with self._reading("read rejects") as conn:
             return list(conn.execute(sa.select(rejects.c.source_key).where(rejects.c.mapping == mapping)
                                      .distinct()).scalars())
+
+    # -- alert incidents ---------------------------------------------------------------
+    def incidents(self) -> list[dict[str, Any]]:
+        """Every alert incident still open or whose clearing is still to be sent."""
+        with self._reading("read alert incidents") as conn:
+            rows = conn.execute(sa.select(alerts).order_by(alerts.c.channel, alerts.c.mapping, alerts.c.kind))
+            return [{**r._mapping, "opened_at": as_utc(r.opened_at), "notified_at": as_utc(r.notified_at)}
+                    for r in rows]
+
+    def open_incident(self, channel: str, mapping: str, kind: str, message: str, at: datetime) -> None:
+        with self._writing("record an alert incident") as conn:
+            conn.execute(sa.insert(alerts).values(channel=channel, mapping=mapping, kind=kind, opened_at=at,
+                                                  message=message, notified_at=None))
+
+    def incident_notified(self, channel: str, mapping: str, kind: str, at: datetime) -> None:
+        with self._writing("record an alert sent") as conn:
+            conn.execute(sa.update(alerts).where(alerts.c.channel == channel, alerts.c.mapping == mapping,
+                                                 alerts.c.kind == kind).values(notified_at=at))
+
+    def close_incident(self, channel: str, mapping: str, kind: str) -> None:
+        with self._writing("record an alert incident cleared") as conn:
+            conn.execute(sa.delete(alerts).where(alerts.c.channel == channel, alerts.c.mapping == mapping,
+                                                 alerts.c.kind == kind))
 
     # -- run history -------------------------------------------------------------------
     def start_run(self, run_id: str, mapping: str, mode: str, watermark_before: Watermark | None) -> int:

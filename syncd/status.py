@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -109,8 +110,18 @@ def lag(newest: Any, watermark: Any, checkpointed_at: datetime | None, now: date
     return timedelta(seconds=round(max((now - since).total_seconds(), 0)))
 
 
-def health(project: Project, *, now: datetime | None = None) -> tuple[bool, str]:
-    """(True, summary) when every enabled mapping is fresh, else (False, the first reason in one line).
+@dataclass(frozen=True)
+class Finding:
+    """One reason a mapping (or, with ``mapping`` None, the whole project) is not fresh. ``kind``:
+    source, running, never-ran, failed, stale (no run for too long), lag, unsynced or rejects."""
+
+    mapping: str | None
+    kind: str
+    text: str
+
+
+def findings(project: Project, *, now: datetime | None = None) -> tuple[list[Finding], timedelta, int]:
+    """What ``health`` judges by: (the findings, the largest lag, how many mappings are enabled).
 
     Not fresh: a run under way for longer than ``health.max_run``, never ran, last run failed,
     no run for longer than ``health.max_lag``, the
@@ -121,44 +132,55 @@ def health(project: Project, *, now: datetime | None = None) -> tuple[bool, str]
     limits = project.config.health
     source_problems: list[str] = []
     rows = {r["mapping"]: r for r in status(project, now=now, source_problems=source_problems)}
-    reasons: list[str] = []
+    found: list[Finding] = []
     if source_problems:
-        reasons.append(source_problems[0])
+        found.append(Finding(None, "source", source_problems[0]))
     worst = timedelta(0)
     enabled = [m for m in project.mappings if m.spec.enabled]
     for m in enabled:
         row = rows[m.name]
         name = m.name
+
+        def note(kind: str, text: str, name: str = name) -> None:
+            found.append(Finding(name, kind, text))
+
         if row["running_since"] is not None and now - row["running_since"] > limits.max_run:
-            reasons.append(f"mapping {name}: its run has lasted {_span(now - row['running_since'])} (more than "
-                           f"health.max_run {_span(limits.max_run)}); it is {row['doing']} since "
-                           f"{_local(row['doing_since'])}")
+            note("running", f"mapping {name}: its run has lasted {_span(now - row['running_since'])} (more than "
+                            f"health.max_run {_span(limits.max_run)}); it is {row['doing']} since "
+                            f"{_local(row['doing_since'])}")
         if row["last_status"] is None:
-            reasons.append(f"mapping {name} has never run")
+            note("never-ran", f"mapping {name} has never run")
             continue
         if row["last_status"] == "failed":
             error = (row["error"] or "").strip().splitlines()
-            reasons.append(f"mapping {name}: last run failed at {_local(row['last_ended'])}: "
+            note("failed", f"mapping {name}: last run failed at {_local(row['last_ended'])}: "
                            f"{error[0] if error else 'see syncd status'}")
         last_seen = row["last_ended"] or row["started_at"]
         if last_seen is not None and now - last_seen > limits.max_lag:
-            reasons.append(f"mapping {name}: no run since {_local(last_seen)} (more than health.max_lag "
-                           f"{_span(limits.max_lag)}); is the daemon running?")
+            note("stale", f"mapping {name}: no run since {_local(last_seen)} (more than health.max_lag "
+                          f"{_span(limits.max_lag)}); is the daemon running?")
         behind = row["lag"]
         if behind is None and row["newest_source"] is not None:   # (both None: the source was unreadable)
-            reasons.append(f"mapping {name}: has not synced any row of a non-empty source")
+            note("unsynced", f"mapping {name}: has not synced any row of a non-empty source")
         elif behind is not None:
             worst = max(worst, behind)
             if behind > limits.max_lag:
-                reasons.append(f"mapping {name}: {_span(behind)} behind the newest source row "
-                               f"(health.max_lag {_span(limits.max_lag)})")
+                note("lag", f"mapping {name}: {_span(behind)} behind the newest source row "
+                            f"(health.max_lag {_span(limits.max_lag)})")
         if row["pending_rejects"] > limits.max_rejects:
-            reasons.append(f"mapping {name}: {row['pending_rejects']} pending reject(s) (health.max_rejects "
-                           f"{limits.max_rejects}); see syncd rejects")
-    if reasons:
-        more = f" (and {len(reasons) - 1} more problem(s))" if len(reasons) > 1 else ""
-        return False, reasons[0] + more
-    return True, f"ok: {len(enabled)} mapping(s) fresh, largest lag {_span(worst)}"
+            note("rejects", f"mapping {name}: {row['pending_rejects']} pending reject(s) (health.max_rejects "
+                            f"{limits.max_rejects}); see syncd rejects")
+    return found, worst, len(enabled)
+
+
+def health(project: Project, *, now: datetime | None = None) -> tuple[bool, str]:
+    """(True, summary) when every enabled mapping is fresh, else (False, the first reason in one
+    line); the reasons are ``findings``."""
+    found, worst, enabled = findings(project, now=now)
+    if found:
+        more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+        return False, found[0].text + more
+    return True, f"ok: {enabled} mapping(s) fresh, largest lag {_span(worst)}"
 
 
 def _local(moment: datetime | None) -> str:

@@ -1,0 +1,412 @@
+"""Alerts by mail and webhook: one message per incident, one when it clears, none repeated, across
+restarts; a message that cannot be sent is retried at the next check; no credential in a log."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import socketserver
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from syncd import alerts, commands
+from syncd.errors import ConfigError
+from syncd.state import SCHEMA_VERSION, StateStore
+from syncd.status import Finding
+from tests.scenario import Scenario
+
+PASSWORD = "smtp-pw-Xq7"
+ROBOT_KEY = "robot-key-9f3e"
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT."""
+
+    def _reply(self, text: str) -> None:
+        self.wfile.write(text.encode() + b"\r\n")
+
+    def handle(self) -> None:
+        server: Any = self.server
+        self._reply("220 test ESMTP")
+        data: list[bytes] | None = None
+        while line := self.rfile.readline():
+            if data is not None:
+                if line.rstrip(b"\r\n") == b".":
+                    server.messages.append(email.message_from_bytes(b"".join(data), policy=email.policy.default))
+                    data = None
+                    self._reply("250 queued")
+                else:
+                    data.append(line[1:] if line.startswith(b"..") else line)
+                continue
+            words = line.decode().strip().split(" ")
+            verb = words[0].upper()
+            if verb == "EHLO":
+                self._reply("250-test")
+                self._reply("250 AUTH PLAIN")
+            elif verb == "AUTH":
+                _, user, password = base64.b64decode(words[2]).decode().split("\0")
+                server.logins.append((user, password))
+                self._reply("235 ok" if password == PASSWORD else "535 authentication failed")
+            elif verb == "DATA":
+                data = []
+                self._reply("354 go on")
+            elif verb == "QUIT":
+                self._reply("221 bye")
+                return
+            else:
+                self._reply("250 ok")
+
+
+class _Robot(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        server: Any = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server.posts.append((self.path, json.loads(body.decode("utf-8"))))
+        answer = json.dumps({"errcode": 0, "errmsg": "ok"} if server.status == 200 else {"error": "down"}).encode()
+        self.send_response(server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    server: Any = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.daemon_threads = True
+    server.messages, server.logins = [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def robot() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Robot)
+    server.posts, server.status = [], 200
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def logged() -> Iterator[list[str]]:
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG", format="{message}")
+    yield lines
+    logger.remove(sink)
+
+
+def _with_alerts(tmp_path: Path, smtp_port: int, robot_port: int) -> None:
+    (tmp_path / "smtp-password").write_text(PASSWORD + "\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + f"""\
+alerts:
+  name: county-410922
+  smtp:
+    host: 127.0.0.1
+    port: {smtp_port}
+    security: none
+    user: syncd@county.example
+    password_file: smtp-password
+    from: syncd@county.example
+    to: [it@county.example, duty@county.example]
+  webhook:
+    url: http://127.0.0.1:{robot_port}/cgi-bin/webhook/send?key={ROBOT_KEY}
+""", encoding="utf-8")
+
+
+@pytest.fixture
+def s(tmp_path: Path, smtp: Any, robot: Any) -> Iterator[Scenario]:
+    scenario = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    _with_alerts(tmp_path, smtp.server_address[1], robot.server_address[1])
+    yield scenario
+    scenario.dispose()
+
+
+def _contents(robot: Any) -> list[str]:
+    return [body["text"]["content"] for _, body in robot.posts]
+
+
+def test_one_message_per_incident_and_one_when_it_clears_never_repeated(s, smtp, robot, logged):
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+    sent = commands.check_alerts(s.project())
+    assert sent is not None and not sent.failed
+    [mail] = smtp.messages
+    assert mail["Subject"] == "[syncd county-410922] record: rejected rows wait"
+    assert mail["To"] == "it@county.example, duty@county.example"
+    assert "1 pending reject(s)" in mail.get_content()
+    assert smtp.logins == [("syncd@county.example", PASSWORD)]
+    [(path, body)] = robot.posts
+    assert path == f"/cgi-bin/webhook/send?key={ROBOT_KEY}"
+    assert body["msgtype"] == "text" and body["text"]["content"].startswith(mail["Subject"] + "\n")
+
+    # the same incident: nothing more, also after a restart (a new project, a new state store object)
+    commands.check_alerts(s.project())
+    s.run()
+    commands.check_alerts(s.project())
+    assert len(smtp.messages) == 1 and len(robot.posts) == 1
+
+    commands.drop_rejects(s.project(), mapping="record", keys=["2"], reason="企业已注销")
+    commands.check_alerts(s.project())
+    commands.check_alerts(s.project())
+    assert [m["Subject"] for m in smtp.messages] == [mail["Subject"],
+                                                     "[syncd county-410922] cleared: record: rejected rows wait"]
+    assert len(robot.posts) == 2 and _contents(robot)[1].startswith("[syncd county-410922] cleared: record")
+    text = "\n".join(logged)
+    assert "alerts: sent" in text
+    assert PASSWORD not in text and ROBOT_KEY not in text
+
+
+def test_a_failed_run_is_an_incident_until_a_run_succeeds(s, smtp, robot):
+    s.insert([{"id": 1, "update_time": s.at(1)}])
+    s.fail_insert_of(1)
+    assert s.run().failed
+    commands.check_alerts(s.project())
+    assert [m["Subject"] for m in smtp.messages] == ["[syncd county-410922] record: the last run failed"]
+    s.allow_again()
+    assert not s.run().failed
+    commands.check_alerts(s.project())
+    assert smtp.messages[-1]["Subject"] == "[syncd county-410922] cleared: record: the last run failed"
+    assert len(_contents(robot)) == 2
+
+
+def test_a_message_that_cannot_be_sent_is_logged_and_sent_at_the_next_check(s, smtp, robot, logged):
+    s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+    robot.status = 500
+    result = commands.check_alerts(s.project())
+    assert result is not None and len(result.failed) == 1 and len(smtp.messages) == 1
+    failure = [line for line in logged if "cannot send" in line]
+    assert failure and "webhook to http://127.0.0.1" in failure[0] and "HTTP 500" in failure[0]
+    assert ROBOT_KEY not in "\n".join(logged)
+    robot.status = 200
+    commands.check_alerts(s.project())
+    commands.check_alerts(s.project())
+    assert len(smtp.messages) == 1                  # mail was sent the first time: not again
+    assert len(robot.posts) == 2                    # the refused post, the one that went through, no more
+    assert "rejected rows wait" in _contents(robot)[1]
+
+
+def test_a_wrong_password_is_reported_without_the_password(s, smtp, logged, tmp_path):
+    (tmp_path / "smtp-password").write_text("wrong-secret-55\n", encoding="utf-8")
+    s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+    result = commands.check_alerts(s.project())
+    assert result is not None and "refused the login of syncd@county.example" in result.failed[0]
+    assert smtp.messages == []
+    assert "wrong-secret-55" not in "\n".join(logged) and "wrong-secret-55" not in result.failed[0]
+
+
+def test_an_unreachable_mail_server_never_stops_the_sync(s, smtp, robot):
+    smtp.shutdown()
+    smtp.server_close()
+    s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    proc = s.syncd("run", "--once")
+    assert proc.returncode == 0, proc.stderr          # the run is fine; the rejected row is not a failure
+    assert "cannot send" in proc.stderr and "smtp to 127.0.0.1" in proc.stderr
+    assert PASSWORD not in proc.stderr + proc.stdout and ROBOT_KEY not in proc.stderr + proc.stdout
+    assert len(robot.posts) == 1                      # the webhook still got its message
+
+
+def test_alerts_test_sends_a_test_message(s, smtp, robot):
+    proc = s.syncd("alerts", "test")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sent smtp 127.0.0.1" in proc.stdout and "sent webhook http://127.0.0.1" in proc.stdout
+    assert ROBOT_KEY not in proc.stdout and PASSWORD not in proc.stdout
+    assert [m["Subject"] for m in smtp.messages] == ["[syncd county-410922] test message"]
+    assert _contents(robot)[0].startswith("[syncd county-410922] test message")
+    robot.status = 500
+    proc = s.syncd("alerts", "test")
+    assert proc.returncode == 1 and "not sent webhook" in proc.stdout and "HTTP 500" in proc.stdout
+
+
+def test_alerts_test_without_channels_is_a_config_problem(tmp_path):
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        with pytest.raises(ConfigError, match="nothing to test"):
+            commands.send_test_alert(s.project())
+        assert commands.check_alerts(s.project()) is None
+    finally:
+        s.dispose()
+
+
+def test_a_custom_webhook_body(tmp_path, robot):
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text(config.read_text(encoding="utf-8") + f"""\
+alerts:
+  webhook:
+    url: http://127.0.0.1:{robot.server_address[1]}/robot/send?access_token={ROBOT_KEY}
+    body: {{msgtype: markdown, markdown: {{title: "{{subject}}", text: "### {{subject}}\\n{{message}}"}},
+           at: {{isAtAll: true}}}}
+""", encoding="utf-8")
+        assert commands.send_test_alert(s.project())[0][1] is None
+        [(_, body)] = robot.posts
+        assert body["msgtype"] == "markdown" and body["at"] == {"isAtAll": True}
+        assert body["markdown"]["title"].endswith("test message")
+        assert body["markdown"]["text"].startswith("### [syncd ") and "This is a test" in body["markdown"]["text"]
+    finally:
+        s.dispose()
+
+
+def test_alert_settings_are_checked_with_file_and_line(tmp_path):
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text(config.read_text(encoding="utf-8") + """\
+alerts:
+  smtp:
+    host: mail.example
+    security: tls
+    password_file: missing-password
+    to: []
+  webhook:
+    url: ftp://robot
+""", encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            s.project()
+        text = str(caught.value)
+        assert "config.yaml, line 10 [alerts.smtp.password_file]: password file" in text
+        assert "config.yaml, line 9 [alerts.smtp.security]" in text
+        assert "config.yaml, line 7 [alerts.smtp.from]: required key 'from' is missing" in text
+        assert "config.yaml, line 11 [alerts.smtp.to]" in text
+        assert "config.yaml, line 13 [alerts.webhook.url]: write an http:// or https:// URL" in text
+    finally:
+        s.dispose()
+
+
+# -- the plan, without a database ----------------------------------------------------------
+AT = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+
+
+def _row(channel: str, mapping: str, kind: str, notified: bool) -> dict[str, Any]:
+    return {"channel": channel, "mapping": mapping, "kind": kind, "message": f"{mapping} {kind}",
+            "opened_at": AT, "notified_at": AT + timedelta(seconds=1) if notified else None}
+
+
+def test_the_plan_opens_announces_clears_and_forgets():
+    current, unknown = alerts.incidents([
+        Finding("a", "failed", "a failed"), Finding("b", "lag", "b behind"), Finding("b", "never-ran", "x"),
+        Finding("c", "rejects", "c rejects")])
+    assert set(current) == {("a", "failed"), ("b", "lag"), ("c", "rejects")} and unknown == set()
+    stored = [_row("smtp", "a", "failed", True), _row("smtp", "c", "rejects", False),
+              _row("smtp", "d", "stale", True), _row("smtp", "e", "failed", False), _row("sms", "a", "failed", True)]
+    steps = {(st.action, st.channel, st.mapping, st.kind) for st in alerts.plan(current, unknown, stored, ["smtp"])}
+    assert steps == {("open", "smtp", "b", "lag"), ("announce", "smtp", "c", "rejects"),
+                     ("clear", "smtp", "d", "stale"), ("forget", "smtp", "e", "failed"),
+                     ("forget", "sms", "a", "failed")}
+
+
+def test_an_unreadable_source_neither_opens_nor_clears_a_lag_incident():
+    current, unknown = alerts.incidents([Finding(None, "source", "cannot connect")])
+    assert current == {} and unknown == {"lag"}
+    stored = [_row("smtp", "a", "lag", True), _row("smtp", "a", "failed", True)]
+    steps = [(st.action, st.kind) for st in alerts.plan(current, unknown, stored, ["smtp"])]
+    assert steps == [("clear", "failed")]
+
+
+def test_a_lag_past_max_lag_is_an_incident(s, smtp):
+    s.insert([{"id": 1, "update_time": s.at(1)}])
+    s.run()
+    later = datetime.now(timezone.utc) + timedelta(hours=3)     # no run for 3h (health.max_lag: 2h)
+    commands.check_alerts(s.project(), now=later)
+    assert [m["Subject"] for m in smtp.messages] == [
+        "[syncd county-410922] record: no run for longer than health.max_lag"]
+    commands.check_alerts(s.project(), now=later + timedelta(minutes=2))
+    assert len(smtp.messages) == 1
+    s.run()
+    commands.check_alerts(s.project())
+    assert str(smtp.messages[-1]["Subject"]).strip().startswith("[syncd county-410922] cleared: record: no run")
+
+
+def test_a_version_6_store_gains_the_alert_table(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    StateStore(engine)
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("DROP TABLE syncd_alert")
+        db.execute("UPDATE syncd_meta SET value = '6' WHERE name = 'schema_version'")
+    engine.dispose()
+    engine = sa.create_engine(url)
+    store = StateStore(engine)
+    assert store.schema_version() == SCHEMA_VERSION == 7
+    store.open_incident("smtp", "record", "failed", "record failed", AT)
+    assert [(r["mapping"], r["kind"], r["opened_at"]) for r in store.incidents()] == [("record", "failed", AT)]
+    engine.dispose()
+
+
+def test_the_daemon_alerts_once_clears_once_and_not_again_after_a_restart(tmp_path, robot):
+    import signal
+    import time
+
+    import sqlalchemy as sa
+
+    from tests.test_daemon import Daemon, build, wait_for
+
+    s = build(tmp_path, rows=10, schedule="1s")
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text(config.read_text(encoding="utf-8") + f"""\
+alerts:
+  every: 1s
+  name: county
+  webhook: {{url: "http://127.0.0.1:{robot.server_address[1]}/send?key={ROBOT_KEY}"}}
+""", encoding="utf-8")
+        with s.target.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE dp_record RENAME TO dp_record_away"))
+        d = Daemon(s)
+        try:
+            wait_for(lambda: robot.posts, 30, "the alert of the failed run")
+            assert _contents(robot)[0].startswith("[syncd county] record: the last run failed")
+            d.wait_log("mapping record failed", count=3)
+            assert len(robot.posts) == 1
+            with s.target.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE dp_record_away RENAME TO dp_record"))
+            wait_for(lambda: len(robot.posts) >= 2, 30, "the alert that it cleared")
+            assert _contents(robot)[1].startswith("[syncd county] cleared: record: the last run failed")
+            d.signal(signal.SIGTERM)
+            assert d.wait(30) == 0
+            assert ROBOT_KEY not in d.log
+        finally:
+            d.kill()
+        # a failure while the daemon is down: the restarted daemon announces it once
+        with s.target.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE dp_record RENAME TO dp_record_away"))
+        d = Daemon(s)
+        try:
+            wait_for(lambda: len(robot.posts) >= 3, 30, "the alert after the restart")
+            d.signal(signal.SIGTERM)
+            assert d.wait(30) == 0
+        finally:
+            d.kill()
+        d = Daemon(s)
+        try:
+            d.wait_log("mapping record failed", count=3)
+            time.sleep(1.5)
+            d.signal(signal.SIGTERM)
+            assert d.wait(30) == 0
+        finally:
+            d.kill()
+        assert len(robot.posts) == 3          # the incident was announced once, across two restarts
+    finally:
+        s.dispose()
