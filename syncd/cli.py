@@ -6,8 +6,9 @@ process holds the state store.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -38,16 +39,21 @@ class _LazyConsole:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
 
 
-# Wide enough for the tables when output goes to a file or a journal rather than a terminal.
-out = _LazyConsole(highlight=False, width=None if sys.stdout.isatty() else 140)
+#: The width of output that goes to a file, a pipe or a journal rather than a terminal: nothing is
+#: cut or wrapped to fit a screen that is not there.
+UNBOUNDED = 100_000
+out = _LazyConsole(highlight=False, width=None if sys.stdout.isatty() else UNBOUNDED)
 err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -89,15 +95,81 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+#: Columns never wrapped or cut, however narrow the terminal: the others give way.
+_WHOLE = ("mapping", "run_id")
+
+
 def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for col in columns:
-        table.add_column(col.replace("_", " "))
-    for row in rows:
-        table.add_row(*(_fmt(row.get(c)) for c in columns))
+    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    for i, col in enumerate(columns):
+        if col in _WHOLE:
+            widest = max([len(col), *(len(r[i]) for r in cells)])
+            table.add_column(col.replace("_", " "), no_wrap=True, min_width=widest)
+        else:
+            table.add_column(col.replace("_", " "), overflow="fold")
+    for cell in cells:
+        table.add_row(*cell)
     return table
+
+
+def _progress_wanted() -> bool:
+    """Progress bars on a terminal only: not when output is piped or journald reads it."""
+    return sys.stdout.isatty() and sys.stderr.isatty() and not os.environ.get("JOURNAL_STREAM")
+
+
+def _progress_bars(names: Sequence[str]) -> Any:
+    """A rich Progress on stderr with one bar per mapping, and the Observer that feeds it: rows
+    read, rows/s and the ETA from a count of each window (counted only because a bar shows it)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TaskID,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    from syncd.sync import Observer
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                    TimeRemainingColumn(), console=err.real(), redirect_stderr=True, redirect_stdout=False)
+    width = max((len(n) for n in names), default=0)
+
+    class Bars(Observer):
+        def __init__(self) -> None:
+            self.tasks: dict[str, TaskID] = {}
+
+        def _task(self, mapping: str) -> TaskID:
+            if mapping not in self.tasks:
+                self.tasks[mapping] = bars.add_task(mapping.ljust(width), total=None)
+            return self.tasks[mapping]
+
+        def reading(self, mapping: str, count: Callable[[], int | None]) -> None:
+            task = self._task(mapping)
+            rows = count()
+            if rows is not None:
+                bars.update(task, total=bars.tasks[task].completed + rows)
+
+        def rows_read(self, mapping: str, rows: int) -> None:
+            bars.advance(self._task(mapping), rows)
+
+        def activity(self, mapping: str, doing: str | None) -> None:
+            if doing is None and mapping in self.tasks:
+                task = self.tasks[mapping]
+                bars.update(task, total=bars.tasks[task].completed)
+                bars.stop_task(task)
+
+    return bars, Bars()
 
 
 class _Group(click.Group):
@@ -170,8 +242,10 @@ def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_
 
         ctx.exit(daemon.serve(ctx.obj["config"], project, names=names, wait=waiting))
     # A dry run writes neither target nor state, so it may run beside the daemon.
+    bars, observer = _progress_bars([m.name for m in project.mappings]) if _progress_wanted() else (None, None)
     with nullcontext() if dry_run else lock.acquire(lock.lock_path(project.config), waiting, purpose="run --once"):
-        report = commands.run_once(project, names=names, full=full, dry_run=dry_run)
+        with bars if bars is not None else nullcontext():
+            report = commands.run_once(project, names=names, full=full, dry_run=dry_run, observer=observer)
         if not dry_run:
             commands.check_alerts(project)
     _print_report(report, dry_run=dry_run)

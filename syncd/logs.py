@@ -58,6 +58,20 @@ class _InterceptHandler(logging.Handler):
         logger.opt(exception=record.exc_info, depth=6).log(level, "{}: {}", record.name, record.getMessage())
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is written: a progress display on the terminal
+    replaces it for a while so that log lines appear above its bars."""
+
+    def write(self, text: str) -> None:
+        sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable[str] = (),
           rotation: str = "50 MB", retention: str = "180 days") -> None:
     redact = _Redactor(secrets)
@@ -73,7 +87,7 @@ def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable
     journald = bool(os.environ.get("JOURNAL_STREAM"))
     stderr_format = ("<level>{level: <7}</level> {message}" if journald else
                      "<green>{time:YYYY-MM-DD HH:mm:ss}</green> <level>{level: <7}</level> {message}")
-    logger.add(sys.stderr, level=level, format=stderr_format, colorize=None if not journald else False,
+    logger.add(_Stderr(), level=level, format=stderr_format, colorize=None if not journald else False,
                backtrace=False, diagnose=False)
     if log_dir is not None:
         # Readable by the service's group (auditors), by nobody else, whatever the umask.

@@ -148,6 +148,11 @@ def probe_newest(mapping: TableMapping, cursor_name: str | None = None) -> sa.Se
     return sa.select(sa.func.max(column)).select_from(src).where(*_filters(mapping))
 
 
+def count_of(statement: sa.Select[Any]) -> sa.Select[Any]:
+    """``SELECT COUNT(*)`` of the rows ``statement`` reads (for a progress bar's ETA)."""
+    return sa.select(sa.func.count()).select_from(statement.order_by(None).subquery("counted"))
+
+
 def count_null_cursor(mapping: TableMapping) -> sa.Select[Any]:
     src = source_from(mapping)
     return (sa.select(sa.func.count()).select_from(src)

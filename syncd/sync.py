@@ -75,6 +75,15 @@ class Observer:
         when the run ends. The daemon publishes it, so that ``syncd health`` can say what a run
         that takes too long waits on."""
 
+    def reading(self, mapping: str, count: Callable[[], int | None]) -> None:
+        """A read of source rows begins (a window, or the rows with a NULL cursor). ``count()``
+        counts them with a ``SELECT COUNT(*)`` (None if that fails): call it only when the number
+        is worth a query, e.g. for a progress bar's ETA."""
+
+    def rows_read(self, mapping: str, rows: int) -> None:
+        """A batch of ``rows`` source rows was read and handled (written, rejected, or in a dry run
+        looked at)."""
+
 
 class Stopped(Exception):
     """A run ended at a checkpoint because the process is stopping; the next run resumes there."""
@@ -440,6 +449,7 @@ class MappingRun:
         window = self.progress.window
         tracker = KeyTracker(self.layout.key, self.layout.names,
                              in_key_order=not windowed or (window is not None and window.snapshot))
+        self.observer.reading(self.mapping.name, lambda: self._count(statement))
         with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
             for rows in batches:
                 if not rows:
@@ -467,10 +477,19 @@ class MappingRun:
                     faults.crash_point("after-checkpoint")
                 if watermark is not None:
                     self.progress = self.progress.batch_done(watermark, position)
+                self.observer.rows_read(self.mapping.name, len(rows))
                 if window is not None and window.snapshot and not self.dry_run:
                     self._pace(len(rows))
                 if self.observer.stop_requested():
                     raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
+
+    def _count(self, statement: sa.Select[Any]) -> int | None:
+        """How many rows ``statement`` reads; None when the count fails (it is only for show)."""
+        try:
+            return int(self.source.scalar(plan.count_of(statement)) or 0)
+        except sa.exc.SQLAlchemyError as exc:
+            logger.debug("mapping {}: cannot count the rows to read: {}", self.mapping.name, _describe_error(exc))
+            return None
 
     @property
     def _definition_hash(self) -> str | None:
