@@ -9,6 +9,7 @@ import email.policy
 import json
 import socketserver
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -35,8 +36,17 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
     def _reply(self, text: str) -> None:
         self.wfile.write(text.encode() + b"\r\n")
 
+    def _tls(self) -> None:
+        server: Any = self.server
+        self.request = server.tls.wrap_socket(self.request, server_side=True)
+        self.rfile = self.request.makefile("rb")
+        self.wfile = self.request.makefile("wb", buffering=0)
+        server.encrypted.append(True)
+
     def handle(self) -> None:
         server: Any = self.server
+        if server.security == "ssl":
+            self._tls()
         self._reply("220 test ESMTP")
         data: list[bytes] | None = None
         while line := self.rfile.readline():
@@ -52,7 +62,12 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
             verb = words[0].upper()
             if verb == "EHLO":
                 self._reply("250-test")
+                if server.security == "starttls" and not server.encrypted:
+                    self._reply("250-STARTTLS")
                 self._reply("250 AUTH PLAIN")
+            elif verb == "STARTTLS":
+                self._reply("220 go ahead")
+                self._tls()
             elif verb == "AUTH":
                 _, user, password = base64.b64decode(words[2]).decode().split("\0")
                 server.logins.append((user, password))
@@ -87,7 +102,7 @@ class _Robot(BaseHTTPRequestHandler):
 def smtp() -> Iterator[Any]:
     server: Any = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
     server.daemon_threads = True
-    server.messages, server.logins = [], []
+    server.messages, server.logins, server.security, server.encrypted = [], [], "none", []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
@@ -235,6 +250,34 @@ def test_alerts_test_sends_a_test_message(s, smtp, robot):
     robot.status = 500
     proc = s.syncd("alerts", "test")
     assert proc.returncode == 1 and "not sent webhook" in proc.stdout and "HTTP 500" in proc.stdout
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_mail_over_tls(s, smtp, tmp_path, monkeypatch, security):
+    """STARTTLS and SMTP over SSL, the server's certificate checked against the trusted ones."""
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a certificate")
+    key, cert = tmp_path / "mail.key", tmp_path / "mail.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    smtp.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    smtp.tls.load_cert_chain(cert, key)
+    smtp.security = security
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("security: none", f"security: {security}"),
+                      encoding="utf-8")
+    # not trusted yet: refused, and said so
+    [(where, problem)] = [r for r in commands.send_test_alert(s.project()) if r[0].startswith("smtp")]
+    assert problem is not None and "CERTIFICATE_VERIFY_FAILED" in problem and smtp.messages == []
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))    # the bureau's CA, as the system's trust store
+    [(where, problem)] = [r for r in commands.send_test_alert(s.project()) if r[0].startswith("smtp")]
+    assert problem is None, problem
+    assert [m["Subject"] for m in smtp.messages] == ["[syncd county-410922] test message"]
+    assert smtp.encrypted and smtp.logins == [("syncd@county.example", PASSWORD)]
 
 
 def test_alerts_test_without_channels_is_a_config_problem(tmp_path):
