@@ -27,6 +27,7 @@ from loguru import logger
 
 from syncd.config import AlertsConfig, SmtpAlerts, WebhookAlerts
 from syncd.engines import open_state
+from syncd.logs import redact
 from syncd.project import Project
 from syncd.status import Finding, findings
 
@@ -248,6 +249,23 @@ def host_name(config: AlertsConfig) -> str:
     return config.name or socket.gethostname()
 
 
+def _database_passwords(project: Project) -> list[str]:
+    found = []
+    for db in (project.config.source, project.config.target):
+        try:
+            password = db.sqlalchemy_url().password
+        except OSError:
+            continue
+        if password:
+            found.append(str(password))
+    return found
+
+
+def _masked(message: Message, secrets: Sequence[str]) -> Message:
+    """A message leaves the machine: no password in it, even one a driver's error quoted."""
+    return Message(redact(message.subject, secrets), redact(message.body, secrets))
+
+
 # -- the check ----------------------------------------------------------------------------------
 @dataclass
 class CheckResult:
@@ -270,6 +288,7 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
         current, unknown = incidents(findings(project, now=now)[0])
         by_name = {c.name: c for c in chosen}
         name = host_name(config)
+        secrets = [*_database_passwords(project), *(s for c in chosen for s in c.secrets())]
         given_up: set[str] = set()     # a channel that failed once in this check is tried again next time
         for step in plan(current, unknown, stored, list(by_name)):
             if step.action == "forget":
@@ -281,7 +300,7 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
             if step.channel in given_up:
                 continue
             channel = by_name[step.channel]
-            message = message_for(step, name, now)
+            message = _masked(message_for(step, name, now), secrets)
             try:
                 channel.send(message)
             except SendError as exc:

@@ -40,6 +40,11 @@ class _Redactor:
         return text
 
 
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every ``secrets`` and every password in a URL masked, as in a log line."""
+    return _Redactor(secrets)(text)
+
+
 def cut(text: str, limit: int = MAX_LINE) -> str:
     """``text``, or its first ``limit`` characters and a note of how long it was."""
     if len(text) <= limit:

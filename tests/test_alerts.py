@@ -202,6 +202,19 @@ def test_a_failed_run_is_an_incident_until_a_run_succeeds(s, smtp, robot):
     assert len(_contents(robot)) == 2
 
 
+def test_a_password_quoted_in_an_error_never_leaves_the_machine(s, smtp, robot, tmp_path):
+    s.insert([{"id": 1, "update_time": s.at(1)}])
+    s.fail_insert_of(1)
+    assert s.run().failed
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("UPDATE syncd_run SET error = 'OperationalError: cannot reach "
+                   "postgresql://fep:TopSecret1@10.0.0.1/fep; smtp-pw-Xq7'")
+    commands.check_alerts(s.project())
+    [mail] = smtp.messages
+    assert "cannot reach postgresql://fep:***@10.0.0.1/fep; ***" in mail.get_content()
+    assert "TopSecret1" not in mail.get_content() + _contents(robot)[0] and PASSWORD not in _contents(robot)[0]
+
+
 def test_a_message_that_cannot_be_sent_is_logged_and_sent_at_the_next_check(s, smtp, robot, logged):
     s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
     s.run()
