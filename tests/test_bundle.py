@@ -35,8 +35,8 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> su
 
 @pytest.mark.slow
 def test_the_bundle_installs_without_a_network_and_runs_outside_the_source_tree(tmp_path):
-    bundle = _bundle(tmp_path / "dist")
-    assert bundle.name == f"syncd-{_version()}-offline-{TAG}-linux_{os.uname().machine}.tar.gz"
+    bundle = _bundle(tmp_path / "dist", "--extras", "dm,kingbase")
+    assert bundle.name == f"syncd-{_version()}-offline-{TAG}-linux_{os.uname().machine}-dm-kingbase.tar.gz"
     with tarfile.open(bundle) as tar:
         tar.extractall(tmp_path / "unpacked", filter="data")
     [folder] = list((tmp_path / "unpacked").iterdir())
@@ -50,6 +50,10 @@ def test_the_bundle_installs_without_a_network_and_runs_outside_the_source_tree(
     clean = {"PYTHONPATH": ""}
     where = _run([str(prefix / "bin" / "python"), "-c", "import syncd; print(syncd.__file__)"], elsewhere, clean)
     assert str(prefix) in where.stdout and str(REPO) not in where.stdout
+    # --extras: the DM8 and KingbaseES drivers came from the bundle too
+    drivers = _run([str(prefix / "bin" / "python"), "-m", "pip", "show", "dmPython", "dmSQLAlchemy", "ksycopg2"],
+                   elsewhere, clean)
+    assert drivers.stdout.count("Name:") == 3, drivers.stdout
     demo = _run([syncd, "demo", "--dir", "demo"], elsewhere, clean)
     assert (elsewhere / "demo" / "fep.db").is_file(), demo.stdout
     _run([syncd, "ddl", "--out", "ddl", "--dialect", "oracle"], elsewhere, clean)
@@ -61,8 +65,8 @@ def test_the_bundle_installs_without_a_network_and_runs_outside_the_source_tree(
 
 @pytest.mark.slow
 def test_the_arm64_bundle_holds_only_aarch64_binary_wheels_for_this_python(tmp_path):
-    bundle = _bundle(tmp_path / "dist", "--platform", "aarch64", "--python", PYVER)
-    assert bundle.name.endswith(f"-offline-{TAG}-linux_aarch64.tar.gz")
+    bundle = _bundle(tmp_path / "dist", "--platform", "aarch64", "--python", PYVER, "--extras", "dm,kingbase")
+    assert bundle.name.endswith(f"-offline-{TAG}-linux_aarch64-dm-kingbase.tar.gz")
     with tarfile.open(bundle) as tar:
         wheels = [Path(m.name).name for m in tar.getmembers() if m.name.endswith(".whl")]
     assert any(w.startswith("syncd-") for w in wheels)
@@ -74,6 +78,7 @@ def test_the_arm64_bundle_holds_only_aarch64_binary_wheels_for_this_python(tmp_p
         assert python_tag in (TAG, "cp32", "py3") or abi_tag == "abi3", wheel
     names = {w.split("-")[0].lower().replace("_", "-") for w in wheels}
     assert {"sqlalchemy", "pymysql", "psycopg-binary", "oracledb", "pandas", "numpy"} <= names
+    assert {"dmpython", "dmsqlalchemy", "ksycopg2"} <= names, names
 
 
 def _version() -> str:
