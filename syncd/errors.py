@@ -68,6 +68,20 @@ class LockedError(SyncdError):
     """Another syncd process holds the lock on this state store."""
 
 
+#: A reject reason longer than this is cut in its middle (where a long value sits), keeping how
+#: it starts and how it ends (what to do), with a note of its full length.
+MAX_REASON = 1000
+
+
+def cut_reason(text: str, limit: int = MAX_REASON) -> str:
+    """``text``, or its start and its end with a note of how long it was in between."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    head = limit - tail
+    return f"{text[:head]}… (cut: {len(text)} characters in all) …{text[-tail:]}"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an error as the driver worded it (not SQLAlchemy's wrapper around it)."""
     orig = getattr(exc, "orig", None) or exc

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from syncd.errors import DataError
+from syncd.errors import MAX_REASON, DataError, cut_reason
 from syncd.mapping import CodeList, ColumnSpec, RuleSpec, TableMapping
 from syncd.plan import EXPR_PREFIX, Layout
 
@@ -151,6 +151,11 @@ class Reject:
     column: str | None
     reason: str
     row: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        # A reason quotes the value it is about, which can be a megabyte: stored and shown cut.
+        if len(self.reason) > MAX_REASON:
+            object.__setattr__(self, "reason", cut_reason(self.reason))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ checked before the write), the rest of the batch commits, and the job's other ma
 
 from __future__ import annotations
 
+import re
 import textwrap
 from decimal import Decimal
 
@@ -134,5 +135,77 @@ def test_a_fixed_row_is_written_by_the_next_run(tmp_path, make_database, kind):
         assert {r.mapping: r.status for r in report.results} == {"a_dirty": "ok", "b_clean": "ok"}
         assert _ids(target, "dp_dirty") == set(range(1, 41))
         assert commands.rejects(commands.open_project(tmp_path / "config.yaml"), mapping="a_dirty") == []
+    finally:
+        target.dispose()
+
+
+MB = 1_000_000
+huge_src = sa.Table("src_huge", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                    sa.Column("n", sa.Text), sa.Column("name", sa.Text), sa.Column("update_time", sa.DateTime))
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
+def test_a_megabyte_value_in_a_reject_reason_is_cut_with_its_length(tmp_path, make_database, kind):
+    import time
+    from datetime import datetime
+
+    source = sa.create_engine(f"sqlite:///{tmp_path / 'county.db'}")
+    huge_src.metadata.create_all(source)
+    with source.begin() as conn:
+        conn.execute(huge_src.insert(), [
+            {"id": 1, "n": "7" * MB + "x", "name": "ok", "update_time": datetime(2026, 1, 1, 8)},  # no whole number
+            {"id": 2, "n": "7", "name": "y" * MB, "update_time": datetime(2026, 1, 1, 8, 0, 1)},  # the database refuses
+            {"id": 3, "n": "8", "name": "fine", "update_time": datetime(2026, 1, 1, 8, 0, 2)}])
+    source.dispose()
+    target_url = make_database(kind)
+    target = sa.create_engine(target_url)
+    refuse = ({"mariadb": [
+        "CREATE TABLE dp_huge (id INT PRIMARY KEY, n INT, name LONGTEXT)",
+        "CREATE TRIGGER refuse_long BEFORE INSERT ON dp_huge FOR EACH ROW "
+        "IF LENGTH(NEW.name) > 100 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'name too long'; END IF"],
+        "postgresql": [
+        "CREATE TABLE dp_huge (id INT PRIMARY KEY, n INT, name TEXT)",
+        # the database's message quotes the whole megabyte value
+        "CREATE FUNCTION refuse_long() RETURNS trigger AS $$ BEGIN IF length(NEW.name) > 100 THEN "
+        "RAISE EXCEPTION 'name % is too long', NEW.name; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_long BEFORE INSERT ON dp_huge FOR EACH ROW EXECUTE FUNCTION refuse_long()"]})[kind]
+    with target.begin() as conn:
+        for statement in refuse:
+            conn.execute(sa.text(statement))
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "huge.yaml").write_text(textwrap.dedent("""\
+        name: huge
+        source: {table: src_huge, key: id, cursor: update_time}
+        target: {table: dp_huge, key: id}
+        lookback: 0s
+        lag: 0s
+        columns:
+          id: {from: id}
+          n: {from: n}
+          name: {from: name}
+        """), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(textwrap.dedent(f"""\
+        source: {{url: "sqlite:///{tmp_path / 'county.db'}"}}
+        target: {{url: "{target_url}"}}
+        state: {{url: "sqlite:///{tmp_path / 'state.db'}"}}
+        mappings: mappings
+        """), encoding="utf-8")
+    try:
+        started = time.perf_counter()
+        report = commands.run_once(commands.open_project(tmp_path / "config.yaml"))
+        rejects = {r["key"]: r for r in commands.rejects(commands.open_project(tmp_path / "config.yaml"))}
+        seconds = time.perf_counter() - started
+        assert seconds < 30, f"took {seconds:.1f}s"
+        assert report.results[0].status == "ok", report.results[0].error
+        assert _ids(target, "dp_huge") == {3}
+        assert set(rejects) == {"1", "2"}
+        for reject in rejects.values():
+            assert len(reject["reason"]) < 1200
+        assert "is not a whole number" in rejects["1"]["reason"]           # how it ends is kept
+        assert re.search(r"… \(cut: 10000\d\d characters in all\) …", rejects["1"]["reason"])
+        assert rejects["1"]["row"]["n"] == "7" * MB + "x"                   # the row itself is kept whole
+        assert "too long" in rejects["2"]["reason"]
+        if kind == "postgresql":
+            assert "characters in all" in rejects["2"]["reason"]
     finally:
         target.dispose()
