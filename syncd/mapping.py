@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from syncd import yamlfile
 from syncd.config import Config, Duration, HeavyHoursSetting, pydantic_problems
@@ -40,18 +40,58 @@ CastTo = Literal["date", "number"]
 OnChange = Literal["resync", "warn"]
 
 
+#: A mapping's name (in logs, ``status``, ``-m NAME``, ``depends_on`` and the state store): 1 to
+#: ``MAX_NAME`` letters, digits, ``_`` or ``-``.
+MAX_NAME = 64
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+#: The longest name of a table, schema or column (Oracle 12.2+ and MySQL take 128 and 64;
+#: PostgreSQL 63 bytes); a name has no control characters.
+MAX_IDENTIFIER = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A name as a message quotes it: cut when long (a name can be a megabyte)."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}… ({len(value)} characters)"
+
+
+def _mapping_name(value: str) -> str:
+    if len(value) > MAX_NAME or not _NAME.fullmatch(value):
+        raise ValueError(f"mapping name {_shown(value)}: a mapping's name is 1 to {MAX_NAME} letters (A-Z, a-z), "
+                         "digits, '_' or '-'")
+    return value
+
+
+def _identifier(value: str) -> str:
+    if not value:
+        raise ValueError("a table or column name cannot be empty")
+    if len(value) > MAX_IDENTIFIER:
+        raise ValueError(f"the name {_shown(value)} is longer than {MAX_IDENTIFIER} characters, more than any "
+                         "database allows for a table or column name")
+    control = _CONTROL.search(value)
+    if control is not None:
+        raise ValueError(f"the name {_shown(value)} holds a control character ({control.group()!r} at position "
+                         f"{control.start() + 1}); check the file for a stray tab or line break")
+    return value
+
+
+#: a mapping's name, and a table, schema or column name: length and characters checked on load
+MappingName = Annotated[str, AfterValidator(_mapping_name)]
+Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 class SourceSpec(_Frozen):
-    table: str | None = None
-    schema_: str | None = Field(default=None, alias="schema")
+    table: Identifier | None = None
+    schema_: Identifier | None = Field(default=None, alias="schema")
     query: str | None = None
-    key: tuple[str, ...]
-    cursor: str
+    key: tuple[Identifier, ...]
+    cursor: Identifier
     # ``cursor: [a, b]``: the further cursors (a row is read when any of its cursors moved)
-    also_cursors: tuple[str, ...] = ()
+    also_cursors: tuple[Identifier, ...] = ()
     where: str | None = None
     null_cursor: NullCursor | None = None
     bad_cursor: BadCursor | None = None
@@ -86,9 +126,9 @@ class SourceSpec(_Frozen):
 
 
 class TargetSpec(_Frozen):
-    table: str
-    schema_: str | None = Field(default=None, alias="schema")
-    key: tuple[str, ...]
+    table: Identifier
+    schema_: Identifier | None = Field(default=None, alias="schema")
+    key: tuple[Identifier, ...]
     #: a SQL condition on the target table: the rows this mapping owns, where mappings share a table
     scope: str | None = None
 
@@ -104,11 +144,11 @@ ORIGINS = ("from", "const", "expr", "value", "uuid5")
 class ColumnSpec(_Frozen):
     """How one target column is filled. Exactly one origin: from, const, expr, value, uuid5."""
 
-    from_: str | None = Field(default=None, alias="from")
+    from_: Identifier | None = Field(default=None, alias="from")
     const: Any = None
     expr: str | None = None
     value: Literal["now", "run_id"] | None = None
-    uuid5: tuple[str, ...] | None = None
+    uuid5: tuple[Identifier, ...] | None = None
     namespace: str | None = None
     pattern: str | None = None
     map: str | dict[str, Any] | None = None
@@ -230,10 +270,10 @@ class RuleSpec(_Frozen):
 
 
 class ParentSpec(_Frozen):
-    columns: tuple[str, ...]
-    table: str
-    schema_: str | None = Field(default=None, alias="schema")
-    key: tuple[str, ...] = ("id",)
+    columns: tuple[Identifier, ...]
+    table: Identifier
+    schema_: Identifier | None = Field(default=None, alias="schema")
+    key: tuple[Identifier, ...] = ("id",)
     optional: bool = False
 
 
@@ -268,12 +308,12 @@ OnSourceDelete = Literal["report", "delete"] | SoftDelete
 
 
 class Mapping_(_Frozen):
-    name: str
+    name: MappingName
     source: SourceSpec
     target: TargetSpec
-    depends_on: tuple[str, ...] = ()
+    depends_on: tuple[MappingName, ...] = ()
     include: tuple[str, ...] = ()
-    columns: dict[str, ColumnSpec]
+    columns: dict[Identifier, ColumnSpec]
     rules: tuple[RuleSpec, ...] = ()
     parents: tuple[ParentSpec, ...] = ()
     schedule: str | None = None

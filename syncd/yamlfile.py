@@ -174,4 +174,5 @@ def interpolate(data: Any, variables: Mapping[str, str], env: Mapping[str, str],
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc)
+    # a key can be a megabyte long: cut in a problem's "where" (the message says how long it is)
+    return ".".join(text if len(text := str(p)) <= 64 else f"{text[:40]}…" for p in loc)

@@ -107,3 +107,66 @@ def test_cut_keeps_short_text():
 
 def test_config_example_loads(tmp_path):
     assert yamlfile.load(Path(__file__).resolve().parent.parent / "config.example.yaml")[1] == []
+
+
+MAPPING = """\
+name: {name}
+source: {{table: {table}, key: id, cursor: update_time}}
+target: {{table: dp_record, key: id}}
+columns:
+  id: {{from: id}}
+  {column}: {{from: {source_column}}}
+"""
+
+
+def _load_problems(tmp_path: Path, **given: str) -> list[str]:
+    from syncd.config import load_config
+    from syncd.errors import MappingError
+    from syncd.mapping import load_mappings
+
+    (tmp_path / "mappings").mkdir()
+    values = {"name": "record", "table": "src_record", "column": "title", "source_column": "title", **given}
+    (tmp_path / "mappings" / "record.yaml").write_text(MAPPING.format(**values), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text('source: {url: "sqlite:///s.db"}\ntarget: {url: "sqlite:///t.db"}\n',
+                                          encoding="utf-8")
+    with _timed(5):
+        try:
+            load_mappings(load_config(tmp_path / "config.yaml"))
+        except MappingError as exc:
+            return [str(p) for p in exc.problems]
+    return []
+
+
+@pytest.mark.parametrize(("given", "line", "words"), [
+    ({"name": "n" * MB}, 1, "a mapping's name is 1 to 64 letters"),
+    ({"name": "n" * 65}, 1, "a mapping's name is 1 to 64 letters"),
+    ({"name": "'风险 清单'"}, 1, "a mapping's name is 1 to 64 letters"),
+    ({"table": "t" * MB}, 2, "longer than 128 characters"),
+    ({"source_column": "c" * MB}, 6, "longer than 128 characters"),
+    ({"column": "c" * 1000}, 6, "longer than 128 characters"),      # YAML keys stop at 1024 characters
+    ({"column": '"ti\\ttle"'}, 6, "control character ('\\t' at position 3)"),
+])
+def test_long_or_strange_names_are_refused_on_load_with_file_and_line(tmp_path, given, line, words):
+    problems = _load_problems(tmp_path, **given)
+    assert len(problems) == 1, problems
+    [problem] = problems
+    assert problem.startswith(f"{tmp_path / 'mappings' / 'record.yaml'}, line {line}")
+    assert words in problem
+    assert len(problem) < 600                       # the megabyte is not quoted back
+
+
+def test_names_within_the_limits_load(tmp_path):
+    assert _load_problems(tmp_path, name="risk_unit-2", table="t" * 128, column="风险等级") == []
+
+
+def test_a_megabyte_mapping_name_is_refused_by_check(tmp_path):
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "record.yaml").write_text(
+        MAPPING.format(name="n" * MB, table="src_record", column="title", source_column="title"), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text('source: {url: "sqlite:///s.db"}\ntarget: {url: "sqlite:///t.db"}\n',
+                                          encoding="utf-8")
+    with _timed(10):
+        result = CliRunner().invoke(cli.cli, ["-c", str(tmp_path / "config.yaml"), "check"])
+    assert result.exit_code == 2, result.output[:2000]
+    assert "record.yaml, line 1" in result.output and "(1000000 characters)" in result.output
+    assert len(result.output) < 2000
