@@ -43,6 +43,7 @@ from syncd.transform import (
     TargetColumn,
     column_kind,
     integer_range,
+    misread_text,
     stored_equal,
     target_problems,
     target_warnings,
@@ -85,6 +86,7 @@ def check_connected(project: Project, source: Source, target: Target) -> tuple[l
                          for loc, message in target_problems(m, targets)]
             warnings += [str(m.problem(loc, message)) for loc, message in target_warnings(m, targets)]
             warnings += [str(w) for w in narrowing_warnings(m, source, targets)]
+        warnings += [str(w) for w in misread_warnings(m, source)]
         problems += parent_problems(m, target)
         problems += source_problems(m, source)
         warnings += [str(w) for w in cursor_index_warnings(m, source)]
@@ -213,6 +215,36 @@ def narrowing_warnings(m: TableMapping, source: Source, targets: Mapping[str, Ta
                             truncate=spec.on_overflow == "truncate")
         if message:
             found.append(m.problem(("columns", name), message))
+    return found
+
+
+#: how many of a source's newest rows check --connect reads to see whether text columns hold
+#: GBK text read as latin1
+SAMPLE_ROWS = 200
+
+
+def misread_warnings(m: TableMapping, source: Source, sample: int = SAMPLE_ROWS) -> list[Problem]:
+    """Columns copied from a source column whose sampled values are mostly GBK text that the source
+    database holds as latin1 (a legacy habit): the column wants ``recode: gbk``."""
+    copied = {name: spec.from_ for name, spec in m.columns.items() if spec.from_ is not None and spec.recode is None}
+    if not copied:
+        return []
+    try:
+        rows = source.fetch(plan.preview_rows(m, limit=sample))
+    except sa.exc.SQLAlchemyError:
+        return []            # source_problems says what is wrong with the query
+    lay = plan.layout(m)
+    found = []
+    for name, column in copied.items():
+        at = lay.index(column)
+        texts = [v for row in rows if isinstance(v := row[at], str) and not v.isascii()]
+        misread = [(v, fixed) for v in texts if (fixed := misread_text(v)) is not None]
+        if misread and 2 * len(misread) > len(texts):
+            shown, fixed = misread[0]
+            found.append(m.problem(("columns", name), (
+                f"source column {column}: {len(misread)} of {len(rows)} sampled values are GBK text held as latin1 "
+                f"(e.g. {shown[:20]!r} is {fixed[:10]!r} in GBK); to repair them in flight, set recode: gbk on "
+                "the column")))
     return found
 
 

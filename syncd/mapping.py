@@ -36,6 +36,9 @@ BadCursor = Literal["reject", "exclude", "error"]
 Overflow = Literal["reject", "truncate"]
 #: ``cast:``: what a value is turned into before the target column's own cast
 CastTo = Literal["date", "number"]
+#: ``recode:``: the character set a source column's text really is in, though the source database
+#: holds it as latin1 and the driver read it so (GBK bytes in a latin1 column, a legacy habit)
+Recode = Literal["gbk", "gb18030"]
 #: what a run does when the mapping's definition changed since its last run
 OnChange = Literal["resync", "warn"]
 
@@ -150,6 +153,7 @@ class ColumnSpec(_Frozen):
     value: Literal["now", "run_id"] | None = None
     uuid5: tuple[Identifier, ...] | None = None
     namespace: str | None = None
+    recode: Recode | None = None
     pattern: str | None = None
     map: str | dict[str, Any] | None = None
     unknown: Any = "reject"

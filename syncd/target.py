@@ -18,7 +18,7 @@ from syncd.dialects.base import Upsert
 from syncd.digest import DigestPlan, Digests, RowHasher, fine_bucket, piece_function
 from syncd.errors import MappingError, Problem
 from syncd.mapping import TableMapping
-from syncd.transform import TargetColumn, column_kind
+from syncd.transform import TargetColumn, target_columns
 
 
 class Target:
@@ -43,12 +43,9 @@ class Target:
                 return None
             with self.engine.connect() as conn:
                 charsets = self.dialect.column_charsets(conn, table, schema)
-            described = {}
-            for col in reflected:
-                kind, length, precision, scale = column_kind(col["type"])
-                described[col["name"]] = TargetColumn(col["name"], kind, bool(col.get("nullable", True)), length,
-                                                      precision, scale, charsets.get(col["name"]))
-            self._tables[cache_key] = described
+                units = self.dialect.column_length_units(conn, table, schema)
+            self._tables[cache_key] = target_columns(reflected, charsets, units,
+                                                     wide_integers=self.dialect.wide_integers)
             self._types[cache_key] = {col["name"]: col["type"] for col in reflected}
         return self._tables[cache_key]
 

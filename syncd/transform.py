@@ -118,6 +118,21 @@ def target_column(name: str, sa_type: sa.types.TypeEngine[Any], *, nullable: boo
                         bounds[0] if bounds else None, bounds[1] if bounds else None, length_unit)
 
 
+def target_columns(reflected: Sequence[Mapping[str, Any]], charsets: Mapping[str, str],
+                   length_units: Mapping[str, str], *, wide_integers: bool = False) -> dict[str, TargetColumn]:
+    """A target table's columns as ``sa.inspect(...).get_columns`` reflects them, described for the
+    casts with what the dialect tells besides: each text column's character set and how its length
+    counts (``char`` or ``byte``), and whether every integer is 64 bits."""
+    described = {}
+    for col in reflected:
+        name = col["name"]
+        unit = length_units.get(name)
+        described[name] = target_column(name, col["type"], nullable=bool(col.get("nullable", True)),
+                                        charset=charsets.get(name), wide_integers=wide_integers,
+                                        length_unit="byte" if unit == "byte" else "char" if unit == "char" else None)
+    return described
+
+
 def column_kind(sa_type: sa.types.TypeEngine[Any]) -> tuple[Kind, int | None, int | None, int | None]:
     """(kind, length, precision, scale) of a reflected SQLAlchemy type."""
     if isinstance(sa_type, sa.Boolean):
@@ -547,6 +562,69 @@ def _namespace(word: str | None) -> uuid.UUID:
 StepFunction = Callable[[Any], Any]
 
 
+def latin1_bytes(text: str) -> bytes | None:
+    """The bytes a latin1 column held for ``text`` as a driver read them: a character below U+0100
+    is its own byte (ISO-8859-1, and MySQL's latin1 for the five bytes Windows-1252 leaves
+    undefined), any other is its Windows-1252 byte (MySQL's latin1 is Windows-1252); None when a
+    character is in neither, so that the text was never latin1 bytes."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("cp1252")
+    except UnicodeEncodeError:
+        pass
+    out = bytearray()
+    for ch in text:
+        if ord(ch) < 0x100:
+            out.append(ord(ch))
+        else:
+            try:
+                out += ch.encode("cp1252")
+            except UnicodeEncodeError:
+                return None
+    return bytes(out)
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def misread_text(text: str, codec: str = "gbk") -> str | None:
+    """What ``text`` says when it is ``codec`` bytes that a latin1 column handed out as latin1: the
+    repaired text when its latin1 bytes decode cleanly as ``codec`` and hold Chinese characters;
+    else None (ASCII, real latin1 text, text already right)."""
+    raw = latin1_bytes(text)
+    if raw is None or raw.isascii():
+        return None
+    try:
+        repaired = raw.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    return repaired if _CJK.search(repaired) else None
+
+
+def _recode_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
+    codec = spec.recode or "gbk"
+
+    def recode(v: Any) -> Any:
+        if isinstance(v, str):
+            raw = latin1_bytes(v)
+            if raw is None:
+                raise DataError(None, f"{v!r} holds characters latin1 has not, so it is no {codec} text read as "
+                                      f"latin1; remove 'recode: {codec}' if the source column was converted")
+        elif isinstance(v, (bytes, bytearray, memoryview)):
+            raw = bytes(v)
+        else:
+            return v                  # NULL, numbers, dates: the same in every character set
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise DataError(None, f"{v!r} is no {codec} text: byte {exc.start + 1} of it does not decode as "
+                                  f"{codec}; fix the value in the source") from None
+    return recode
+
+
 def _pattern_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
     regex = re.compile(spec.pattern or "")
 
@@ -673,6 +751,7 @@ class Step:
 #: functions and the compiled row function both take a column's steps from ``steps_of``, so a step
 #: added here cannot be run by one path and skipped by the other.
 STEPS: tuple[Step, ...] = (
+    Step("recode", lambda spec: spec.recode is not None, _recode_step),
     Step("pattern", lambda spec: spec.pattern is not None, _pattern_step),
     Step("map", lambda spec: spec.map is not None, _code_map),
     Step("cast", lambda spec: spec.cast is not None, _cast_step),

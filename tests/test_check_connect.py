@@ -255,3 +255,32 @@ def test_a_clock_far_from_this_machines_is_a_warning(capsys):
     assert "target database's clock is 3 min 20 s behind this machine's" in warning and "NTP" in warning
     text, warnings = shown(timedelta(seconds=2))
     assert "2.0 s ahead of this machine's" in text and warnings == []
+
+
+GBK_TITLES = ["风险点辨识", "隐患排查治理", "重大危险源", "安全检查记录"]
+
+
+def test_gbk_text_in_a_latin1_column_is_warned_about_and_recode_repairs_it(tmp_path, mariadb_scenario):
+    import sqlalchemy as sa
+
+    s = mariadb_scenario
+    with s.source.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE src_record MODIFY title VARCHAR(200) CHARACTER SET latin1"))
+    s.insert({"id": i, "title": "x", "update_time": s.at(i)} for i in range(1, len(GBK_TITLES) + 2))
+    with s.source.begin() as conn:
+        # what a legacy application did: GBK bytes written through a latin1 connection, stored as they came
+        for i, title in enumerate(GBK_TITLES, start=1):
+            conn.execute(sa.text(f"UPDATE src_record SET title = X'{title.encode('gbk').hex()}' WHERE id = {i}"))
+        conn.execute(sa.text(f"UPDATE src_record SET title = 'plain ascii' WHERE id = {len(GBK_TITLES) + 1}"))
+    result = _check(tmp_path, "--connect")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "source column title: 4 of 5 sampled values are GBK text held as latin1" in said
+    assert "set recode: gbk on the column" in said and "record.yaml" in said
+
+    s.write_mapping(columns={"title": "{from: title, recode: gbk}"})
+    assert "recode" not in " ".join(_check(tmp_path, "--connect").output.split())
+    assert not s.run().failed
+    with s.target.connect() as conn:
+        titles = dict(conn.execute(sa.text("SELECT id, title FROM dp_record")).all())
+    assert [titles[str(i)] for i in range(1, len(GBK_TITLES) + 2)] == [*GBK_TITLES, "plain ascii"]

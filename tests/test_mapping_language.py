@@ -21,7 +21,15 @@ from syncd.config import load_config
 from syncd.errors import MappingError
 from syncd.mapping import Mapping_, TableMapping, definition_change, load_mappings
 from syncd.plan import layout
-from syncd.transform import RowMapper, TargetColumn, integer_range, target_column, truncate_text
+from syncd.transform import (
+    RowMapper,
+    TargetColumn,
+    integer_range,
+    misread_text,
+    target_column,
+    target_columns,
+    truncate_text,
+)
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=timezone.utc)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -262,6 +270,72 @@ def test_a_whole_number_outside_the_column_s_range_is_a_reject_naming_the_column
     assert one(m, id=3, v="-2147483649", w=1).reason.startswith("n: -2147483649 is out of range")
     assert one(m, id=4, v=1, w="1000").reason.startswith("s: '1000' is out of range")
     assert one(m, id=5, v=1, w=True)["s"] == 1
+
+
+def test_oracle_columns_as_reflected_check_ranges_and_byte_lengths_before_the_write():
+    """Stand-ins for what Target.columns reads from an Oracle target: the reflected columns, the
+    database character set of each text column (column_charsets) and CHAR_USED (column_length_units)."""
+    reflected = [{"name": "id", "type": oracle.NUMBER(10, 0), "nullable": False},
+                 {"name": "n", "type": oracle.NUMBER(3, 0), "nullable": True},
+                 {"name": "utf8_bytes", "type": oracle.VARCHAR2(10), "nullable": True},
+                 {"name": "gbk_bytes", "type": oracle.VARCHAR2(10), "nullable": True},
+                 {"name": "chars", "type": oracle.VARCHAR2(5), "nullable": True}]
+    charsets = {"utf8_bytes": "AL32UTF8", "gbk_bytes": "ZHS16GBK", "chars": "AL32UTF8"}
+    units = {"utf8_bytes": "byte", "gbk_bytes": "byte", "chars": "char"}
+    targets = target_columns(reflected, charsets, units)
+    assert targets["n"].integer_range() == (-999, 999) and targets["gbk_bytes"].length_unit == "byte"
+    m = mapper({"n": {"from": "n"}, "utf8_bytes": {"from": "a"}, "gbk_bytes": {"from": "b"}, "chars": {"from": "c"}},
+               targets)
+    fine = one(m, id=1, n=999, a="隐患排", b="隐患排查治", c="隐患排查治")     # 9 UTF-8 bytes, 10 GBK bytes, 5 characters
+    assert (fine["n"], fine["gbk_bytes"], fine["chars"]) == (999, "隐患排查治", "隐患排查治")
+    assert one(m, id=2, n=1000, a="", b="", c="").reason.startswith("n: 1000 is out of range")
+    assert one(m, id=3, n=1, a="隐患排查", b="", c="").reason.startswith(
+        "utf8_bytes: text of 12 bytes is longer than the column's 10")
+    assert one(m, id=4, n=1, a="", b="隐患排查治理", c="").reason.startswith(
+        "gbk_bytes: text of 12 bytes is longer than the column's 10")
+    assert one(m, id=5, n=1, a="", b="", c="隐患排查治理").reason.startswith(
+        "chars: text of 6 characters is longer than the column's 5")
+
+
+def test_sqlite_integers_are_64_bits_whatever_their_declared_type():
+    [col] = target_columns([{"name": "n", "type": sa.SmallInteger()}], {}, {}, wide_integers=True).values()
+    assert col.integer_range() == (-2 ** 63, 2 ** 63 - 1)
+
+
+def _as_mysql_latin1(text: str) -> str:
+    """``text`` in GBK, as a MySQL latin1 column hands the bytes out (Windows-1252, and the five
+    bytes it leaves undefined as the characters of those numbers)."""
+    out = []
+    for byte in text.encode("gbk"):
+        try:
+            out.append(bytes([byte]).decode("cp1252"))
+        except UnicodeDecodeError:
+            out.append(chr(byte))
+    return "".join(out)
+
+
+def test_recode_repairs_gbk_text_read_as_latin1():
+    m = mapper({"title": {"from": "title", "recode": "gbk"}}, {"title": TargetColumn("title", "text")})
+    misread = _as_mysql_latin1("丂隐患排查")                 # 丂 is 0x81 0x40: a byte Windows-1252 leaves undefined
+    assert "\x81" in misread
+    assert one(m, id=1, title=misread)["title"] == "丂隐患排查"
+    assert one(m, id=2, title="隐患排查".encode("gbk"))["title"] == "隐患排查"         # a binary column
+    assert one(m, id=3, title="plain")["title"] == "plain"
+    assert one(m, id=4, title=None)["title"] is None
+    assert one(m, id=5, title="隐患").reason.startswith("title: '隐患' holds characters latin1 has not")
+    assert one(m, id=6, title="\xff\xff").reason == (
+        "title: 'ÿÿ' is no gbk text: byte 1 of it does not decode as gbk; fix the value in the source")
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    (_as_mysql_latin1("风险点"), "风险点"),
+    ("plain ascii", None),
+    ("风险点", None),                    # already right
+    ("caf\xe9", None),                  # real latin1 text: no GBK
+    (_as_mysql_latin1("ab"), None),
+])
+def test_misread_text_finds_gbk_read_as_latin1(text, found):
+    assert misread_text(text) == found
 
 
 # -- loading: every new key is checked, with file, line and key -----------------------------------

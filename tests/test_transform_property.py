@@ -84,6 +84,7 @@ def sometimes(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 #: how the random specs ask for each step; the reference applies them in the order of this dict
 STEP_KEYS: dict[str, st.SearchStrategy[Any]] = {
+    "recode": sometimes(st.sampled_from(["gbk", "gb18030"])),
     "pattern": sometimes(st.sampled_from(PATTERNS)),
     "map": sometimes(st.sampled_from(["units", INLINE_MAP])),
     "cast": sometimes(st.sampled_from(["date", "number"])),
@@ -195,8 +196,27 @@ FITTING |= {"text": FITTING["str"], "date": FITTING["datetime"], "other": values
 SPELLINGS = {"units": ["时", " 小时 ", "h", "日", "天", "1", "月", "3", 3, 1.0], "inline": [*INLINE_MAP, 2.0, " 正常"]}
 
 
+def misread(text: str) -> str:
+    """``text`` in GBK as a MySQL latin1 column hands it out: each byte its Windows-1252 character,
+    or, for the five bytes Windows-1252 leaves undefined, the character of that number."""
+    out = []
+    for byte in text.encode("gbk"):
+        try:
+            out.append(bytes([byte]).decode("cp1252"))
+        except UnicodeDecodeError:
+            out.append(chr(byte))
+    return "".join(out)
+
+
+#: text a ``recode`` step takes: GBK read as latin1, ASCII, and what is neither
+MISREAD = [misread(t) for t in ("风险点", "隐患排查治理", "12小时", "正常", "丂")] + [
+    "abc 12", "", "caf\xe9", "\x81", "€", "€€", "隐患", "\xff\xff", b"\xb7\xe7\xcf\xd5", b"\xff"]
+
+
 def fitting(spec: dict[str, Any], target: TargetColumn) -> st.SearchStrategy[Any]:
     """Values the column's first step, or its cast, most likely takes: so that not every row is a reject."""
+    if "recode" in spec:
+        return st.sampled_from(MISREAD)
     if "map" in spec:
         return st.sampled_from(SPELLINGS["units" if spec["map"] == "units" else "inline"])
     if "pattern" in spec:
@@ -384,6 +404,29 @@ class Reference:
             return None
         namespace = uuid.uuid5(NAMESPACE, spec["namespace"]) if spec.get("namespace") else NAMESPACE
         return str(uuid.uuid5(namespace, "\x1f".join(map(str, parts))))
+
+    def recode(self, spec: dict[str, Any], v: Any) -> Any:
+        codec = spec["recode"]
+        if isinstance(v, str):
+            raw = b""
+            for ch in v:
+                if ord(ch) <= 0xFF:
+                    raw += bytes([ord(ch)])
+                else:
+                    try:
+                        raw += ch.encode("cp1252")
+                    except UnicodeEncodeError:
+                        raise Refused(f"{v!r} holds characters latin1 has not, so it is no {codec} text read as "
+                                      f"latin1; remove 'recode: {codec}' if the source column was converted") from None
+        elif isinstance(v, (bytes, bytearray, memoryview)):
+            raw = bytes(v)
+        else:
+            return v
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise Refused(f"{v!r} is no {codec} text: byte {exc.start + 1} of it does not decode as {codec}; "
+                          "fix the value in the source") from None
 
     def pattern(self, spec: dict[str, Any], v: Any) -> Any:
         found = None if v is None else re.search(spec["pattern"], str(v))

@@ -266,6 +266,15 @@ class Dialect:
     def column_charsets(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
         return {}
 
+    #: whether every whole-number column holds 64-bit integers whatever its declared type (SQLite)
+    wide_integers = False
+
+    def column_length_units(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
+        """How each text column's declared length counts, where the column says: ``char`` or
+        ``byte`` (Oracle's VARCHAR2(n CHAR) and VARCHAR2(n BYTE)). Columns not named count as
+        ``text_length`` does."""
+        return {}
+
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         """Driver options that bound how long a connect (and a read) may hang on a dead network."""
         return {}

@@ -177,7 +177,41 @@ class OracleDialect(Dialect):
         cursor.executemany(sql, rows)
 
     # text_length stays characters: the reference tables use CHAR length semantics
-    # (VARCHAR2(n CHAR)); a BYTE-semantics column would be measured in UTF-8 bytes.
+    # (VARCHAR2(n CHAR)); a column declared in BYTE semantics says so in CHAR_USED, and is then
+    # measured in bytes of the database character set (column_length_units, column_charsets).
+
+    def column_length_units(self, conn: Any, table: str, schema: str | None) -> dict[str, str]:
+        import sqlalchemy as sa
+
+        rows = conn.execute(sa.text(
+            "SELECT column_name, char_used FROM all_tab_columns WHERE owner = COALESCE(:schema, USER) "
+            "AND table_name = :table AND char_used IN ('B', 'C')"),
+            {"schema": _oracle_name(schema), "table": _oracle_name(table)})
+        return {_reflected_name(str(name)): "byte" if used == "B" else "char" for name, used in rows}
+
+    def column_charsets(self, conn: Any, table: str, schema: str | None) -> dict[str, str]:
+        # VARCHAR2 and CLOB columns hold the database character set (AL32UTF8, ZHS16GBK ...);
+        # NVARCHAR2 the national one.
+        import sqlalchemy as sa
+
+        rows = conn.execute(sa.text(
+            "SELECT c.column_name, CASE WHEN c.character_set_name = 'NCHAR_CS' THEN "
+            "(SELECT value FROM nls_database_parameters WHERE parameter = 'NLS_NCHAR_CHARACTERSET') ELSE "
+            "(SELECT value FROM nls_database_parameters WHERE parameter = 'NLS_CHARACTERSET') END "
+            "FROM all_tab_columns c WHERE c.owner = COALESCE(:schema, USER) AND c.table_name = :table "
+            "AND c.character_set_name IS NOT NULL"),
+            {"schema": _oracle_name(schema), "table": _oracle_name(table)})
+        return {_reflected_name(str(name)): str(charset) for name, charset in rows}
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"tcp_connect_timeout": max(1.0, timeout.total_seconds())}
+
+
+def _oracle_name(name: str | None) -> str | None:
+    """A name as Oracle's dictionary stores it: a name SQLAlchemy reflects in lower case is upper case there."""
+    return None if name is None else name.upper() if name == name.lower() else name
+
+
+def _reflected_name(name: str) -> str:
+    """A dictionary name as SQLAlchemy reflects it (case-insensitive names in lower case)."""
+    return name.lower() if name == name.upper() else name

@@ -13,6 +13,8 @@ from syncd.dialects.base import Dialect
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    # INTEGER, SMALLINT, ... all store 64-bit integers
+    wide_integers = True
 
     def sqlalchemy_dialect(self) -> Any:
         from sqlalchemy.dialects import sqlite
