@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from syncd import dialects, plan, resources
 from syncd.config import Config
-from syncd.engines import engine_for, open_state
+from syncd.engines import engine_for, missing_privileges, open_state
 from syncd.errors import ConfigError, MappingError, Problem, first_line
 from syncd.mapping import CodeList, TableMapping, load_blocks, load_codes
 from syncd.parents import ParentCheck
@@ -112,6 +112,53 @@ def cursor_index_warnings(m: TableMapping, source: Source) -> list[Problem]:
                       f"with it): every run reads all of {where} to find its window; ask the county's DBA for "
                       f"CREATE INDEX idx_{m.source.table}_{cursor} ON {where} ({cursor})")
             for cursor in m.source.cursors if cursor.lower() not in leading]
+
+
+#: why a run needs each privilege on a target table
+_WHY = {"SELECT": "the upsert, parent checks and reconcile read it", "INSERT": "new rows are inserted",
+        "UPDATE": "changed rows are updated", "DELETE": "on_source_delete: delete deletes rows"}
+
+
+def privilege_problems(project: Project, source: Source, target: Target) -> list[Problem]:
+    """Every privilege a run will use that its user lacks, one problem each, with the GRANT that
+    gives it: on each target table SELECT, INSERT, UPDATE (and DELETE with ``on_source_delete:
+    delete``); on each source table SELECT. Mappings whose tables do not fit are left to
+    ``check_connected``."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str | None, str]] = set()
+
+    def report(m: TableMapping, side: str, table: str, schema: str | None, gaps: list[tuple[str, str]],
+               why: dict[str, str], loc: tuple[str, ...]) -> None:
+        for privilege, grant in gaps:
+            if (side, table, schema, privilege) not in seen:
+                seen.add((side, table, schema, privilege))
+                problems.append(m.problem(loc, f"mapping {m.name!r}: the {side} user may not {privilege} {table} "
+                                               f"({why.get(privilege, 'the run reads it')}): {grant}"))
+
+    for m in project.mappings:
+        try:
+            described = target.describe(m)
+        except (MappingError, sa.exc.SQLAlchemyError):
+            described = None
+        if described is not None:
+            names = [col.name for col in described.values()]
+            update = [described[c].name for c, spec in m.columns.items()
+                      if spec.update and c not in m.target.key and c in described]
+            schema = target.schema_of(m.target.schema_)
+            try:
+                gaps = missing_privileges(target.engine, m.target.table, schema, select=names, insert=names,
+                                          update=update, delete=m.spec.on_source_delete == "delete")
+            except sa.exc.SQLAlchemyError:
+                gaps = []
+            report(m, "target", m.target.table, schema, gaps, _WHY, ("target", "table"))
+        if m.source.table is not None:
+            try:
+                gaps = missing_privileges(source.engine, m.source.table, m.source.schema_,
+                                          select=plan.needed_columns(m))
+            except sa.exc.SQLAlchemyError:
+                gaps = []
+            report(m, "source", m.source.table, m.source.schema_, gaps, {}, ("source", "table"))
+    return problems
 
 
 def placed(m: TableMapping, problem: Problem) -> Problem:

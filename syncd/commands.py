@@ -25,7 +25,16 @@ from loguru import logger
 
 from syncd import alerts, audit, dialects, lock
 from syncd.config import parse_duration
-from syncd.engines import ServerFacts, answers, connect, engine_for, file_problem, make_engine, open_state
+from syncd.engines import (
+    ServerFacts,
+    answers,
+    connect,
+    engine_for,
+    file_problem,
+    make_engine,
+    open_state,
+    state_write_problems,
+)
 from syncd.errors import ConfigError, MappingError, Problem, SyncdError
 from syncd.project import Project, open_project, secret_warnings
 from syncd.runner import RunReport, run_once
@@ -76,11 +85,13 @@ def check(project: Project, *, connect_databases: bool = False,
                 if (failure := answers(role, db)) is not None]
     if problems:   # nothing more can be checked against a database that does not answer
         raise MappingError(problems)
-    from syncd.authoring import check_connected
+    from syncd.authoring import check_connected, databases, privilege_problems
 
-    with connect(config) as c:
-        found, warned = check_connected(project, c.source, c.target)
+    with databases(config) as (source, target):
+        found, warned = check_connected(project, source, target)
+        found += privilege_problems(project, source, target)
     problems.extend(found)
+    problems.extend(Problem(str(config.path), None, "state", line) for line in state_write_problems(config))
     if warnings is not None:
         warnings.extend(warned)
     if problems:

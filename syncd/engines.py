@@ -7,15 +7,17 @@ commands in a loop without leaking connections.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from syncd import dialects, files
+from syncd import dialects, files, state
 from syncd.config import Config, DatabaseConfig
 from syncd.errors import FatalSyncError, SyncdError, TransientSyncError, first_line
 from syncd.source import Source
@@ -217,3 +219,61 @@ def server_facts(config: Config) -> list[ServerFacts]:
     finally:
         engine.dispose()
     return found
+
+
+# -- privileges (check --connect) ---------------------------------------------------------------
+
+def missing_privileges(engine: sa.Engine, table: str, schema: str | None, *, select: Sequence[str] = (),
+                       insert: Sequence[str] = (), update: Sequence[str] = (),
+                       delete: bool = False) -> list[tuple[str, str]]:
+    """(privilege, the GRANT that gives it) for each of these uses of ``table`` that the engine's
+    user may not make; each use is tried on no rows and rolled back."""
+    dialect = dialects.get(engine.dialect.name)
+    with engine.connect() as conn:
+        return dialect.missing_privileges(conn, table, schema, select=select, insert=insert, update=update,
+                                          delete=delete)
+
+
+def state_write_problems(config: Config) -> list[str]:
+    """Why syncd could not write its state store, one line each; nothing is created or changed."""
+    url = config.state_url()
+    dialect = dialects.get(url.get_backend_name())
+    db = dialect.database_file(url)
+    if db is not None:
+        return _file_write_problems(db)
+    engine = make_engine(url)
+    found = []
+    try:
+        existing = set(sa.inspect(engine).get_table_names())
+        for table in (state.watermarks, state.runs, state.rejects, state.meta):
+            if table.name not in existing:
+                continue      # a new store: the first run creates its tables
+            names = [c.name for c in table.columns]
+            writable = [c.name for c in table.columns if not c.primary_key]
+            for privilege, grant in missing_privileges(engine, table.name, None, select=names, insert=names,
+                                                       update=writable):
+                found.append(f"the state store's user may not {privilege} {table.name}: {grant}")
+    except sa.exc.SQLAlchemyError as exc:
+        found.append(f"the state store ({url.render_as_string(hide_password=True)}) cannot be read: "
+                     f"{first_line(exc)}; {_what_to_check(exc)}")
+    finally:
+        engine.dispose()
+    return found
+
+
+def _file_write_problems(db: Path) -> list[str]:
+    """A state store that is a file: it, or the folder it will be created in, must be writable."""
+    if db.exists():
+        found = [] if os.access(db, os.R_OK | os.W_OK) else [
+            f"state store {db}: the user syncd runs as may not write it; give that user the file (chown) and mode 0600"]
+        if not os.access(db.parent, os.W_OK | os.X_OK):
+            found.append(f"state store {db}: the user syncd runs as may not write its folder {db.parent}, where the "
+                         "database keeps its journal; give that user the folder (mode 0700)")
+        return found
+    folder = db.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return [f"state store {db}: it does not exist yet and the user syncd runs as may not create it in {folder}; "
+                "create the folder for that user, or set state.dir"]
+    return []

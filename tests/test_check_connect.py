@@ -284,3 +284,130 @@ def test_gbk_text_in_a_latin1_column_is_warned_about_and_recode_repairs_it(tmp_p
     with s.target.connect() as conn:
         titles = dict(conn.execute(sa.text("SELECT id, title FROM dp_record")).all())
     assert [titles[str(i)] for i in range(1, len(GBK_TITLES) + 2)] == [*GBK_TITLES, "plain ascii"]
+
+
+# -- privileges: every one a run will use, each missing one named with its GRANT --------------------
+
+def _use_users(tmp_path, source_url: str, target_url: str) -> None:
+    config = tmp_path / "config.yaml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    lines = [f'source: {{url: "{source_url}"}}' if line.startswith("source:") else
+             f'target: {{url: "{target_url}"}}' if line.startswith("target:") else line for line in lines]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _grants(output: str) -> list[str]:
+    said = " ".join(output.split())
+    return [part.split(" [")[0].split(" /")[0].strip() for part in said.split(": GRANT ")[1:]]
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
+def test_check_connect_names_each_missing_privilege_with_its_grant(tmp_path, make_database, kind):
+    import secrets
+
+    import sqlalchemy as sa
+
+    s = Scenario(tmp_path, make_database(kind), make_database(kind))
+    user, password = f"syncd_r{secrets.token_hex(4)}", "restricted-pw"
+    source_admin, target_admin = s.source, s.target
+    if kind == "mariadb":
+        grantee = f"'{user}'@'127.0.0.1'"
+        setup = [(source_admin, f"CREATE USER {grantee} IDENTIFIED BY '{password}'"),
+                 (source_admin, f"GRANT SELECT ON `{source_admin.url.database}`.`src_record` TO {grantee}"),
+                 # INSERT and UPDATE, but no SELECT: the upsert's VALUES() would fail with error 1143
+                 (target_admin, f"GRANT INSERT, UPDATE ON `{target_admin.url.database}`.`dp_record` TO {grantee}")]
+        teardown = [(source_admin, f"DROP USER IF EXISTS {grantee}")]
+    else:
+        grantee = f'"{user}"'
+        setup = [(source_admin, f"CREATE ROLE {grantee} LOGIN PASSWORD '{password}'"),
+                 (source_admin, f"GRANT SELECT ON src_record TO {grantee}"),
+                 (target_admin, f"GRANT INSERT, UPDATE ON dp_record TO {grantee}")]
+        teardown = [(source_admin, f"DROP OWNED BY {grantee}"), (target_admin, f"DROP OWNED BY {grantee}"),
+                    (source_admin, f"DROP ROLE IF EXISTS {grantee}")]
+
+    def as_admin(statements):
+        for engine, statement in statements:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(statement)
+    try:
+        as_admin(setup)
+        restricted = {role: engine.url.set(username=user, password=password).render_as_string(hide_password=False)
+                      for role, engine in (("source", source_admin), ("target", target_admin))}
+        _use_users(tmp_path, restricted["source"], restricted["target"])
+        (tmp_path / "mappings" / "record.yaml").write_text(
+            (tmp_path / "mappings" / "record.yaml").read_text(encoding="utf-8") + "on_source_delete: delete\n",
+            encoding="utf-8")
+        s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 4))
+
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        said = " ".join(result.output.split())
+        assert "the target user may not SELECT dp_record" in said
+        assert "the target user may not DELETE dp_record (on_source_delete: delete deletes rows)" in said
+        assert "may not INSERT" not in said and "may not UPDATE" not in said and "source user" not in said
+        grants = _grants(result.output)
+        assert len(grants) == 2, result.output
+        assert all(g.endswith(f"TO {grantee}") for g in grants), grants
+        assert "record.yaml" in said            # the mapping's file, at its target table
+
+        # the GRANT lines as printed, run by the administrator, are all it takes
+        with target_admin.begin() as conn:
+            for grant in grants:
+                conn.exec_driver_sql("GRANT " + grant)
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 0, result.output
+        assert not s.run().failed
+        assert len(s.target_ids()) == 3
+
+        # and a source table the source user may read only one column of
+        table = f"`{source_admin.url.database}`.`src_record`" if kind == "mariadb" else "src_record"
+        as_admin([(source_admin, f"REVOKE SELECT ON {table} FROM {grantee}"),
+                  (source_admin, f"GRANT SELECT (id) ON {table} TO {grantee}")])
+        said = " ".join(_check(tmp_path, "--connect").output.split())
+        assert "the source user may not SELECT src_record" in said and f"TO {grantee}" in said
+    finally:
+        for engine, statement in teardown:
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(statement)
+            except sa.exc.DBAPIError:
+                pass
+        s.dispose()
+
+
+def test_check_connect_names_a_state_store_its_user_may_not_write(tmp_path, make_database):
+    import secrets
+
+    import sqlalchemy as sa
+
+    from syncd.engines import make_engine
+    from syncd.state import StateStore
+
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    state_url = make_database("postgresql")
+    admin = make_engine(sa.make_url(state_url))
+    StateStore(admin)                                   # the store exists, made by its owner
+    user = f"syncd_r{secrets.token_hex(4)}"
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD 'pw'")
+            conn.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{user}"')   # reads only
+        restricted = admin.url.set(username=user, password="pw").render_as_string(hide_password=False)
+        config = tmp_path / "config.yaml"
+        config.write_text("\n".join(f'state: {{url: "{restricted}"}}' if line.startswith("state:") else line
+                                    for line in config.read_text(encoding="utf-8").splitlines()) + "\n",
+                          encoding="utf-8")
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        assert "[state]" in said and "Traceback" not in said
+        assert f"the state store's user may not INSERT syncd_watermark: GRANT INSERT ON public.syncd_watermark " \
+               f'TO "{user}"' in said
+        assert "may not UPDATE syncd_reject" in said and "may not SELECT" not in said
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{user}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')
+        admin.dispose()
+        s.dispose()

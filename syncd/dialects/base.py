@@ -266,6 +266,63 @@ class Dialect:
     def column_charsets(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
         return {}
 
+    # -- privileges (check --connect): each use tried on no rows, rolled back ---------------------
+    #: SQL giving (the session's user, its current schema or database); None: the database has no users
+    whoami_sql: str | None = None
+    #: what a SELECT of constants needs after its column list, if anything (Oracle: FROM dual)
+    from_nothing = ""
+    #: error codes (driver-specific) that mean: this user may not do that
+    privilege_error_codes: frozenset[Any] = frozenset()
+
+    def is_privilege_error(self, exc: BaseException) -> bool:
+        orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        return orig is not None and self.error_code(orig) in self.privilege_error_codes
+
+    def grantee(self, user: str) -> str:
+        """The user as a GRANT statement names it."""
+        return user
+
+    def privilege_probes(self, sa_dialect: SADialect, table: str, schema: str | None, *,
+                         select: Sequence[str] = (), insert: Sequence[str] = (), update: Sequence[str] = (),
+                         delete: bool = False) -> list[tuple[str, str]]:
+        """(privilege, a statement that needs it and touches no row) for each use of ``table``."""
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        ref = self.table_ref(sa_dialect, table, schema)
+        probes = []
+        if select:
+            probes.append(("SELECT", f"SELECT {', '.join(q(c) for c in select)} FROM {ref} WHERE 1 = 0"))
+        if insert:
+            probes.append(("INSERT", f"INSERT INTO {ref} ({', '.join(q(c) for c in insert)}) "
+                                     f"SELECT {', '.join('NULL' for _ in insert)}{self.from_nothing} WHERE 1 = 0"))
+        if update:
+            probes.append(("UPDATE", f"UPDATE {ref} SET {', '.join(f'{q(c)} = NULL' for c in update)} WHERE 1 = 0"))
+        if delete:
+            probes.append(("DELETE", f"DELETE FROM {ref} WHERE 1 = 0"))
+        return probes
+
+    def missing_privileges(self, conn: sa.Connection, table: str, schema: str | None, *,
+                           select: Sequence[str] = (), insert: Sequence[str] = (), update: Sequence[str] = (),
+                           delete: bool = False) -> list[tuple[str, str]]:
+        """(privilege, the GRANT that gives it) for each use of ``table`` the session's user may not
+        make. Each use is tried on no rows and rolled back; an error other than a refused privilege
+        is left to the checks that look for it."""
+        if self.whoami_sql is None:
+            return []
+        user, current = conn.exec_driver_sql(self.whoami_sql).one()
+        conn.rollback()
+        missing = []
+        for privilege, statement in self.privilege_probes(conn.dialect, table, schema, select=select, insert=insert,
+                                                          update=update, delete=delete):
+            try:
+                conn.exec_driver_sql(statement)
+            except sa.exc.DBAPIError as exc:
+                if self.is_privilege_error(exc):
+                    ref = self.table_ref(conn.dialect, table, schema or (str(current) if current else None))
+                    missing.append((privilege, f"GRANT {privilege} ON {ref} TO {self.grantee(str(user))}"))
+            finally:
+                conn.rollback()
+        return missing
+
     #: whether every whole-number column holds 64-bit integers whatever its declared type (SQLite)
     wide_integers = False
 

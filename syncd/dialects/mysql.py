@@ -34,6 +34,15 @@ class MySQLDialect(Dialect):
     # trigger (SIGNAL), 1690 out of range in an expression, 3819/4025 CHECK constraint.
     row_error_codes = frozenset({1048, 1264, 1265, 1292, 1366, 1406, 1452, 1644, 1690, 3819, 4025})
 
+    # 1142 command denied on a table, 1143 on a column, 1044 access denied to a database
+    privilege_error_codes = frozenset({1142, 1143, 1044})
+    whoami_sql = "SELECT CURRENT_USER(), DATABASE()"
+    from_nothing = " FROM DUAL"
+
+    def grantee(self, user: str) -> str:
+        name, _, host = user.rpartition("@")
+        return f"'{name}'@'{host}'" if name else f"'{user}'"
+
     def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
         # InnoDB lists every open transaction; reading the list needs the PROCESS privilege.
         # trx_started is the server's local time, as NOW() is; a row it wrote has a later cursor.

@@ -58,6 +58,12 @@ class OracleDialect(Dialect):
     # by a trigger: the row, not the batch.
     row_error_codes = frozenset({1400, 1407, 1438, 1722, 1830, 1861, 2290, 2291, 12899, *range(20000, 21000)})
 
+    # ORA-01031 insufficient privileges; ORA-00942 no such table or view, which is what a table
+    # the user may not see says (its existence is checked first, by reflecting it)
+    privilege_error_codes = frozenset({1031, 942})
+    whoami_sql = "SELECT USER, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM dual"
+    from_nothing = " FROM dual"
+
     def open_since(self, conn: Any) -> tuple[bool, Any]:
         # v$transaction lists the transactions that have changed data; START_TIME is the
         # database's local time as text. Reading it needs the grant above. Not verified on a live

@@ -27,6 +27,12 @@ class PostgreSQLDialect(Dialect):
                  "current_setting('server_encoding') || ' (client ' || current_setting('client_encoding') || ')'")
     transactions_grant: str | None = "GRANT pg_read_all_stats TO the source user"
 
+    privilege_error_codes = frozenset({"42501"})      # insufficient_privilege
+    whoami_sql = "SELECT current_user, current_schema()"
+
+    def grantee(self, user: str) -> str:
+        return '"' + user.replace('"', '""') + '"'
+
     def is_row_error(self, exc: BaseException) -> bool:
         # SQLSTATE class 22 (a value the column cannot hold), 23 (a constraint), P0001 (raised
         # by a trigger): the row, not the batch.
