@@ -77,6 +77,10 @@ class DatabaseConfig(_Frozen):
     schema_: str | None = Field(default=None, alias="schema")
     password_file: Path | None = None
     connect_timeout: Duration = timedelta(seconds=15)
+    # The target's: how long a write waits for a row or table lock another session holds before it
+    # gives up and the batch is retried (MySQL/MariaDB innodb_lock_wait_timeout and
+    # lock_wait_timeout, PostgreSQL lock_timeout, Oracle the driver's call timeout).
+    lock_timeout: Duration = timedelta(seconds=60)
     # Added to the source database's clock when bounding a window; for an application that
     # writes local time into a database whose clock reports UTC (e.g. 8h).
     clock_offset: Duration = timedelta(0)

@@ -25,10 +25,18 @@ from syncd.state import StateStore
 from syncd.target import Target
 
 
-def make_engine(url: sa.URL, *, connect_timeout: timedelta = timedelta(seconds=15)) -> sa.Engine:
+def make_engine(url: sa.URL, *, connect_timeout: timedelta = timedelta(seconds=15),
+                lock_timeout: timedelta | None = None) -> sa.Engine:
+    """An engine; with ``lock_timeout`` each of its sessions gives up waiting for another session's
+    lock after that long (the dialect's session setting), and the wait is retried as transient."""
     dialect = dialects.get(url.get_backend_name())
-    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True,
-                            connect_args=dialect.connect_args(url.get_driver_name(), connect_timeout))
+    engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                              connect_args=dialect.connect_args(url.get_driver_name(), connect_timeout))
+    if lock_timeout is not None:
+        def bound(dbapi_connection: Any, _record: Any) -> None:
+            dialect.bound_lock_waits(dbapi_connection, lock_timeout)
+        sa.event.listen(engine, "connect", bound)
+    return engine
 
 
 def prepare_drivers(config: Config) -> None:
@@ -40,11 +48,12 @@ def prepare_drivers(config: Config) -> None:
         dialects.get(name).use_client(config.oracle_client)
 
 
-def engine_for(db: DatabaseConfig) -> sa.Engine:
-    """An engine for a configured source or target, its password read from its password_file. A
-    database file (SQLite) must exist: connecting would otherwise create an empty one."""
+def engine_for(db: DatabaseConfig, *, target: bool = False) -> sa.Engine:
+    """An engine for a configured source or target, its password read from its password_file; the
+    ``target``'s waits for locks are bounded by its ``lock_timeout``. A database file (SQLite) must
+    exist: connecting would otherwise create an empty one."""
     url = db.sqlalchemy_url()
-    engine = make_engine(url, connect_timeout=db.connect_timeout)
+    engine = make_engine(url, connect_timeout=db.connect_timeout, lock_timeout=db.lock_timeout if target else None)
     dialect = dialects.get(url.get_backend_name())
     if dialect.database_file(url) is not None:
         def must_exist(*_args: Any) -> None:
@@ -91,7 +100,7 @@ class Connections:
 @contextmanager
 def connect(config: Config) -> Iterator[Connections]:
     source_engine = engine_for(config.source)
-    target_engine = engine_for(config.target)
+    target_engine = engine_for(config.target, target=True)
     conns = Connections(
         Source(source_engine, dialects.get(source_engine.dialect.name)),
         Target(target_engine, dialects.get(target_engine.dialect.name), config.target.schema_),

@@ -323,9 +323,16 @@ class MappingRun:
     def _before_sleep(self, state: RetryCallState) -> None:
         self.result.counts.retries += 1
         error = state.outcome.exception() if state.outcome else None
-        logger.warning("mapping {}: transient error while {}, retry {} of {} from the last checkpoint: {}",
-                       self.mapping.name, self._doing or "starting", self._budget.failures_in_a_row,
-                       self.retry.attempts - 1, _describe_error(error))
+        if error is not None and self.target.dialect.is_lock_wait(error):
+            # The target is the table a run writes and locks: name it, and say whose lock it was.
+            logger.warning("mapping {}: target table {} is locked by another session: waited target.lock_timeout "
+                           "while {}; retry {} of {} from the last checkpoint: {}", self.mapping.name,
+                           self.mapping.target.table, self._doing or "starting", self._budget.failures_in_a_row,
+                           self.retry.attempts - 1, _describe_error(error))
+        else:
+            logger.warning("mapping {}: transient error while {}, retry {} of {} from the last checkpoint: {}",
+                           self.mapping.name, self._doing or "starting", self._budget.failures_in_a_row,
+                           self.retry.attempts - 1, _describe_error(error))
         self.observer.retrying(self.mapping.name, state.attempt_number, error)  # type: ignore[arg-type]
 
     @property

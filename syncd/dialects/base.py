@@ -336,5 +336,20 @@ class Dialect:
         """Driver options that bound how long a connect (and a read) may hang on a dead network."""
         return {}
 
+    def bound_lock_waits(self, dbapi_connection: Any, lock_timeout: timedelta) -> None:
+        """Set a new connection's session so that waiting for another session's lock ends with an
+        error (classified transient: ``is_lock_wait``) after ``lock_timeout``."""
+
+    #: error codes (driver-specific) that mean: a lock another session holds outlasted the lock timeout
+    lock_wait_codes: frozenset[Any] = frozenset()
+    lock_wait_words: tuple[str, ...] = ()
+
+    def is_lock_wait(self, exc: BaseException) -> bool:
+        orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        if orig is None:
+            return False
+        return self.error_code(orig) in self.lock_wait_codes or any(w in str(orig).lower()
+                                                                     for w in self.lock_wait_words)
+
     def stream_options(self, batch_size: int) -> dict[str, Any]:
         return {"stream_results": True, "yield_per": batch_size}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -144,6 +145,17 @@ class MySQLDialect(Dialect):
         # A read or write that hangs longer than this on a cut extranet link raises instead of
         # blocking forever; it then counts as transient and is retried.
         return {"connect_timeout": seconds, "read_timeout": seconds * 20, "write_timeout": seconds * 20}
+
+    # 1205 lock wait timeout (a row lock: innodb_lock_wait_timeout; a table lock: lock_wait_timeout)
+    lock_wait_codes = frozenset({1205})
+
+    def bound_lock_waits(self, dbapi_connection: Any, lock_timeout: timedelta) -> None:
+        seconds = max(1, math.ceil(lock_timeout.total_seconds()))
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {seconds}, SESSION lock_wait_timeout = {seconds}")
+        finally:
+            cursor.close()
 
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         # PyMySQL's executemany spends most of its time escaping, one generic call per value

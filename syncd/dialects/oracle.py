@@ -209,6 +209,13 @@ class OracleDialect(Dialect):
             {"schema": _oracle_name(schema), "table": _oracle_name(table)})
         return {_reflected_name(str(name)): str(charset) for name, charset in rows}
 
+    # DPY-4024: a call outlasted call_timeout (Oracle has no session setting that bounds a lock wait
+    # alone: the driver's call timeout bounds every round trip of the target's connection)
+    lock_wait_words = ("dpy-4024",)
+
+    def bound_lock_waits(self, dbapi_connection: Any, lock_timeout: timedelta) -> None:
+        dbapi_connection.call_timeout = max(1, int(lock_timeout.total_seconds() * 1000))
+
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"tcp_connect_timeout": max(1.0, timeout.total_seconds())}
 

@@ -109,6 +109,14 @@ class PostgreSQLDialect(Dialect):
             return True
         return super().is_transient(exc)
 
+    lock_wait_codes = frozenset({"55P03"})     # lock_not_available: lock_timeout ran out
+
+    def bound_lock_waits(self, dbapi_connection: Any, lock_timeout: timedelta) -> None:
+        milliseconds = max(1, int(lock_timeout.total_seconds() * 1000))
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {milliseconds}")
+        dbapi_connection.commit()           # SET is transactional: keep it past the pool's rollback
+
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"connect_timeout": max(1, int(timeout.total_seconds())), "keepalives": 1,
                 "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
