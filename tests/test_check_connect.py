@@ -314,14 +314,14 @@ def test_check_connect_names_each_missing_privilege_with_its_grant(tmp_path, mak
         grantee = f"'{user}'@'127.0.0.1'"
         setup = [(source_admin, f"CREATE USER {grantee} IDENTIFIED BY '{password}'"),
                  (source_admin, f"GRANT SELECT ON `{source_admin.url.database}`.`src_record` TO {grantee}"),
-                 # INSERT and UPDATE, but no SELECT: the upsert's VALUES() would fail with error 1143
-                 (target_admin, f"GRANT INSERT, UPDATE ON `{target_admin.url.database}`.`dp_record` TO {grantee}")]
+                 # UPDATE only: no INSERT, and no SELECT (the upsert's VALUES() would fail with error 1143)
+                 (target_admin, f"GRANT UPDATE ON `{target_admin.url.database}`.`dp_record` TO {grantee}")]
         teardown = [(source_admin, f"DROP USER IF EXISTS {grantee}")]
     else:
         grantee = f'"{user}"'
         setup = [(source_admin, f"CREATE ROLE {grantee} LOGIN PASSWORD '{password}'"),
                  (source_admin, f"GRANT SELECT ON src_record TO {grantee}"),
-                 (target_admin, f"GRANT INSERT, UPDATE ON dp_record TO {grantee}")]
+                 (target_admin, f"GRANT UPDATE ON dp_record TO {grantee}")]
         teardown = [(source_admin, f"DROP OWNED BY {grantee}"), (target_admin, f"DROP OWNED BY {grantee}"),
                     (source_admin, f"DROP ROLE IF EXISTS {grantee}")]
 
@@ -344,10 +344,11 @@ def test_check_connect_names_each_missing_privilege_with_its_grant(tmp_path, mak
         assert "Traceback" not in result.output
         said = " ".join(result.output.split())
         assert "the target user may not SELECT dp_record" in said
+        assert "the target user may not INSERT dp_record (new rows are inserted)" in said
         assert "the target user may not DELETE dp_record (on_source_delete: delete deletes rows)" in said
-        assert "may not INSERT" not in said and "may not UPDATE" not in said and "source user" not in said
+        assert "may not UPDATE" not in said and "source user" not in said
         grants = _grants(result.output)
-        assert len(grants) == 2, result.output
+        assert len(grants) == 3, result.output
         assert all(g.endswith(f"TO {grantee}") for g in grants), grants
         assert "record.yaml" in said            # the mapping's file, at its target table
 
