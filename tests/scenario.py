@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -154,8 +155,26 @@ class Scenario:
     def project(self) -> commands.Project:
         return commands.open_project(self.dir / "config.yaml")
 
-    def run(self, **kwargs: Any) -> commands.RunReport:
+    def run(self, *, settle: bool = True, **kwargs: Any) -> commands.RunReport:
+        """One ``run --once``. With ``settle``, first wait (30 s at most) until no other session's write
+        transaction is open on the source server: the test servers are shared, and another test's
+        transaction (a killed process's rollback, say) rightly holds the window's bound before it
+        began, which would leave a row this test just wrote for the run after."""
+        if settle:
+            self.settle()
         return commands.run_once(self.project(), **kwargs)
+
+    def settle(self, timeout: float = 30.0) -> None:
+        from syncd import dialects
+
+        dialect = dialects.get(self.source.dialect.name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.source.connect() as conn:
+                _visible, started = dialect.open_since(conn)
+            if started is None:
+                return
+            time.sleep(0.1)
 
     def source_now(self) -> datetime:
         from syncd import dialects

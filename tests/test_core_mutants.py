@@ -626,7 +626,9 @@ def test_a_group_may_name_one_mapping_without_a_list(tmp_path):
 def test_a_bad_schedule_of_a_mapping_names_the_mapping_file(tmp_path):
     p = scheduled_project(tmp_path, {"a": "schedule: '  */5   x * * *'"}, "defaults: {timezone: UTC}\n")
     [problem] = schedule_problems(p)
-    assert (problem.file, problem.line, problem.where) == (str(tmp_path / "mappings" / "a.yaml"), None, "schedule")
+    assert (problem.file, problem.where) == (str(tmp_path / "mappings" / "a.yaml"), "schedule")
+    lines = (tmp_path / "mappings" / "a.yaml").read_text(encoding="utf-8").splitlines()
+    assert problem.line is not None and lines[problem.line - 1].startswith("schedule:")
     p = scheduled_project(tmp_path, {"a": ""}, "defaults: {schedule: 5q}\n")
     [problem] = schedule_problems(p)
     assert (problem.file, problem.where) == (str(tmp_path / "config.yaml"), "defaults.schedule")
@@ -785,7 +787,8 @@ def test_unknown_missing_and_wrong_keys_of_the_config(tmp_path):
 @pytest.mark.parametrize(("url", "start", "end"), [
     ("not a url", "not a database URL (", "); write e.g. mysql+pymysql://user@host:3306/db"),
     ("mongodb://h/db", "syncd does not support the database kind 'mongodb' (supported: ",
-     "write e.g. mysql+pymysql://, postgresql+psycopg://, oracle+oracledb:// or sqlite:///"),
+     "write e.g. mysql+pymysql://, postgresql+psycopg://, oracle+oracledb://, dm+dmPython://, kingbase+psycopg:// "
+     "or sqlite:///"),
 ])
 def test_a_url_syncd_cannot_use_is_a_problem_of_its_key(tmp_path, url, start, end):
     path = write_config(tmp_path, f'source: {{url: "{url}"}}\ntarget: {{url: "sqlite:///t.db"}}\n')
