@@ -81,8 +81,9 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
                 idle = not (counts.rows_read or counts.rows_written or counts.rows_rejected or counts.rejects_resolved
                             or counts.rejects_gone or result.warnings)
                 logger.log("DEBUG" if idle else "INFO",
-                           "mapping {} {}: read {}, written {}, rejected {}, rejects resolved {}, in {:.2f}s; "
-                           "watermark {}", mapping.name, result.status, counts.rows_read, counts.rows_written,
+                           "mapping {} {}: read {}, inserted {}, updated {}, unchanged {}, rejected {}, rejects "
+                           "resolved {}, in {:.2f}s; watermark {}", mapping.name, result.status, counts.rows_read,
+                           _known(counts.inserted), _known(counts.updated), _known(counts.unchanged),
                            counts.rows_rejected, counts.rejects_resolved, result.seconds,
                            result.watermark_after.describe() if result.watermark_after else "none")
             except (SyncdError, sa.exc.SQLAlchemyError, OSError) as exc:
@@ -99,3 +100,7 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
                                  result.error)
             report.results.append(result)
     return report
+
+
+def _known(count: int | None) -> int | str:
+    return "-" if count is None else count

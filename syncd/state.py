@@ -382,6 +382,15 @@ class RunCounts:
     rows_truncated: int = 0
 
 
+#: (name in a checkpoint's journal record, RunCounts field): the counts a batch record carries
+_BATCH_COUNTS = (("read", "rows_read"), ("written", "rows_written"), ("inserted", "inserted"),
+                 ("updated", "updated"), ("unchanged", "unchanged"))
+
+
+def _batch_counts(counts: RunCounts) -> tuple[int | None, ...]:
+    return tuple(getattr(counts, field) for _, field in _BATCH_COUNTS)
+
+
 def os_user() -> str:
     """The operating-system user this process runs as."""
     try:
@@ -508,7 +517,7 @@ class StateStore:
         self._runs: dict[int, tuple[str, str]] = {}       # syncd_run id -> (mapping, run id)
         self._run_of: dict[str, str] = {}                 # mapping -> the run id of its run in progress
         self._counts: dict[str, RunCounts] = {}           # mapping -> its run's counts, as the run keeps them
-        self._counted: dict[str, tuple[int, int]] = {}    # mapping -> (read, written) at its last checkpoint
+        self._counted: dict[str, tuple[int | None, ...]] = {}    # mapping -> _BATCH_COUNTS at its last checkpoint
         self._upgrade()
 
     # -- opening, versions, failures -----------------------------------------------------
@@ -618,7 +627,7 @@ class StateStore:
         """The counts a run of ``mapping`` keeps as it goes, so that each checkpoint's record says
         how many rows the batch read and wrote."""
         self._counts[mapping] = counts
-        self._counted[mapping] = (counts.rows_read, counts.rows_written)
+        self._counted[mapping] = _batch_counts(counts)
 
     @contextmanager
     def _journaled(self, action: str) -> Iterator[tuple[sa.Connection, list[dict[str, Any]]]]:
@@ -929,7 +938,7 @@ class StateStore:
         reconcile repaired, by key and why)."""
         now = utcnow()
         live = self._counts.get(mapping)
-        counted = (live.rows_read, live.rows_written) if live is not None else None
+        counted = _batch_counts(live) if live is not None else None
         with self._journaled("write a checkpoint") as (conn, records):
             opened = self._save_rejects(conn, mapping, new_rejects, run_id, now, records)
             healed = self._resolve(conn, mapping, resolved, "resolved", now, run_id, records)
@@ -940,8 +949,10 @@ class StateStore:
                 self._put_watermark(conn, mapping, watermark.to_json(), run_id, now, definition_hash=definition_hash)
             counts: dict[str, Any] = {"rejected": len(new_rejects), "new_rejects": opened, "resolved": healed}
             if live is not None and counted is not None:
-                read, written = self._counted.get(mapping, (0, 0))
-                counts.update(read=counted[0] - read, written=counted[1] - written)
+                last = self._counted.get(mapping, (0,) * len(counted))
+                # inserted, updated and unchanged: None for a write path that does not tell them
+                counts.update({name: None if now is None else now - (then or 0)
+                               for (name, _), now, then in zip(_BATCH_COUNTS, counted, last, strict=True)})
             records.append(audit.new_record(
                 audit.CHECKPOINT, mapping=mapping, run_id=run_id, counts=counts,
                 watermark_before=_watermark_value(before) if watermark is not None else None,

@@ -19,6 +19,7 @@ from loguru import logger
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 from syncd import faults, plan
+from syncd.dialects.base import Written
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.keys import KeyTracker
 from syncd.mapping import CodeList, TableMapping, change_message, definition_change
@@ -220,6 +221,9 @@ class MappingRun:
         self._limiter = self.pacing.limiter()
         self._resend_waits = False     # a re-send after a mapping change waits for heavy_hours
         self.result = MappingResult(mapping.name, "dry-run" if dry_run else mode)
+        if not dry_run:
+            # the write path tells inserted, updated and unchanged rows apart
+            self.result.counts.inserted = self.result.counts.updated = self.result.counts.unchanged = 0
         self.progress = Progress(cursors=len(mapping.source.cursors))
         self.batches = 0
         self._budget = RetryBudget(retry.attempts)
@@ -346,7 +350,8 @@ class MappingRun:
         dialect = self.target.dialect
         self.mapper = RowMapper(self.mapping, self.layout, targets, self.codes, now=self.now, run_id=self.run_id,
                                 tz=self.tz, text_length=dialect.text_length, unsupported_text=dialect.unsupported_text)
-        self.upsert = self.target.upsert(self.mapping, self.mapper.columns, self.mapper.update_columns)
+        self.upsert = self.target.upsert(self.mapping, self.mapper.columns, self.mapper.update_columns,
+                                         self.mapper.kinds)
         self.parents = ParentCheck(self.mapping, self.mapper, self.target,
                                    self.would_write if self.dry_run else None)
         self._null_cursor_policy()
@@ -470,9 +475,15 @@ class MappingRun:
                 mapped = self._map(good, tracker)
                 if bad:
                     mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
+                before = replace(counts)
                 mapped = self._write(mapped)
                 written = [*mapped.keys, *mapped.superseded]
                 self.batches += 1
+                if not self.dry_run:
+                    logger.debug("mapping {} batch {}: read {}, inserted {}, updated {}, unchanged {}, rejected {}",
+                                 self.mapping.name, self.batches, len(rows), _delta(counts, before, "inserted"),
+                                 _delta(counts, before, "updated"), _delta(counts, before, "unchanged"),
+                                 counts.rows_rejected - before.rows_rejected)
                 watermark = position = None
                 if windowed:
                     watermark, position = self._watermark_after(rows, checked=len(good) != len(rows))
@@ -602,23 +613,32 @@ class MappingRun:
             if self.would_write is not None:
                 self.would_write.note(self.mapping.target.table, self.target.schema_of(self.mapping.target.schema_),
                                       self.mapper.columns, mapped.rows)
+            self.result.counts.rows_written += len(mapped.rows)    # would write: the target is not asked
         else:
             refused = self._write_rows(mapped)
             if refused:
                 mapped = self._without(mapped, refused)
-        self.result.counts.rows_written += len(mapped.rows)
         self.result.counts.rows_rejected += len(mapped.rejects)
         return mapped
+
+    def _count(self, written: Written) -> None:
+        """Add what a write did to the run's counts: rows written are the inserted and the updated."""
+        counts = self.result.counts
+        counts.inserted = (counts.inserted or 0) + written.inserted
+        counts.updated = (counts.updated or 0) + written.updated
+        counts.unchanged = (counts.unchanged or 0) + written.unchanged
+        counts.rows_written += written.inserted + written.updated
 
     def _write_rows(self, mapped: MappedBatch) -> dict[int, str]:
         """Write the batch; when the target refuses it for what a row holds (a value out of range, a
         character it cannot store, a constraint), split it until the refused rows are found. Returns
-        their positions with the database's reason; every other row is written."""
+        their positions with the database's reason; every other row is written (and counted: a part
+        the target refused was rolled back, so only the parts that committed count)."""
         refused: dict[int, str] = {}
 
         def write(first: int, last: int) -> None:
             try:
-                self.target.write(self.upsert, mapped.rows[first:last], self.mapper.kinds)
+                self._count(self.target.write(self.upsert, mapped.rows[first:last], self.mapper.kinds))
             except sa.exc.DBAPIError as exc:
                 if not self.target.dialect.is_row_error(exc) or self.target.dialect.is_transient(exc):
                     raise
@@ -687,6 +707,10 @@ class MappingRun:
             faults.crash_point("reject-retry")
             # Still failing: recorded again with the current reason (attempts + 1), not counted as new.
             self._checkpoint(mapped, [*mapped.keys, *mapped.superseded], None)
+
+
+def _delta(counts: RunCounts, before: RunCounts, name: str) -> int:
+    return int(getattr(counts, name) or 0) - int(getattr(before, name) or 0)
 
 
 def _describe_error(exc: BaseException | None) -> str:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from syncd import plan
 from syncd.dialects import Dialect
-from syncd.dialects.base import Upsert
+from syncd.dialects.base import Upsert, Written
 from syncd.digest import DigestPlan, Digests, RowHasher, fine_bucket, piece_function
 from syncd.errors import MappingError, Problem
 from syncd.mapping import TableMapping
@@ -81,22 +81,28 @@ class Target:
             raise MappingError(problems)
         return described
 
-    def upsert(self, mapping: TableMapping, columns: Sequence[str], update: Sequence[str]) -> Upsert:
-        """How this run writes the mapping's batches: the dialect's upsert, adjusted to the connection."""
+    def upsert(self, mapping: TableMapping, columns: Sequence[str], update: Sequence[str],
+               kinds: Sequence[str] = ()) -> Upsert:
+        """How this run writes the mapping's batches: the dialect's upsert, adjusted to the connection.
+        Columns filled by ``value: now`` or ``value: run_id`` do not make a row changed: an existing
+        row whose other update columns hold the values sent is left as it is (``update: false``
+        columns are never updated)."""
+        compare = [c for c in update if mapping.columns[c].value is None] if update else []
         upsert = self.dialect.upsert(self.engine.dialect, mapping.target.table,
-                                     self.schema_of(mapping.target.schema_), columns, mapping.target.key, update)
+                                     self.schema_of(mapping.target.schema_), columns, mapping.target.key, update,
+                                     compare, kinds)
         with self.engine.connect() as conn:
             return self.dialect.prepare(conn, upsert)
 
-    def write(self, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
-        """One batch, one transaction."""
+    def write(self, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
+        """One batch, one transaction; how many of its rows were inserted, updated, or left unchanged."""
         if not rows:
-            return
+            return Written()
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         with self.engine.begin() as conn:
             cursor = conn.connection.cursor()
             try:
-                self.dialect.write(cursor, upsert, rows, kinds)
+                return self.dialect.write(cursor, upsert, rows, kinds)
             except dbapi_error as exc:
                 # The raw cursor bypasses SQLAlchemy: wrap the driver's error as SQLAlchemy would, so
                 # that it is classified (transient, or this mapping failed) like every other one.

@@ -13,18 +13,59 @@ from syncd.errors import FatalSyncError
 COLUMNS = ["id", "name", "level", "remark"]
 
 
-def test_oracle_merge_uses_numbered_binds_and_updates_only_non_key_columns():
+def _oracle_changed(a: str, b: str) -> str:
+    return f"({a} <> {b} OR ({a} IS NULL AND {b} IS NOT NULL) OR ({a} IS NOT NULL AND {b} IS NULL))"
+
+
+def test_oracle_merge_uses_numbered_binds_and_updates_only_changed_rows():
     sql = dialects.get("oracle").upsert_sql(oracle.dialect(), "dp_check_record", "fep", COLUMNS, ["id"],
                                             ["name", "level", "remark"])
+    changed = " OR ".join(_oracle_changed(f"t.{c}", f"s.{c}") for c in ("name", '"level"', "remark"))
     assert sql == (
         'MERGE INTO fep.dp_check_record t USING (SELECT :1 AS id, :2 AS name, :3 AS "level", :4 AS remark FROM dual) s '
         'ON (t.id = s.id) WHEN MATCHED THEN UPDATE SET t.name = s.name, t."level" = s."level", t.remark = s.remark '
+        f'WHERE {changed} '
         'WHEN NOT MATCHED THEN INSERT (id, name, "level", remark) VALUES (s.id, s.name, s."level", s.remark)')
+
+
+def test_oracle_merge_leaves_stamp_columns_out_of_the_comparison_and_compares_lobs_with_dbms_lob():
+    # sync_time (value: now) is set with the others, but only a difference in name or body
+    # (a CLOB) makes a matched row updated; a CLOB cannot be compared with <>
+    upsert = dialects.get("oracle").upsert(oracle.dialect(), "t", None, ["id", "name", "body", "sync_time"], ["id"],
+                                           ["name", "body", "sync_time"], ["name", "body"],
+                                           ["int", "str", "text", "datetime"])
+    matched = upsert.sql.split(" WHEN MATCHED THEN ")[1].split(" WHEN NOT MATCHED ")[0]
+    sets, where = matched.split(" WHERE ")
+    assert sets == "UPDATE SET t.name = s.name, t.body = s.body, t.sync_time = s.sync_time"
+    assert where == (_oracle_changed("t.name", "s.name") + " OR " +
+                     _oracle_changed("t.body", "s.body").replace("t.body <> s.body",
+                                                                 "DBMS_LOB.COMPARE(t.body, s.body) <> 0"))
+    assert "sync_time" not in where
+    assert upsert.compare == ("name", "body")
+
+
+@pytest.mark.parametrize(("old", "new", "changed"), [
+    (None, None, 0), (None, 1, 1), (1, None, 1), (1, 1, 0), (1, 2, 1), ("a", "a", 0), ("a", "", 1)])
+def test_the_oracle_comparison_is_null_safe(old, new, changed):
+    # The condition is plain SQL; its NULL logic is the same in any database: evaluated on SQLite.
+    condition = dialects.get("oracle").changed_sql("o", "n", "str")
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        found = conn.execute(sa.text(f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END FROM (SELECT :o AS o, :n AS n)"),
+                             {"o": old, "n": new}).scalar()
+    assert found == changed
 
 
 def test_oracle_merge_without_update_columns_only_inserts():
     sql = dialects.get("oracle").upsert_sql(oracle.dialect(), "t", None, ["id"], ["id"], [])
     assert "WHEN MATCHED" not in sql and sql.endswith("WHEN NOT MATCHED THEN INSERT (id) VALUES (s.id)")
+
+
+def test_an_upsert_with_only_stamp_columns_to_update_only_inserts():
+    # nothing to compare: an existing row is never changed, so it is never written
+    for name, dialect in [("oracle", oracle.dialect()), ("mysql", mysql.dialect()), ("sqlite", sqlite.dialect())]:
+        upsert = dialects.get(name).upsert(dialect, "t", None, ["id", "sync_time"], ["id"], ["sync_time"], [])
+        assert upsert.update == () and "sync_time =" not in upsert.sql and "sync_time\" =" not in upsert.sql
 
 
 def test_oracle_binds_text_and_binary_as_lobs():
@@ -52,6 +93,17 @@ def test_mysql_upsert_is_the_shape_pymysql_batches_into_multirow_inserts():
     assert pymysql.cursors.RE_INSERT_VALUES.match(sql)
 
 
+def test_mysql_sets_stamp_columns_first_and_only_when_a_compared_column_differs():
+    # MySQL assigns left to right, each assignment seeing the columns set before it: the stamp
+    # (value: now) comes first, while the compared columns still hold the old values
+    sql = dialects.get("mysql").upsert_sql(mysql.dialect(), "t", None, ["id", "name", "n", "sync_time"], ["id"],
+                                           ["name", "sync_time", "n"], ["name", "n"], ["int", "str", "int", "datetime"])
+    assert sql.split(" ON DUPLICATE KEY UPDATE ")[1] == (
+        "sync_time = IF(CAST(name AS BINARY) <=> CAST(VALUES(name) AS BINARY) AND n <=> VALUES(n), sync_time, "
+        "VALUES(sync_time)), name = VALUES(name), n = VALUES(n)")
+    assert pymysql.cursors.RE_INSERT_VALUES.match(sql)
+
+
 def test_mysql_quotes_reserved_words():
     sql = dialects.get("mysql").upsert_sql(mysql.dialect(), "t", None, ["id", "order"], ["id"], ["order"])
     assert "`order` = VALUES(`order`)" in sql
@@ -62,11 +114,14 @@ def test_mysql_upsert_without_update_columns_keeps_the_row():
     assert sql.endswith("ON DUPLICATE KEY UPDATE id = id")
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()])
-def test_on_conflict_upsert(dialect):
-    sql = dialects.get(dialect.name).upsert_sql(dialect, "t", None, ["id", "name"], ["id"], ["name"])
-    mark = "?" if dialect.name == "sqlite" else "%s"
-    assert sql == f"INSERT INTO t (id, name) VALUES ({mark}, {mark}) ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+def test_on_conflict_upsert_writes_only_changed_rows():
+    sql = dialects.get("sqlite").upsert_sql(sqlite.dialect(), "t", None, ["id", "name", "n"], ["id"], ["name", "n"])
+    assert sql == ("INSERT INTO t AS t (id, name, n) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                   "name = excluded.name, n = excluded.n WHERE t.name IS NOT excluded.name OR t.n IS NOT excluded.n")
+    sql = dialects.get("postgresql").upsert_sql(postgresql.psycopg.dialect(), "t", None, ["id", "name"], ["id"],
+                                                ["name"])
+    assert sql == ("INSERT INTO t AS t (id, name) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET "
+                   "name = excluded.name WHERE t.name IS DISTINCT FROM excluded.name")
 
 
 def test_utf8mb3_cannot_hold_four_byte_characters():

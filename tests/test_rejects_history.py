@@ -166,8 +166,8 @@ def test_history_json_has_every_field_in_full_with_local_times(runs):
     assert all(list(r) == list(commands.HISTORY_FIELDS) for r in rows)
     ok = rows[-1]
     assert (ok["mode"], ok["read"], ok["written"], ok["rejected"]) == ("incremental", 2, 1, 1)
-    # Not told apart by the write path yet: null, and written = inserted + updated.
-    assert (ok["inserted"], ok["updated"], ok["unchanged"]) == (None, None, None)
+    # Told apart by the write path: written = inserted + updated.
+    assert (ok["inserted"], ok["updated"], ok["unchanged"]) == (1, 0, 0)
     history = commands.history(s.project())
     assert [r["run_id"] for r in rows] == [r["run_id"] for r in history]     # run ids in full
     assert len(ok["run_id"]) == len("20261129T094754Z-f2d184")

@@ -7,8 +7,9 @@ checks a dialect's name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,32 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
 
 from syncd.digest import BUCKET_DIGITS, GROUP, SEPARATOR, VALUE_DIGITS, DigestPlan, HashColumn, groups
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one write did to the rows it sent: inserted, updated, or left unchanged (an existing row
+    whose compared columns already hold the values sent is not written)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: Written) -> Written:
+        return Written(self.inserted + other.inserted, self.updated + other.updated,
+                       self.unchanged + other.unchanged)
+
+    @classmethod
+    def of(cls, rows: int, existing: int, changed: int) -> Written:
+        """From the rows sent, how many of their keys the target held before, and how many rows the
+        statement inserted or updated (what most databases count)."""
+        inserted = rows - existing
+        updated = min(max(changed - inserted, 0), existing)
+        return cls(inserted, updated, existing - updated)
+
+
+#: keys per ``SELECT COUNT(*) ... WHERE key IN (...)`` (Oracle allows 1000 values in a list)
+EXISTING_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -31,6 +58,11 @@ class Upsert:
     sql: str                            # the statement an executemany sends row by row
     staging: tuple[str, ...] = ()       # a dialect's bulk path (PostgreSQL: COPY statements)
     staging_types: tuple[str, ...] = ()  # the bulk path's column types, when it can send values in binary
+    #: the update columns whose difference makes an existing row changed; the others (filled by
+    #: ``value: now`` or ``value: run_id``) are set only when the row changed
+    compare: tuple[str, ...] = ()
+    #: ``SELECT COUNT(*)`` of the target rows holding some number of keys (placeholders for them)
+    existing_sql: Callable[[int], str] | None = field(default=None, compare=False, repr=False)
 
 
 class Dialect:
@@ -202,29 +234,86 @@ class Dialect:
         ref = self.quote(sa_dialect, table)
         return f"{self.quote(sa_dialect, schema)}.{ref}" if schema else ref
 
+    def changed_sql(self, old: str, new: str, kind: str | None = None) -> str:
+        """SQL true when ``old`` and ``new`` differ, NULL counting as a value (NULL-safe)."""
+        return f"{old} IS DISTINCT FROM {new}"
+
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
-                   key: Sequence[str], update: Sequence[str]) -> str:
-        """``INSERT ... ON CONFLICT (key) DO UPDATE`` (SQLite, PostgreSQL)."""
+                   key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
+                   kinds: Sequence[str] = ()) -> str:
+        """``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE`` a compared column differs (SQLite,
+        PostgreSQL): an existing row that already holds the values sent is not written."""
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
         cols = ", ".join(q(c) for c in columns)
         marks = ", ".join(self.placeholders(sa_dialect, len(columns)))
         conflict = ", ".join(q(k) for k in key)
-        action = "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update) if update else "DO NOTHING"
-        return (f"INSERT INTO {self.table_ref(sa_dialect, table, schema)} ({cols}) VALUES ({marks}) "
+        compare = list(update if compare is None else compare)
+        if update and compare:
+            kind_of = dict(zip(columns, kinds, strict=False))
+            changed = " OR ".join(self.changed_sql(f"t.{q(c)}", f"excluded.{q(c)}", kind_of.get(c)) for c in compare)
+            action = ("DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update) +
+                      f" WHERE {changed}")
+        else:
+            action = "DO NOTHING"
+        return (f"INSERT INTO {self.table_ref(sa_dialect, table, schema)} AS t ({cols}) VALUES ({marks}) "
                 f"ON CONFLICT ({conflict}) {action}")
 
     def upsert(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
-               key: Sequence[str], update: Sequence[str]) -> Upsert:
+               key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
+               kinds: Sequence[str] = ()) -> Upsert:
+        """``compare``: the update columns whose difference makes a row changed (None: all of them).
+        With none to compare, an existing row is never changed: the upsert only inserts."""
+        compared = tuple(update) if compare is None else tuple(c for c in update if c in set(compare))
+        if not compared:
+            update = ()
         return Upsert(table, schema, tuple(columns), tuple(key), tuple(update),
-                      self.upsert_sql(sa_dialect, table, schema, columns, key, update))
+                      self.upsert_sql(sa_dialect, table, schema, columns, key, update, compared, kinds),
+                      compare=compared, existing_sql=self._existing_sql(sa_dialect, table, schema, key))
+
+    def _existing_sql(self, sa_dialect: SADialect, table: str, schema: str | None,
+                      key: Sequence[str]) -> Callable[[int], str]:
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        head = f"SELECT COUNT(*) FROM {self.table_ref(sa_dialect, table, schema)} WHERE "
+
+        @functools.lru_cache(maxsize=8)
+        def sql(keys: int) -> str:
+            marks = iter(self.placeholders(sa_dialect, keys * len(key)))
+            if len(key) == 1:
+                return head + f"{q(key[0])} IN ({', '.join(marks)})"
+            return head + " OR ".join("(" + " AND ".join(f"{q(k)} = {next(marks)}" for k in key) + ")"
+                                      for _ in range(keys))
+        return sql
 
     def prepare(self, conn: sa.Connection, upsert: Upsert) -> Upsert:
         """Adjust the write path to what this connection may do (once per run)."""
         return upsert
 
-    def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
-        """Send one batch inside the caller's transaction."""
+    def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
+        """Send one batch inside the caller's transaction; what it did to the target's rows.
+
+        By default the database counts the rows an upsert inserted or updated, not which: the
+        batch's keys the target holds are counted first, in the same transaction."""
+        existing = self.count_existing(cursor, upsert, rows, kinds)
         self.executemany(cursor, upsert.sql, rows, kinds)
+        return Written.of(len(rows), existing, cursor.rowcount)
+
+    def count_existing(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> int:
+        """How many of the rows' keys the target holds (the keys of a batch are distinct)."""
+        if upsert.existing_sql is None:
+            raise ValueError("this upsert cannot count existing keys")
+        at = [upsert.columns.index(k) for k in upsert.key]
+        key_kinds = [kinds[i] for i in at] if kinds else []
+        found = 0
+        for start in range(0, len(rows), EXISTING_CHUNK):
+            part = rows[start:start + EXISTING_CHUNK]
+            values = [v for row in self.bind_keys([tuple(row[i] for i in at) for row in part], key_kinds) for v in row]
+            cursor.execute(upsert.existing_sql(len(part)), values)
+            found += int(cursor.fetchone()[0])
+        return found
+
+    def bind_keys(self, keys: list[tuple[Any, ...]], kinds: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Key values as this database's driver binds them (SQLite: as the batch's rows are stored)."""
+        return keys
 
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         """Send one batch through the DB-API cursor (no per-row dicts: that is where time goes)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
 
-from syncd.dialects.base import Dialect
+from syncd.dialects.base import Dialect, Upsert, Written
 from syncd.digest import HashColumn
 
 
@@ -105,12 +106,32 @@ class MySQLDialect(Dialect):
                        "already closed", "timed out")
 
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
-                   key: Sequence[str], update: Sequence[str]) -> str:
+                   key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
+                   kinds: Sequence[str] = ()) -> str:
         # PyMySQL turns an executemany of exactly this shape into multi-row INSERTs.
+        #
+        # An existing row whose compared columns already hold the values sent is left alone: the
+        # compared columns are set to what they hold (MySQL writes no row whose values are all
+        # the same, and counts it as found, not changed), and the others (value: now, run_id) keep
+        # theirs too. MySQL evaluates the assignments left to right, each seeing the columns set
+        # before it: so the others come first, each testing the compared columns while none has
+        # been set yet. Text is compared byte for byte (as MySQL decides whether a row changed),
+        # not by its collation, under which 'a' and 'A' may be equal.
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
         cols = ", ".join(q(c) for c in columns)
         marks = ", ".join(self.placeholders(sa_dialect, len(columns)))
-        sets = ", ".join(f"{q(c)} = VALUES({q(c)})" for c in update) or f"{q(key[0])} = {q(key[0])}"
+        compare = list(update if compare is None else compare)
+        kind_of = dict(zip(columns, kinds, strict=False))
+
+        def same(c: str) -> str:
+            if kind_of.get(c) in ("str", "text"):
+                return f"CAST({q(c)} AS BINARY) <=> CAST(VALUES({q(c)}) AS BINARY)"
+            return f"{q(c)} <=> VALUES({q(c)})"
+        unchanged = " AND ".join(same(c) for c in compare)
+        stamped = [f"{q(c)} = IF({unchanged}, {q(c)}, VALUES({q(c)}))" for c in update if c not in compare]
+        sets = ", ".join([*stamped, *(f"{q(c)} = VALUES({q(c)})" for c in update if c in compare)])
+        if not update or not compare:
+            sets = f"{q(key[0])} = {q(key[0])}"
         return (f"INSERT INTO {self.table_ref(sa_dialect, table, schema)} ({cols}) VALUES ({marks}) "
                 f"ON DUPLICATE KEY UPDATE {sets}")
 
@@ -157,6 +178,27 @@ class MySQLDialect(Dialect):
         finally:
             cursor.close()
 
+    def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
+        # MySQL counts an inserted row 1, an updated one 2 and a found, unchanged one 1 (0 without
+        # the FOUND_ROWS client flag, which SQLAlchemy always sets): one total per statement. A
+        # multi-row INSERT also reports "Records: R  Duplicates: D" (the rows that met an existing
+        # key); with those, inserted = R - D and updated = total - R (total - inserted, halved,
+        # without FOUND_ROWS). A one-row statement reports no such line: its key is looked up first.
+        found_rows = _found_rows(cursor)
+        writer = _batch_writer(cursor, upsert.sql, tuple(kinds))
+        if writer is not None:
+            def existed(row: tuple[Any, ...]) -> bool:
+                if not found_rows:
+                    return False    # not needed: the row's total tells
+                return self.count_existing(cursor, upsert, [row], kinds) > 0
+            return writer(cursor, rows, existed, found_rows)
+        existing = self.count_existing(cursor, upsert, rows, kinds)
+        cursor.executemany(upsert.sql, rows)
+        inserted = len(rows) - existing
+        total = cursor.rowcount
+        updated = total - len(rows) if found_rows else (total - inserted) // 2
+        return Written(inserted, updated, existing - updated)
+
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         # PyMySQL's executemany spends most of its time escaping, one generic call per value
         # (an isinstance chain, a dict lookup by type, str.format for a datetime). The batch
@@ -166,8 +208,42 @@ class MySQLDialect(Dialect):
         if writer is None:
             cursor.executemany(sql, rows)
         else:
-            writer(cursor, rows)
+            writer(cursor, rows, lambda row: False, _found_rows(cursor))
 
+
+def _found_rows(cursor: Any) -> bool:
+    """Whether the connection counts a found but unchanged row as affected (CLIENT_FOUND_ROWS)."""
+    flags = getattr(cursor.connection, "client_flag", None)
+    if flags is None:
+        return True     # SQLAlchemy sets it for every MySQL driver
+    from pymysql.constants import CLIENT
+
+    return bool(flags & CLIENT.FOUND_ROWS)
+
+
+_RECORDS = re.compile(rb"Records: (\d+)\s+Duplicates: (\d+)")
+
+
+def _statement_written(cursor: Any, rows: int, total: int, existed: bool, found_rows: bool) -> Written:
+    """What one INSERT ... ON DUPLICATE KEY UPDATE of ``rows`` rows did, from its affected rows
+    ``total`` and the server's "Records: R  Duplicates: D" line (``existed``: whether the key of a
+    one-row statement was there before)."""
+    result = getattr(cursor, "_result", None)
+    info = _RECORDS.search(getattr(result, "message", None) or b"")
+    if info is not None:
+        records, duplicates = int(info.group(1)), int(info.group(2))
+        inserted = records - duplicates
+        updated = total - records if found_rows else (total - inserted) // 2
+        return Written(inserted, updated, duplicates - updated)
+    if total == 2:
+        return Written(0, 1, 0)
+    if total == 1 and not (found_rows and existed):
+        return Written(1, 0, 0)
+    return Written(0, 0, rows)
+
+
+#: writes a batch: (cursor, rows, whether a row's key existed, FOUND_ROWS) -> what it did
+BatchWriter = Callable[[Any, list[tuple[Any, ...]], Callable[[tuple[Any, ...]], bool], bool], Written]
 
 #: Column kind -> expression giving PyMySQL's literal for value ``{v}`` when ``{v}`` has the type
 #: the kind's caster produces; any other value goes to the connection's own ``escape`` (``E``),
@@ -181,7 +257,7 @@ _LITERALS: dict[str, str] = {
 }
 
 
-def _batch_writer(cursor: Any, sql: str, kinds: tuple[str, ...]) -> Callable[[Any, list[tuple[Any, ...]]], None] | None:
+def _batch_writer(cursor: Any, sql: str, kinds: tuple[str, ...]) -> BatchWriter | None:
     """A writer for a PyMySQL cursor and a statement its executemany batches; None for anything else."""
     if "pymysql" not in sys.modules:  # another driver (mysqlclient): its own executemany
         return None
@@ -198,7 +274,7 @@ def _batch_writer(cursor: Any, sql: str, kinds: tuple[str, ...]) -> Callable[[An
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_writer(sql: str, kinds: tuple[str, ...]) -> Callable[[Any, list[tuple[Any, ...]]], None] | None:
+def _compiled_writer(sql: str, kinds: tuple[str, ...]) -> BatchWriter | None:
     from pymysql import converters
     from pymysql.cursors import RE_INSERT_VALUES
 
@@ -218,27 +294,40 @@ def _compiled_writer(sql: str, kinds: tuple[str, ...]) -> Callable[[Any, list[tu
     exec(compile(source, "<syncd mysql literals>", "exec"), scope)  # noqa: S102 - our own generated code
     literals_of: Callable[[tuple[Any, ...], Callable[[Any], str]], tuple[str, ...]] = scope["literals"]
 
-    def write(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-        # PyMySQL's Cursor._do_execute_many, with the row's literals from ``literals_of``.
+    def write(cursor: Any, rows: list[tuple[Any, ...]], existed: Callable[[tuple[Any, ...]], bool],
+              found_rows: bool) -> Written:
+        # PyMySQL's Cursor._do_execute_many, with the row's literals from ``literals_of``; what
+        # each statement did is added up (see MySQLDialect.write).
+        written = Written()
         if not rows:
-            return
+            return written
         connection = cursor.connection
         escape, encoding = connection.escape, connection.encoding
         head, tail = prefix.encode(encoding), postfix.encode(encoding)
         limit = cursor.max_stmt_length
         statement = bytearray(head)
-        count = 0
-        for row in rows:
+        count = first = 0
+
+        def send(last: int) -> None:
+            nonlocal count, written
+            single = last - first == 1
+            was = single and existed(rows[first])
+            total = cursor.execute(statement + tail)
+            count += total
+            written += _statement_written(cursor, last - first, total, was, found_rows)
+
+        for at, row in enumerate(rows):
             value = (values % literals_of(row, escape)).encode(encoding)
             if len(statement) > len(head):  # a statement's first row goes in whatever its length
                 if len(statement) + len(value) + len(tail) + 1 > limit:
-                    count += cursor.execute(statement + tail)
-                    statement = bytearray(head)
+                    send(at)
+                    statement, first = bytearray(head), at
                 else:
                     statement += b","
             statement += value
-        count += cursor.execute(statement + tail)
+        send(len(rows))
         cursor.rowcount = count
+        return written
 
     return write
 

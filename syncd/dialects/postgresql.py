@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syncd.dialects.base import Dialect, Upsert
+from syncd.dialects.base import Dialect, Upsert, Written
 from syncd.digest import HashColumn
 
 
@@ -127,19 +127,23 @@ class PostgreSQLDialect(Dialect):
         # PUBLIC has unless a province revoked it; without it, executemany.
         allowed = conn.execute(sa.text("SELECT has_database_privilege(current_database(), 'TEMP')")).scalar()
         conn.rollback()
-        if not allowed:
-            return upsert
         q = conn.dialect.identifier_preparer.quote
         target = f"{q(upsert.schema)}.{q(upsert.table)}" if upsert.schema else q(upsert.table)
         cols = ", ".join(q(c) for c in upsert.columns)
-        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in upsert.update)
-        action = f"DO UPDATE SET {sets}" if upsert.update else "DO NOTHING"
-        conflict = f"ON CONFLICT ({', '.join(q(k) for k in upsert.key)}) {action}"
+        conflict = self._conflict(conn, upsert, target)
+        upsert = replace(upsert, sql=f"INSERT INTO {target} AS t ({cols}) VALUES "
+                                     f"({', '.join(['%s'] * len(upsert.columns))}) {conflict}")
+        if not allowed:
+            return upsert
 
         def stage(layout: str) -> tuple[str, str, str]:
             name = "syncd_stage_" + hashlib.sha1(f"{target}({cols}) {layout}".encode()).hexdigest()[:12]
+            # The rows the INSERT wrote come back as one row of counts: xmax is 0 in a row version
+            # this statement inserted, and holds this transaction's id in one it updated (ON
+            # CONFLICT locks the row it updates); an unchanged row is not written, so not returned.
             return (f"CREATE TEMP TABLE IF NOT EXISTS {name} {layout}", f"COPY {name} ({cols}) FROM STDIN",
-                    f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {name} {conflict}")
+                    f"WITH w AS (INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {name} {conflict} "
+                    "RETURNING (xmax = 0) AS inserted) SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FROM w")
 
         # The text path: a staging table of the target's own types.
         staging = stage(f"ON COMMIT DELETE ROWS AS SELECT {cols} FROM {target} WITH NO DATA")
@@ -151,6 +155,29 @@ class PostgreSQLDialect(Dialect):
         typed = ", ".join(f"{q(c)} {t}" for c, t in zip(upsert.columns, types, strict=True))
         create, copy_in, merge = stage(f"({typed}) ON COMMIT DELETE ROWS")
         return replace(upsert, staging=(*staging, create, copy_in + " (FORMAT BINARY)", merge), staging_types=types)
+
+    def _conflict(self, conn: sa.Connection, upsert: Upsert, target: str) -> str:
+        """``ON CONFLICT (key) DO UPDATE SET ... WHERE`` a compared column IS DISTINCT FROM the value
+        sent: an unchanged row is not written. A column whose type has no equality operator (json,
+        xml, ...) is compared by its text."""
+        q = conn.dialect.identifier_preparer.quote
+        if not upsert.update or not upsert.compare:
+            return f"ON CONFLICT ({', '.join(q(k) for k in upsert.key)}) DO NOTHING"
+        try:
+            no_equality = {str(name) for (name,) in conn.execute(sa.text(
+                "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = CAST(:target AS regclass) "
+                "AND a.attnum > 0 AND NOT a.attisdropped AND NOT EXISTS (SELECT 1 FROM pg_operator o "
+                "WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid)"),
+                {"target": target})}
+        except sa.exc.DBAPIError:
+            no_equality = set()
+        conn.rollback()
+
+        def value(side: str, c: str) -> str:
+            return f"CAST({side}.{q(c)} AS text)" if c in no_equality else f"{side}.{q(c)}"
+        changed = " OR ".join(f"{value('t', c)} IS DISTINCT FROM {value('excluded', c)}" for c in upsert.compare)
+        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in upsert.update)
+        return f"ON CONFLICT ({', '.join(q(k) for k in upsert.key)}) DO UPDATE SET {sets} WHERE {changed}"
 
     @staticmethod
     def _staging_types(conn: sa.Connection, target: str, columns: Sequence[str]) -> tuple[str, ...] | None:
@@ -169,12 +196,11 @@ class PostgreSQLDialect(Dialect):
             return None
         return tuple(t for t in types if t is not None)
 
-    def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
+    def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
         if not upsert.staging:
             return super().write(cursor, upsert, rows, kinds)
         if not upsert.staging_types:
-            _stage_and_merge(cursor, upsert.staging[:3], rows)
-            return
+            return _stage_and_merge(cursor, upsert.staging[:3], rows)
         # Binary COPY: psycopg's C dumpers format a row in half the time its text COPY takes, and
         # the server reads it faster (raw_copy against raw_copy_text in docs/performance.md). The
         # mapping casts every value to its target column's kind (transform.make_caster), which
@@ -189,9 +215,9 @@ class PostgreSQLDialect(Dialect):
             if cursor.connection.broken:
                 raise
             cursor.execute("ROLLBACK TO SAVEPOINT syncd_copy")
-            _stage_and_merge(cursor, upsert.staging[:3], rows)
-            return
+            return _stage_and_merge(cursor, upsert.staging[:3], rows)
         cursor.execute(f"RELEASE SAVEPOINT syncd_copy; {merge}")
+        return _merged(cursor, len(rows))
 
 
 #: Target column type (built-in OID) -> staging column type for a binary COPY. The INSERT from the
@@ -219,11 +245,21 @@ def _binary_refusals() -> tuple[type[BaseException], ...]:
     return (TypeError, ValueError, OverflowError, psycopg.DataError, psycopg.ProgrammingError)
 
 
-def _stage_and_merge(cursor: Any, statements: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+def _stage_and_merge(cursor: Any, statements: Sequence[str], rows: list[tuple[Any, ...]]) -> Written:
     create, copy_in, merge = statements
     cursor.execute(create)
     _copy(cursor, copy_in, rows)
     cursor.execute(merge)
+    return _merged(cursor, len(rows))
+
+
+def _merged(cursor: Any, rows: int) -> Written:
+    """What the merge from the staging table did: its one row of counts (after any results of the
+    statements sent before it in the same string)."""
+    while cursor.description is None and cursor.nextset():
+        pass
+    inserted, written = cursor.fetchone()
+    return Written(int(inserted), int(written) - int(inserted), rows - int(written))
 
 
 def _copy(cursor: Any, statement: str, rows: list[tuple[Any, ...]], types: Sequence[str] = ()) -> None:

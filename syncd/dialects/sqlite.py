@@ -39,6 +39,14 @@ class SQLiteDialect(Dialect):
         adapt = _adapter(tuple(kinds))
         cursor.executemany(sql, rows if adapt is None else adapt(rows))
 
+    def changed_sql(self, old: str, new: str, kind: str | None = None) -> str:
+        # IS DISTINCT FROM only from SQLite 3.39; IS NOT is the same test in every version
+        return f"{old} IS NOT {new}"
+
+    def bind_keys(self, keys: list[tuple[Any, ...]], kinds: Sequence[str]) -> list[tuple[Any, ...]]:
+        adapt = _adapter(tuple(kinds))
+        return keys if adapt is None else list(adapt(keys))
+
 
 #: Python expression that turns a non-NULL value ``{v}`` of a kind into what SQLite stores
 _ADAPT: dict[str, str] = {

@@ -1,0 +1,146 @@
+"""True counts (issue 11, section 2): rows read again by the lookback that the target already holds
+as they are are counted unchanged and not written, on SQLite, MariaDB and PostgreSQL targets."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from syncd import commands
+from tests.scenario import Scenario, dp_record
+
+TARGETS = ["sqlite", "mariadb", "postgresql"]
+
+
+@pytest.fixture(params=TARGETS, ids=[f"to-{t}" for t in TARGETS])
+def scenario(request, tmp_path, make_database):
+    made = []
+
+    def build(**options):
+        s = Scenario(tmp_path, make_database("sqlite"), make_database(request.param), **options)
+        made.append(s)
+        return s
+    yield build
+    for s in made:
+        s.dispose()
+
+
+def counts(result):
+    c = result.counts
+    return {"read": c.rows_read, "inserted": c.inserted, "updated": c.updated, "unchanged": c.unchanged,
+            "rejected": c.rows_rejected, "written": c.rows_written}
+
+
+def stamps(s: Scenario) -> dict[str, tuple]:
+    """Per target key: (sync_time, run_id), the columns filled by value: now and value: run_id."""
+    with s.target.connect() as conn:
+        return {r.id: (r.sync_time, r.run_id) for r in conn.execute(sa.select(dp_record))}
+
+
+def recent_rows(s: Scenario, ids, **values):
+    """Rows stamped a minute ago: a lookback of an hour reads them again on every run."""
+    at = s.now() - timedelta(minutes=1)
+    return [{"id": i, "update_time": at, **values} for i in ids]
+
+
+@pytest.mark.parametrize("batch_size", [2000, 1])
+def test_a_reread_counts_only_the_changed_rows_and_leaves_the_others_as_they_are(scenario, batch_size):
+    s = scenario(lookback="1h", batch_size=batch_size)
+    s.insert(recent_rows(s, range(1, 20)))
+    s.update([4], title=None)
+    first = s.run().results[0]
+    # a first copy inserts every row (and the incremental window after it reads them all again:
+    # unchanged, since the copy)
+    assert counts(first) == {"read": 38, "inserted": 19, "updated": 0, "unchanged": 19, "rejected": 0, "written": 19}
+    before = stamps(s)
+    time.sleep(1.1)     # sync_time (value: now) of the next run differs, to the second
+    s.update([4], title="补上标题")                  # NULL -> value
+    s.update([5], title=None)                        # value -> NULL
+    s.insert(recent_rows(s, [20]))
+    second = s.run().results[0]
+    assert not second.error
+    # 20 rows read again, 3 of them changed: inserted + updated = 3, unchanged = 17
+    assert counts(second) == {"read": 20, "inserted": 1, "updated": 2, "unchanged": 17, "rejected": 0, "written": 3}
+    after = stamps(s)
+    kept = {k for k in before if k not in ("4", "5")}
+    assert len(kept) == 17
+    assert {k: after[k] for k in kept} == {k: before[k] for k in kept}       # sync_time and run_id stay
+    for changed in ("4", "5"):
+        assert after[changed][1] != before[changed][1] and after[changed][0] > before[changed][0]
+    assert s.actual() == s.expected()
+
+    # the run record and the journal's batch records say the same
+    record = commands.history_records(s.project())[0]       # newest first
+    assert (record["read"], record["inserted"], record["updated"], record["unchanged"], record["written"]) == \
+        (20, 1, 2, 17, 3)
+    batches = [r["counts"] for r in commands.audit_list(s.project(), kinds=["checkpoint"])
+               if r["run_id"] == record["run_id"] and "read" in r["counts"]]
+    assert sum(b["read"] for b in batches) == 20
+    assert (sum(b["inserted"] for b in batches), sum(b["updated"] for b in batches),
+            sum(b["unchanged"] for b in batches)) == (1, 2, 17)
+    assert len(batches) == (1 if batch_size == 2000 else 20)
+
+
+def test_a_row_differing_only_in_a_stamp_column_or_an_update_false_column_is_unchanged(scenario):
+    s = scenario(lookback="1h", columns={"amount": "{from: amount, update: false}"})
+    s.insert(recent_rows(s, range(1, 6)))
+    s.run()
+    before = stamps(s)
+    time.sleep(1.1)
+    s.update([2], amount=Decimal("9.99"))     # update: false: never written again
+    result = s.run().results[0]
+    assert counts(result) == {"read": 5, "inserted": 0, "updated": 0, "unchanged": 5, "rejected": 0, "written": 0}
+    assert stamps(s) == before
+    assert s.actual()["2"]["amount"] == Decimal("1.50")
+
+
+def test_only_stamp_columns_to_update_means_nothing_is_written_again(scenario):
+    s = scenario(lookback="1h", columns={"title": "{from: title, update: false}",
+                                         "check_status": "{from: jg, map: check_status, update: false}",
+                                         "amount": "{from: amount, update: false}",
+                                         "update_time": "{from: update_time, update: false}"})
+    s.insert(recent_rows(s, range(1, 4)))
+    s.run()
+    before = stamps(s)
+    time.sleep(1.1)
+    s.update([1], title="改过的")
+    result = s.run().results[0]
+    assert (result.counts.inserted, result.counts.updated, result.counts.unchanged) == (0, 0, 3)
+    assert stamps(s) == before
+
+
+def test_refused_rows_are_rejected_and_the_rest_counted_right(scenario):
+    s = scenario(lookback="1h", batch_size=2000)
+    s.insert(recent_rows(s, range(1, 11)))
+    s.run()
+    s.refuse_insert_of(12)
+    s.insert(recent_rows(s, [11, 12]))
+    s.update([3], title="改过的")
+    result = s.run().results[0]
+    # the batch is split until row 12 is found; the parts written are counted once
+    assert counts(result) == {"read": 12, "inserted": 1, "updated": 1, "unchanged": 9, "rejected": 1, "written": 2}
+    s.allow_again()
+    retried = s.run().results[0]
+    # the reject retried by key is inserted; the window's rows are all there already
+    assert retried.counts.rejects_resolved == 1
+    assert (retried.counts.inserted, retried.counts.updated, retried.counts.unchanged) == (1, 0, 12)
+    assert s.actual() == s.expected()
+
+
+def test_old_run_records_without_the_counts_read_back_as_unknown(tmp_path, make_database):
+    s = Scenario(tmp_path, make_database("sqlite"), make_database("sqlite"), lookback="1h")
+    try:
+        s.insert(recent_rows(s, range(1, 4)))
+        s.run()
+        from syncd.state import runs
+
+        with sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}").begin() as conn:
+            conn.execute(sa.update(runs).values(inserted=None, updated=None, unchanged=None))
+        [record] = commands.history_records(s.project())
+        assert (record["inserted"], record["updated"], record["unchanged"], record["written"]) == (None, None, None, 3)
+    finally:
+        s.dispose()
