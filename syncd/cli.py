@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -93,6 +93,18 @@ def _fmt(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
+
+
+def _written(counts: Mapping[str, Any]) -> str:
+    """Rows written (inserted + updated), with the three counts where the run record has them
+    (runs recorded before syncd told them apart have only the total)."""
+    written = counts.get("rows_written")
+    if written is None:
+        return ""
+    inserted, updated, unchanged = counts.get("inserted"), counts.get("updated"), counts.get("unchanged")
+    if inserted is None or updated is None or unchanged is None:
+        return str(written)
+    return f"{written} ({inserted} inserted, {updated} updated, {unchanged} unchanged)"
 
 
 #: Columns never wrapped or cut, however narrow the terminal: the others give way.
@@ -258,7 +270,7 @@ def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
     rows = []
     for r in report.results:
         rows.append({"mapping": r.mapping, "status": r.status, "read": r.counts.rows_read,
-                     ("would write" if dry_run else "written"): r.counts.rows_written,
+                     ("would write" if dry_run else "written"): _written(r.counts.__dict__),
                      "rejected": r.counts.rows_rejected, "resolved": r.counts.rejects_resolved,
                      "retries": r.counts.retries, "seconds": f"{r.seconds:.2f}",
                      "watermark": describe_value(r.watermark_after.cursor) if r.watermark_after else None})
@@ -361,7 +373,9 @@ def status(ctx: click.Context) -> None:
     project = _load(ctx)
     problems: list[str] = []
     rows = commands.status(project, source_problems=problems)
-    out.print(_table(rows, ["mapping", "watermark", "last_status", "last_ended", "rows_read", "rows_written",
+    for row in rows:
+        row["written"] = _written(row)
+    out.print(_table(rows, ["mapping", "watermark", "last_status", "last_ended", "rows_read", "written",
                             "rows_rejected", "pending_rejects", "next_run", "lag"]))
     for problem in problems:
         out.print("[yellow]lag unknown[/yellow] ", end="")
@@ -541,8 +555,9 @@ def history(ctx: click.Context, name: str | None, since: Any, until: Any, status
     for row in rows:
         after = Watermark.from_json(row["watermark_after"])
         row["watermark"] = describe_value(after.cursor) if after else None
+        row["written"] = _written(row)
     out.print(_table(rows, ["run_id", "mapping", "status", "started_at", "rows_read",
-                            "rows_written", "rows_rejected", "rejects_resolved", "retries", "watermark"]))
+                            "written", "rows_rejected", "rejects_resolved", "retries", "watermark"]))
     for row in rows:
         if row["error"]:
             out.print(f"[red]{row['run_id']} {row['mapping']}[/red]: ", end="")
@@ -742,7 +757,7 @@ def _what(record: dict[str, Any]) -> str:
     if kind == "checkpoint":
         return ", ".join(f"{k} {v}" for k, v in counts.items())
     if kind == "run.end":
-        return (f"read {counts.get('rows_read')}, written {counts.get('rows_written')}, rejected "
+        return (f"read {counts.get('rows_read')}, written {_written(counts)}, rejected "
                 f"{counts.get('rows_rejected')}" + (f"; {record.get('error')}" if record.get("error") else ""))
     if kind == "audit.pruned":
         return f"{detail.get('records')} record(s) before {detail.get('before')} (through {detail.get('through_seq')})"

@@ -95,13 +95,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "unit_days": ("days", "天"),
     "sent_meaning": (
         "Rows sent: the rows inserted plus the rows updated in the intermediate database. A row read "
-        "again inside the lookback is written (and counted) again; the upsert never duplicates it. "
-        "Inserted and updated are blank for runs recorded before syncd told them apart; rows sent then "
-        "counts those runs' rows written. Held back in runs: rows a run could not send, retries of "
-        "earlier rejects included.",
-        "报送行数：写入中间库的新增行数加更新行数。回看窗口内被再次读取的行会再次写入并计数"
-        "（upsert 不会产生重复数据）。"
-        "早期运行未区分新增与更新时，这两列为空，报送行数按该次运行的写入行数计。"
+        "again inside the lookback that the intermediate database already holds as it is, is neither "
+        "written nor counted. Inserted and updated are blank for runs recorded before syncd told them "
+        "apart; rows sent then counts those runs' rows written, rows read again included. Held back in "
+        "runs: rows a run could not send, retries of earlier rejects included.",
+        "报送行数：写入中间库的新增行数加更新行数。回看窗口内被再次读取、而中间库已有且内容相同的行，"
+        "不写入，也不计数。"
+        "早期运行未区分新增与更新时，这两列为空，报送行数按该次运行的写入行数计（含再次读取的行）。"
         "运行中拦截：运行时未能报送的行数，包括以前被拦数据的重试。"),
     "rejects_meaning": (
         "New rejects: rows held back whose reject opened on that day, grouped by the kind of their "
