@@ -286,7 +286,7 @@ class Reconciler:
         self.dropped = {decode_key(k) for k in self.state.keys_with_status(m.name, "dropped")}
         self.stale = self._stale_rows()
         if self.repair:
-            self.upsert = target.upsert(m, columns, self.mapper.update_columns)
+            self.upsert = target.upsert(m, columns, self.mapper.update_columns, self.mapper.kinds)
             self.parents = ParentCheck(m, self.mapper, target)
             self._limiter = self.pacing.limiter()
         if self.shared and not self.scope and m.spec.on_source_delete != "report":

@@ -144,3 +144,28 @@ def test_old_run_records_without_the_counts_read_back_as_unknown(tmp_path, make_
         assert (record["inserted"], record["updated"], record["unchanged"], record["written"]) == (None, None, None, 3)
     finally:
         s.dispose()
+
+
+def test_mariadb_counts_without_the_batch_writer(tmp_path, make_database):
+    """With NO_BACKSLASH_ESCAPES PyMySQL's own executemany writes (see dialects/mysql.py): the
+    batch's keys are counted first, then the affected rows tell updated from unchanged."""
+    from pymysql.constants.SERVER_STATUS import SERVER_STATUS_NO_BACKSLASH_ESCAPES
+    from sqlalchemy.engine import make_url
+
+    url = make_url(make_database("mariadb")).update_query_dict(
+        {"init_command": "SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')"})
+    s = Scenario(tmp_path, make_database("sqlite"), url.render_as_string(hide_password=False), lookback="1h")
+    try:
+        with s.target.connect() as conn:
+            assert conn.connection.dbapi_connection.server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES
+        s.insert(recent_rows(s, range(1, 11), title="a\\b 'quoted'"))
+        first = s.run().results[0]
+        assert (first.counts.inserted, first.counts.updated) == (10, 0)
+        s.update([2], title="changed")
+        s.insert(recent_rows(s, [11]))
+        second = s.run().results[0]
+        assert counts(second) == {"read": 11, "inserted": 1, "updated": 1, "unchanged": 9, "rejected": 0,
+                                  "written": 2}
+        assert s.actual() == s.expected()
+    finally:
+        s.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -41,7 +43,16 @@ def test_without_the_temp_privilege_it_falls_back_to_executemany(tmp_path, make_
         upsert = dialects.get("postgresql").prepare(conn, dialects.get("postgresql").upsert(
             conn.dialect, "dp_record", None, ["id"], ["id"], []))
     assert upsert.staging == ()
-    assert not s.run().failed
+    first = s.run()
+    assert not first.failed and first.results[0].counts.inserted == 20
+    assert s.actual() == s.expected()
+    # the executemany path counts too: the batch's keys first, then the rows the upsert wrote
+    s.write_mapping(lookback="1h")
+    s.update(range(1, 21), update_time=s.now() - timedelta(minutes=1))
+    s.run()
+    s.update([1], title="改过的")
+    counts = s.run().results[0].counts
+    assert (counts.rows_read, counts.inserted, counts.updated, counts.unchanged) == (20, 0, 1, 19)
     assert s.actual() == s.expected()
     s.dispose()
     with admin.connect() as conn:
