@@ -621,7 +621,7 @@ class MappingRun:
         self.result.counts.rows_rejected += len(mapped.rejects)
         return mapped
 
-    def _count(self, written: Written) -> None:
+    def _tally(self, written: Written) -> None:
         """Add what a write did to the run's counts: rows written are the inserted and the updated."""
         counts = self.result.counts
         counts.inserted = (counts.inserted or 0) + written.inserted
@@ -638,7 +638,7 @@ class MappingRun:
 
         def write(first: int, last: int) -> None:
             try:
-                self._count(self.target.write(self.upsert, mapped.rows[first:last], self.mapper.kinds))
+                self._tally(self.target.write(self.upsert, mapped.rows[first:last], self.mapper.kinds))
             except sa.exc.DBAPIError as exc:
                 if not self.target.dialect.is_row_error(exc) or self.target.dialect.is_transient(exc):
                     raise
