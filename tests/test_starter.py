@@ -25,6 +25,10 @@ def test_init_writes_config_and_mappings_that_check_accepts_once_filled(tmp_path
     text = text.replace('"oracle+oracledb://XQ410102@20.1.1.10:1521/?service_name=FEPDB"', '"sqlite:///fep.db"')
     config.write_text(text, encoding="utf-8")
     checked = CliRunner().invoke(cli.cli, ["-c", str(config), "check"])
+    assert checked.exit_code == 2 and "county.db does not exist" in checked.output, checked.output
+    (start / "county.db").touch()
+    (start / "fep.db").touch()
+    checked = CliRunner().invoke(cli.cli, ["-c", str(config), "check"])
     assert checked.exit_code == 0, checked.output
 
 
