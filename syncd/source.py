@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 import sqlalchemy as sa
+from loguru import logger
 
 from syncd import plan
 from syncd.dialects import Dialect
@@ -100,7 +101,7 @@ class Source:
             try:
                 yield batches
             finally:
-                batches.close()
+                _close(batches)
             return
         reader = _Reader(self.batches(statement, batch_size), prefetch)
         reader.start()
@@ -162,6 +163,15 @@ def _as_utc(local: Any, db_now: Any, db_now_utc: Any) -> Any:
 _DONE = object()
 
 
+def _close(batches: Generator[list[Sequence[Any]], None, None]) -> None:
+    """Close a read whose connection may be gone: its rollback then fails too, and that second error
+    must neither hide the first (already raised to the run) nor escape a thread as a traceback."""
+    try:
+        batches.close()
+    except Exception as exc:  # noqa: BLE001 - the read is over either way; the pool drops the connection
+        logger.debug("closing a source read after an error: {}", first_line(exc))
+
+
 class _Reader(threading.Thread):
     """Streams a query into a bounded queue; errors travel through the queue to the consumer."""
 
@@ -189,7 +199,7 @@ class _Reader(threading.Thread):
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
             self._put(exc)
         finally:
-            self.batches.close()
+            _close(self.batches)
 
     def __iter__(self) -> Iterator[list[Sequence[Any]]]:
         while True:

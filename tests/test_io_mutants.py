@@ -59,6 +59,32 @@ def test_a_read_error_in_the_reader_thread_reaches_the_run():
     assert got == [[(1,), (2,)]]
 
 
+def test_a_read_whose_close_fails_leaves_no_traceback_from_the_reader_thread(monkeypatch):
+    """The run stops reading (its target failed, say) after the link to the source was cut: closing the
+    read rolls back on the dead connection and fails too. That error must not escape the reader
+    thread as a traceback on stderr."""
+    import threading
+
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", escaped.append)
+
+    def batches():
+        try:
+            while True:
+                yield [(1,)]
+        finally:
+            raise OSError("rollback on a closed connection")
+
+    reader = _Reader(batches(), 1)
+    reader.start()
+    first = next(iter(reader))
+    reader.stop()
+    reader.join(5)
+    assert first == [(1,)]
+    assert not reader.is_alive()
+    assert escaped == []
+
+
 def test_a_null_in_a_required_parent_column_holds_the_child_back():
     required = ParentSpec(columns=("unit_id",), table="dp_unit")
     optional = ParentSpec(columns=("unit_id",), table="dp_unit", optional=True)
