@@ -159,3 +159,17 @@ def test_a_url_syncd_cannot_use_is_named_before_connecting(url, words):
 
 def test_a_usable_url_has_no_problem():
     assert dialects.url_problem(sa.make_url("sqlite:///x.db")) is None
+
+
+def test_oracle_bounds_a_lock_wait_by_the_call_timeout_never_below_a_batch_on_a_thin_link():
+    """Oracle has no session lock timeout: the driver's call timeout bounds every round trip, a whole
+    batch's MERGE too, so lock_timeout sets it but never below ten minutes."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    oracle = dialects.get("oracle")
+    connection = SimpleNamespace(call_timeout=0)
+    oracle.bound_lock_waits(connection, timedelta(seconds=60))
+    assert connection.call_timeout == 600_000
+    oracle.bound_lock_waits(connection, timedelta(minutes=25))
+    assert connection.call_timeout == 1_500_000

@@ -227,8 +227,13 @@ class OracleDialect(Dialect):
     # alone: the driver's call timeout bounds every round trip of the target's connection)
     lock_wait_words = ("dpy-4024",)
 
+    #: The call timeout bounds a whole batch's MERGE too, which a thin extranet link may take minutes
+    #: to carry: a shorter one would fail the same batch on every retry.
+    call_timeout_floor = timedelta(minutes=10)
+
     def bound_lock_waits(self, dbapi_connection: Any, lock_timeout: timedelta) -> None:
-        dbapi_connection.call_timeout = max(1, int(lock_timeout.total_seconds() * 1000))
+        bound = max(lock_timeout, self.call_timeout_floor)
+        dbapi_connection.call_timeout = int(bound.total_seconds() * 1000)
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"tcp_connect_timeout": max(1.0, timeout.total_seconds())}
