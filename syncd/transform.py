@@ -641,23 +641,31 @@ def _pattern_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) ->
 def _code_map(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
     table = codes[spec.map].lookup() if isinstance(spec.map, str) else \
         {str(k).strip(): v for k, v in (spec.map or {}).items()}
-    unknown = spec.unknown
-    label = spec.map if isinstance(spec.map, str) else "the inline map"
+    return CodeLookup(table, spec.unknown, spec.map if isinstance(spec.map, str) else "the inline map")
 
-    def lookup(v: Any) -> Any:
+
+class CodeLookup:
+    """The ``map`` step: a value -> its code. The compiled row function reads ``table`` itself
+    for text that is a key as it stands (the keys are trimmed), and calls the step for the rest."""
+
+    __slots__ = ("label", "table", "unknown")
+
+    def __init__(self, table: dict[str, Any], unknown: Any, label: str):
+        self.table, self.unknown, self.label = table, unknown, label
+
+    def __call__(self, v: Any) -> Any:
         if v is None:
             return None
         text = v if isinstance(v, str) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
         text = text.strip()
-        if text in table:
-            return table[text]
-        if unknown == "reject":
-            raise DataError(None, f"{v!r} is not in code list {label}; add it (as a code or alias) "
+        if text in self.table:
+            return self.table[text]
+        if self.unknown == "reject":
+            raise DataError(None, f"{v!r} is not in code list {self.label}; add it (as a code or alias) "
                                   f"to the code list, or set 'unknown:' on the column")
-        if unknown == "keep":
+        if self.unknown == "keep":
             return v
-        return unknown
-    return lookup
+        return self.unknown
 
 
 def _default_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
@@ -845,8 +853,9 @@ _ALREADY_CAST = {
 }
 
 
-def _already_cast(target: TargetColumn, ctx: _Ctx) -> str | None:
-    """An inline test for values the caster would return unchanged, or None."""
+def _already_cast(target: TargetColumn, ctx: _Ctx, scope: dict[str, Any], j: int) -> str | None:
+    """An inline test for values the caster would return unchanged, or None (constants it needs go
+    into ``scope``, named after column ``j``)."""
     if target.kind in ("str", "text"):
         # Only when the length is counted in characters and the character set refuses nothing.
         if text_measure(target, ctx.text_length) is not len or ctx.unsupported_text(_OUTSIDE_BMP, target.charset):
@@ -855,34 +864,31 @@ def _already_cast(target: TargetColumn, ctx: _Ctx) -> str | None:
     if target.kind == "int" and target.integer_range() is not None:
         low, high = target.integer_range() or (0, 0)
         return f"type(v) is int and {low} <= v <= {high}"
-    if target.kind == "decimal" and target.scale is not None and 0 <= target.scale <= 1000:
+    if target.kind == "decimal" and target.scale is not None:
         # exactly the column's decimal places, and room for the digits before the point
+        scope[f"q{j}"] = Decimal(1).scaleb(-target.scale)
         room = f" and v.adjusted() < {target.precision - target.scale}" if target.precision is not None else ""
-        return f"type(v) is Decimal and v.same_quantum(QUANTA[{int(target.scale)}]){room}"
+        return f"type(v) is Decimal and v.same_quantum(q{j}){room}"
     return _ALREADY_CAST.get(target.kind)
-
-
-#: ``Decimal`` 1, 0.1, 0.01, ...: the quantum of each scale, for the inline test of decimal columns
-QUANTA = tuple(Decimal(1).scaleb(-n) for n in range(1001))
 
 
 def compile_row_function(columns: Sequence[ColumnPlan], functions: Sequence[Callable[[Sequence[Any]], Any]],
                          ctx: _Ctx) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """One function that maps a whole row, written out for this mapping and compiled once.
 
-    Calling a closure per column per row is most of the mapping's cost. Columns without steps are
-    written out: for one that copies a value read (``from``, ``expr``) the generated code reads the
-    value, checks for NULL and for a value that needs no cast inline, and calls the caster only
-    otherwise; one whose origin does not look at the row (``const``, ``value``) is the same value
-    for every row, computed once. Every other column calls its column function, ``functions[j]``.
-    Same results as calling ``functions`` one by one (``RowMapper._explain`` does that to say why
-    a row failed).
+    Calling a closure per column per row is most of the mapping's cost. A column that copies a
+    value read (``from``, ``expr``) is written out: the generated code reads the value, runs its
+    steps (a ``map`` of text that is a key looked up inline, any other step called), checks for
+    NULL and for a value that needs no cast inline (a whole number into a text column is written
+    out inline too), and calls the caster only otherwise. A column whose origin does not look at
+    the row (``const``, ``value``) is the same value for every row, steps and cast included:
+    computed once. Every other column calls its column function, ``functions[j]``. Same results
+    as calling ``functions`` one by one (``RowMapper._explain`` does that to say why a row failed).
     """
     lines = ["def map_row(row):"]
-    scope: dict[str, Any] = {"DataError": DataError, "datetime": datetime, "date": date, "Decimal": Decimal,
-                             "QUANTA": QUANTA}
+    scope: dict[str, Any] = {"DataError": DataError, "datetime": datetime, "date": date, "Decimal": Decimal}
     for j, (col, function) in enumerate(zip(columns, functions, strict=True)):
-        inline = None if col.steps else _inline_column(j, col, function, ctx, scope)
+        inline = _inline_column(j, col, function, ctx, scope)
         if inline is None:
             scope[f"f{j}"] = function
             inline = [f"    c{j} = f{j}(row)"]
@@ -908,16 +914,36 @@ def _inline_column(j: int, col: ColumnPlan, function: Callable[[Sequence[Any]], 
     if col.read is None:
         return None
     scope[f"cast{j}"], scope[f"null{j}"] = col.cast, col.null_reason
-    guard = _already_cast(col.target, ctx)
     lines = [f"    v = row[{col.read}]"]
+    for n, step in enumerate(col.steps):
+        scope[f"s{j}_{n}"] = step
+        if isinstance(step, CodeLookup):
+            scope[f"t{j}_{n}"] = step.table
+            lines.append(f"    v = t{j}_{n}[v] if type(v) is str and v in t{j}_{n} else s{j}_{n}(v)")
+        else:
+            lines.append(f"    v = s{j}_{n}(v)")
+    guard, cast = _already_cast(col.target, ctx, scope, j), f"cast{j}(v)"
+    int_text = _int_as_text(col.target, ctx)
+    if int_text is not None:
+        cast = f"str(v) if type(v) is int and {int_text} else cast{j}(v)"
     if col.required:
         lines.append(f"    if v is None: raise DataError(None, null{j})")
-        lines.append(f"    if not ({guard}): v = cast{j}(v)" if guard else f"    v = cast{j}(v)")
+        lines.append(f"    if not ({guard}): v = {cast}" if guard else f"    v = {cast}")
     else:
-        lines.append(f"    if v is not None and not ({guard}): v = cast{j}(v)" if guard else
-                     f"    if v is not None: v = cast{j}(v)")
+        lines.append(f"    if v is not None and not ({guard}): v = {cast}" if guard else
+                     f"    if v is not None: v = {cast}")
     lines.append(f"    c{j} = v")
     return lines
+
+
+def _int_as_text(target: TargetColumn, ctx: _Ctx) -> str | None:
+    """For a text column of a known length that takes any text as it is: an inline test for the
+    whole numbers whose digits fit it (``str`` of them is what the caster would return), or None."""
+    if target.kind not in ("str", "text") or target.length is None or not 0 < target.length <= 1000 or \
+            _already_cast(target, ctx, {}, 0) is None:
+        return None
+    length = int(target.length)
+    return f"{-10 ** (length - 1)} < v < {10 ** length}"
 
 
 def target_problems(mapping: TableMapping, targets: Mapping[str, TargetColumn]) -> list[tuple[tuple[Any, ...], str]]:
@@ -1065,6 +1091,8 @@ class RowMapper:
         map_row = self._map_row
         rules = self._batch_rules
         key_index = self.layout.key
+        # the usual one-column key read without building a list per row
+        only = key_index[0] if len(key_index) == 1 else None
         mapped_rows: list[tuple[Any, ...]] = []
         keys: list[tuple[Any, ...]] = []
         sources: list[Sequence[Any]] = []
@@ -1072,14 +1100,15 @@ class RowMapper:
         for row in rows:
             try:
                 values = map_row(row)
-                for rule in rules:
-                    if rule(values):
-                        raise DataError(None, "rule")
+                if rules:
+                    for rule in rules:
+                        if rule(values):
+                            raise DataError(None, "rule")
             except DataError:
                 rejects.append(self._explain(row))
                 continue
             mapped_rows.append(values)
-            keys.append(tuple([row[i] for i in key_index]))
+            keys.append((row[only],) if only is not None else tuple([row[i] for i in key_index]))
             sources.append(row)
         if self._cuts:
             for column in self._cuts:

@@ -255,7 +255,9 @@ def cases(draw: st.DrawFn, with_rules: bool) -> tuple[dict[str, Any], dict[str, 
 
 long_texts = st.one_of(st.text(alphabet="ab中文😀é\u0301\u200d👍🏽ßü", min_size=0, max_size=14),
                        st.sampled_from(["e\u0301e\u0301e\u0301", "👍🏽👍🏽ab", "a\u200db\u200dc", "Müllerstraße",
-                                        "隐患排查治理台账", "abcdefghijklmnop"]))
+                                        "隐患排查治理台账", "abcdefghijklmnop"]),
+                       # whole numbers whose digits just fit a text column, or are one too many
+                       st.integers(0, 9).flatmap(lambda n: st.sampled_from([10**n - 1, 10**n, 1 - 10**n, -10**n])))
 scaled = st.one_of(st.decimals(-999, 999, places=0), st.decimals(-999, 999, places=1),
                    st.decimals(-99, 99, places=3), st.decimals(-99, 99, places=4).map(str),
                    st.floats(-99, 99).map(lambda f: round(f, 3)), st.sampled_from(["2.5", "-2.5", "0.125", "1e-3"]))
