@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -76,6 +76,11 @@ def open_state(config: Config) -> StateStore:
         except OSError as exc:
             raise FatalSyncError(f"state store {db}: cannot create or open it: {exc.strerror or exc}; check that "
                                  "its folder exists and that the user syncd runs as may write there") from None
+        # SQLite creates its -wal and -shm files with the mode of the store; ones left by a
+        # store that had a wider mode are narrowed like it.
+        for part in (db.with_name(f"{db.name}-wal"), db.with_name(f"{db.name}-shm")):
+            with suppress(FileNotFoundError):
+                files.restrict(part, files.STATE_FILE)
     return StateStore(make_engine(url))
 
 

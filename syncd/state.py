@@ -509,6 +509,8 @@ class StateStore:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self.dialect = dialects.get(engine.dialect.name)
+        sa.event.listen(engine, "connect", lambda dbapi_connection, _: self.dialect.prepare_state_connection(
+            dbapi_connection))
         self.file = self.dialect.database_file(engine.url)
         #: How messages name the store: its file, or its URL without the password.
         self.where = str(self.file) if self.file is not None else engine.url.render_as_string(hide_password=True)

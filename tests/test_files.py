@@ -59,6 +59,35 @@ def test_an_existing_state_file_with_a_wide_mode_is_narrowed(tmp_path):
     assert _mode(tmp_path / "state" / "state.db") == 0o600
 
 
+def test_the_write_ahead_log_of_the_state_store_is_private_too(tmp_path):
+    """The store runs in WAL mode: its -wal and -shm files hold the same rows as the store and get
+    its mode whatever the umask; ones left with a wider mode are narrowed when the store is opened."""
+    from syncd.config import load_config
+    from syncd.engines import open_state
+
+    s = build(tmp_path, rows=5)
+    _with_state_dir_and_logs(s, tmp_path)
+    assert _syncd(s, "run", "--once", umask=0o000).returncode == 0
+    state = tmp_path / "state"
+    config = load_config(tmp_path / "config.yaml")
+    old = os.umask(0o000)
+    try:
+        store = open_state(config)
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2      # FULL
+            assert _mode(state / "state.db-wal") == 0o600
+            assert _mode(state / "state.db-shm") == 0o600
+            os.chmod(state / "state.db-wal", 0o644)
+            os.chmod(state / "state.db-shm", 0o644)
+            open_state(config).engine.dispose()
+            assert _mode(state / "state.db-wal") == 0o600
+            assert _mode(state / "state.db-shm") == 0o600
+        store.engine.dispose()
+    finally:
+        os.umask(old)
+
+
 def test_a_world_readable_password_file_draws_a_warning_in_check_and_at_start(tmp_path):
     s = build(tmp_path, rows=5)
     secret = tmp_path / "target.pw"

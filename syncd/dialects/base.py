@@ -213,6 +213,10 @@ class Dialect:
             return f"the database file {path} does not exist, nor does its folder {path.parent}"
         return f"the database file {path} does not exist"
 
+    def prepare_state_connection(self, dbapi_connection: Any) -> None:
+        """Settings for each new driver connection of a state store on this database (SQLite's
+        journal mode); a setting refused is left to the store's own statements to report."""
+
     def sqlalchemy_dialect(self) -> SADialect:
         """SQLAlchemy's dialect, to compile statements without a server (DDL, tests)."""
         from sqlalchemy.dialects import sqlite
