@@ -54,6 +54,25 @@ def test_a_few_aliases_still_work(tmp_path):
     assert data["other"] == {"a": 1, "b": 2, "c": 3}
 
 
+def test_the_c_parser_is_used_where_pyyaml_has_it_and_keeps_lines_and_the_alias_limit(tmp_path):
+    import yaml
+
+    if hasattr(yaml, "CSafeLoader"):
+        assert issubclass(yamlfile._Loader, yaml.CSafeLoader)
+    path = tmp_path / "lines.yaml"
+    path.write_text("a: 1\nb:\n  - x\n  - {c: 2,\n     d: 3}\n", encoding="utf-8")
+    data, problems = yamlfile.load(path)
+    assert problems == [] and data.line_of("b") == 2 and data["b"].line == 3
+    assert data["b"][1].line == 4 and data["b"][1].line_of("d") == 5
+
+
+def test_a_control_character_is_a_problem_with_its_line(tmp_path):
+    path = tmp_path / "bell.yaml"
+    path.write_text("a: 1\nb: x\x07y\n", encoding="utf-8")
+    data, [problem] = yamlfile.load(path)
+    assert data is None and problem.line == 2 and "#x0007 is a control character" in problem.message
+
+
 def test_check_on_a_mapping_file_of_nested_aliases_exits_2_naming_it(tmp_path):
     (tmp_path / "mappings").mkdir()
     (tmp_path / "mappings" / "laughs.yaml").write_text(BILLION_LAUGHS, encoding="utf-8")
