@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncd.dialects.base import Dialect
 from syncd.mapping import TableMapping
 from syncd.watermark import Watermark, Window, cursor_problem
 
@@ -80,19 +81,24 @@ def keyset_after(columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any]
     return sa.or_(first > value, sa.and_(first == value, keyset_after(columns[1:], values[1:])))
 
 
-def read_window(mapping: TableMapping, window: Window, cursor_name: str | None = None) -> sa.Select[Any]:
+def read_window(mapping: TableMapping, window: Window, cursor_name: str | None = None,
+                dialect: Dialect | None = None) -> sa.Select[Any]:
     """Rows of the window with a non-NULL cursor, ordered by (cursor, key); a snapshot by key.
-    ``cursor_name``: which of the mapping's cursors (default: the first)."""
+    ``cursor_name``: which of the mapping's cursors (default: the first); ``dialect``: the source's,
+    which may write a snapshot's conditions on the cursor so that the key's order is read."""
     src = source_from(mapping)
-    cursor = src.c[cursor_name or mapping.source.cursor]
+    cursor: sa.ColumnElement[Any] = src.c[cursor_name or mapping.source.cursor]
     keys = [src.c[k] for k in mapping.source.key]
-    conds = [cursor.is_not(None), *_filters(mapping)]
     if window.snapshot:
+        if dialect is not None:
+            cursor = dialect.snapshot_cursor(cursor)
+        conds = [cursor.is_not(None), *_filters(mapping)]
         if window.until is not None:
             conds.append(cursor <= window.until)
         if window.after is not None:
             conds.append(keyset_after(keys, window.after.key))
         return _select(mapping, src).where(*conds).order_by(*keys)
+    conds = [cursor.is_not(None), *_filters(mapping)]
     if window.after is not None:
         # a finished full copy's watermark has no key: then strictly after its cursor
         after = [window.after.cursor, *window.after.key]

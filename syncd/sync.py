@@ -418,7 +418,7 @@ class MappingRun:
         if window.snapshot and window.after is not None:
             faults.crash_point("full-resume")
         name = self.mapping.source.cursors[progress.cursor]
-        self._copy(plan.read_window(self.mapping, window, name), windowed=True)
+        self._copy(plan.read_window(self.mapping, window, name, self.source.dialect), windowed=True)
         done = self.progress.window_done(dry_run=self.dry_run)
         if done.phase == "plan" and done.snapshot_done and not progress.snapshot_done:
             # a full copy finished: its watermark, then an incremental window

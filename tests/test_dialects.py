@@ -173,3 +173,45 @@ def test_oracle_bounds_a_lock_wait_by_the_call_timeout_never_below_a_batch_on_a_
     assert connection.call_timeout == 600_000
     oracle.bound_lock_waits(connection, timedelta(minutes=25))
     assert connection.call_timeout == 1_500_000
+
+
+def test_a_full_copy_from_sqlite_reads_in_key_order_without_the_cursor_index(tmp_path):
+    """SQLite answers ``cursor <= ? ORDER BY key`` through the cursor's index and a sort of every
+    row; the snapshot read writes ``+cursor`` so that it scans the table in key order, with the
+    same rows."""
+    import sqlite3
+    from datetime import datetime, timedelta
+    from pathlib import Path
+
+    from syncd.mapping import Mapping_, TableMapping
+    from syncd.plan import read_window
+    from syncd.watermark import Window
+
+    path = tmp_path / "s.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE s (id BIGINT PRIMARY KEY, title TEXT, ts DATETIME)")
+        db.execute("CREATE INDEX ix_s_ts ON s (ts)")
+        db.executemany("INSERT INTO s VALUES (?, ?, ?)", [(i, f"t{i}", f"2026-11-{1 + i % 28:02d} 10:00:00")
+                                                           for i in range(2000)])
+        db.execute("ANALYZE")
+    spec = Mapping_.model_validate({"name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
+                                    "target": {"table": "t", "key": ["id"]},
+                                    "columns": {"id": {"from": "id"}, "title": {"from": "title"}}})
+    mapping = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=10, lookback=0, lag=timedelta(0),
+                           null_cursor="include", schedule=None)
+    window = Window(snapshot=True, until=datetime(2026, 11, 20))
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            def explained(statement):
+                compiled = statement.compile(dialect=engine.dialect)
+                return " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())))
+
+            plain, tuned = read_window(mapping, window), read_window(mapping, window, None, dialects.get("sqlite"))
+            assert "ix_s_ts" in explained(plain) and "TEMP B-TREE" in explained(plain)
+            assert "ix_s_ts" not in explained(tuned) and "TEMP B-TREE" not in explained(tuned)
+            rows = conn.execute(tuned).all()
+            assert rows == conn.execute(plain).all() and len(rows) > 1000
+    finally:
+        engine.dispose()

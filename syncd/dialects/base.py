@@ -213,6 +213,11 @@ class Dialect:
             return f"the database file {path} does not exist, nor does its folder {path.parent}"
         return f"the database file {path} does not exist"
 
+    def snapshot_cursor(self, cursor: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """The cursor column as the conditions of a snapshot read (a full copy, in key order) name
+        it: as it is, for databases that choose the key's order for such a read themselves."""
+        return cursor
+
     def prepare_state_connection(self, dbapi_connection: Any) -> None:
         """Settings for each new driver connection of a state store on this database (SQLite's
         journal mode); a setting refused is left to the store's own statements to report."""
