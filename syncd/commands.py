@@ -3,8 +3,10 @@ never prints, never exits.
 
 The verbs that have a module of their own are re-exported here, so that the CLI (and a library
 caller) finds every verb in one place: ``open_project`` (syncd.project), ``run_once``
-(syncd.runner), ``status`` and ``health`` (syncd.status). Commands open what they need and close
-it again (``syncd.engines``), so a caller can run them in a loop without leaking connections.
+(syncd.runner), ``status`` and ``health`` (syncd.status). ``run_once`` and the reports are
+imported the first time they are asked for, so that ``syncd status`` does not load the copying
+machinery. Commands open what they need and close it again (``syncd.engines``), so a caller can
+run them in a loop without leaking connections.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -37,7 +39,6 @@ from syncd.engines import (
 )
 from syncd.errors import ConfigError, MappingError, Problem, SyncdError
 from syncd.project import Project, open_project, secret_warnings
-from syncd.runner import RunReport, run_once
 from syncd.source import Source
 from syncd.state import (
     StateStore,
@@ -49,8 +50,26 @@ from syncd.state import (
     read_key,
     salvage,
 )
-from syncd.status import health, lag, status
 from syncd.watermark import Watermark, cursor_problem, decode_key, decode_value, format_like
+
+if TYPE_CHECKING:
+    from syncd.runner import RunReport, run_once
+    from syncd.status import health, lag, status
+
+#: re-exported verbs -> their module, imported when first asked for
+_ELSEWHERE = {"RunReport": "syncd.runner", "run_once": "syncd.runner",
+              "health": "syncd.status", "lag": "syncd.status", "status": "syncd.status"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _ELSEWHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["HISTORY_FIELDS", "Project", "RunReport", "ServerFacts", "StoreCheck", "audit_head",
            "audit_list", "audit_verify", "check", "drop_rejects", "health", "history", "history_records", "key_text",

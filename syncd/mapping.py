@@ -755,9 +755,13 @@ def _load_mapping(path: Path, config: Config, codes: Mapping[str, CodeList], blo
         schedule=spec.schedule or defaults.schedule, raw=data, included=included)
 
 
-def load_mappings(config: Config, *, only: tuple[str, ...] = ()) -> tuple[TableMapping, ...]:
-    """Every mapping under ``config.mappings`` in dependency order. Raises MappingError with all problems."""
-    codes, problems = load_codes(config.codes_dir)
+def load_mappings(config: Config, *, only: tuple[str, ...] = (),
+                  code_lists: tuple[dict[str, CodeList], list[Problem]] | None = None) -> tuple[TableMapping, ...]:
+    """Every mapping under ``config.mappings`` in dependency order. Raises MappingError with all
+    problems, those of the code lists too. ``code_lists``: what ``load_codes`` gave for the
+    config's code lists, when the caller has read them already."""
+    codes, problems = code_lists if code_lists is not None else load_codes(config.codes_dir)
+    problems = list(problems)
     blocks, found = load_blocks(config.mappings, codes, config.vars)
     problems.extend(found)
     mappings: dict[str, TableMapping] = {}
@@ -792,13 +796,6 @@ def load_mappings(config: Config, *, only: tuple[str, ...] = ()) -> tuple[TableM
     if problems:
         raise MappingError(problems)
     return tuple(mappings[n] for n in order if (not only or n in only))
-
-
-def load_code_lists(config: Config) -> dict[str, CodeList]:
-    codes, problems = load_codes(config.codes_dir)
-    if problems:
-        raise MappingError(problems)
-    return codes
 
 
 def dependency_order(deps: Mapping[str, tuple[str, ...]]) -> tuple[list[str], list[str]]:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from syncd import files
 from syncd.config import Config, find_config, load_config
 from syncd.errors import ConfigError, Problem
-from syncd.mapping import CodeList, TableMapping, load_code_lists, load_mappings
+from syncd.mapping import CodeList, TableMapping, load_codes, load_mappings
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ def open_project(config_path: str | Path | None = None, *, only: Sequence[str] =
         raise ConfigError([Problem(str(config.path), None, "defaults.timezone",
                                    f"unknown time zone {config.defaults.timezone!r}; "
                                    "write e.g. Asia/Shanghai")]) from None
-    mappings = load_mappings(config, only=tuple(only))
-    return Project(config, mappings, load_code_lists(config))
+    codes = load_codes(config.codes_dir)       # parsed once, for the mappings and the project
+    mappings = load_mappings(config, only=tuple(only), code_lists=codes)
+    return Project(config, mappings, codes[0])
 
 
 def secret_warnings(config: Config) -> list[str]:
