@@ -173,37 +173,43 @@ def _close(batches: Generator[list[Sequence[Any]], None, None]) -> None:
 
 
 class _Reader(threading.Thread):
-    """Streams a query into a bounded queue; errors travel through the queue to the consumer."""
+    """Streams a query into a queue; errors travel through the queue to the consumer.
+
+    The reader fetches a batch only when one of ``depth`` slots is free, and the consumer frees a
+    slot as it takes a batch: so at most ``depth`` batches are ready or being fetched besides the
+    one the consumer works on. (Fetching first and then waiting for room in a queue of ``depth``
+    held one batch more: at 20 000 rows a batch, some 30 MB.)
+    """
 
     def __init__(self, batches: Generator[list[Sequence[Any]], None, None], depth: int):
         super().__init__(name="syncd-reader", daemon=True)
         self.batches = batches
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self.slots = threading.Semaphore(depth)
         self.stopping = threading.Event()
 
-    def _put(self, item: Any) -> bool:
+    def _slot(self) -> bool:
         while not self.stopping.is_set():
-            try:
-                self.queue.put(item, timeout=0.2)
+            if self.slots.acquire(timeout=0.2):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def run(self) -> None:
         try:
-            for part in self.batches:
-                if not self._put(part):
+            while self._slot():
+                part = next(self.batches, _DONE)
+                self.queue.put(part)
+                if part is _DONE:
                     return
-            self._put(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            self._put(exc)
+            self.queue.put(exc)
         finally:
             _close(self.batches)
 
     def __iter__(self) -> Iterator[list[Sequence[Any]]]:
         while True:
             item = self.queue.get()
+            self.slots.release()
             if item is _DONE:
                 return
             if isinstance(item, BaseException):

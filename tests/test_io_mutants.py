@@ -85,6 +85,36 @@ def test_a_read_whose_close_fails_leaves_no_traceback_from_the_reader_thread(mon
     assert escaped == []
 
 
+@pytest.mark.parametrize("depth", [1, 3])
+def test_the_reader_fetches_at_most_depth_batches_ahead_of_the_one_in_work(depth):
+    """Each batch held is a batch of memory: ahead of the one the run works on, the reader has at
+    most ``depth`` batches ready or being fetched."""
+    import time
+
+    fetched = []
+
+    def batches():
+        for i in range(8):
+            fetched.append(i)
+            yield [(i,)]
+
+    reader = _Reader(batches(), depth)
+    reader.start()
+    try:
+        for taken, batch in enumerate(reader):
+            assert batch == [(taken,)]
+            # the run writes the batch; meanwhile the reader reads ahead, and no further
+            ahead = min(depth, 7 - taken)
+            deadline = time.monotonic() + 10
+            while len(fetched) - 1 - taken < ahead and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.05)
+            assert len(fetched) - 1 - taken == ahead, (taken, fetched)
+    finally:
+        reader.stop()
+    assert fetched == list(range(8))
+
+
 def test_a_null_in_a_required_parent_column_holds_the_child_back():
     required = ParentSpec(columns=("unit_id",), table="dp_unit")
     optional = ParentSpec(columns=("unit_id",), table="dp_unit", optional=True)
