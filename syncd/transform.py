@@ -391,7 +391,9 @@ def _decimal_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -
             raise DataError(None, f"{v!r} is not a finite number")
         if digits is not None and number != 0 and number.adjusted() + 1 > digits:
             raise DataError(None, f"{v} has more than {digits} digits before the decimal point")
-        if scale is not None and decimal_places(number) > scale:
+        # written with the column's decimal places (a float or text read from SQLite): they fit
+        if quantum is not None and scale is not None and not number.same_quantum(quantum) and \
+                decimal_places(number) > scale:
             raise DataError(None, f"{v} has more than {scale} digits after the decimal point, which the column "
                                   f"would round away; to round it, set round: {scale} on the column")
         return number
@@ -415,6 +417,13 @@ def _datetime_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) 
     def cast_datetime(v: Any) -> Any:
         if type(v) is datetime and v.tzinfo is None:
             return v
+        if type(v) is str:
+            # ISO text as it stands (what SQLite returns) without the detour of _parse_moment
+            try:
+                moment = fromisoformat(v)
+            except ValueError:
+                return naive(_parse_moment(v))
+            return moment if moment.tzinfo is None else naive(moment)
         if isinstance(v, datetime):
             return naive(v)
         if isinstance(v, date):
@@ -423,6 +432,9 @@ def _datetime_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) 
             return naive(_parse_moment(v))
         raise DataError(None, f"{v!r} is not a date/time")
     return cast_datetime
+
+
+fromisoformat = datetime.fromisoformat
 
 
 _MIDNIGHT = time()
