@@ -42,6 +42,9 @@ Kind = Literal["str", "text", "int", "decimal", "float", "datetime", "date", "ti
 #: a character no 3-byte or legacy character set holds, and a NUL: asks the dialect once whether a
 #: column's text needs checking at all
 _OUTSIDE_BMP = "\U0001F600\x00"
+#: one of each kind of character a character set may lack: outside the BMP, CJK, accented Latin,
+#: a combining mark, a control character (not NUL)
+_ANY_BUT_NUL = "\U0001F600\U00020BB7\u4e2d\u00e9\u00df\u0301\u20ac\x01\x7f"
 
 #: uuid5 namespace of syncd's derived ids; a mapping's ``namespace: word`` derives a sub-namespace.
 NAMESPACE = uuid.UUID("6f1c2d0e-6a52-5b8e-9d7c-3a1f0b6e2d41")
@@ -869,10 +872,16 @@ def _already_cast(target: TargetColumn, ctx: _Ctx, scope: dict[str, Any], j: int
     """An inline test for values the caster would return unchanged, or None (constants it needs go
     into ``scope``, named after column ``j``)."""
     if target.kind in ("str", "text"):
-        # Only when the length is counted in characters and the character set refuses nothing.
-        if text_measure(target, ctx.text_length) is not len or ctx.unsupported_text(_OUTSIDE_BMP, target.charset):
+        # Only when the length is counted in characters and the character set refuses nothing, or
+        # nothing but NUL (PostgreSQL), which the test then looks for.
+        if text_measure(target, ctx.text_length) is not len:
             return None
-        return "type(v) is str" + (f" and len(v) <= {int(target.length)}" if target.length is not None else "")
+        test = "type(v) is str" + (f" and len(v) <= {int(target.length)}" if target.length is not None else "")
+        if not ctx.unsupported_text(_OUTSIDE_BMP, target.charset):
+            return test
+        if ctx.unsupported_text("\x00", target.charset) and not ctx.unsupported_text(_ANY_BUT_NUL, target.charset):
+            return test + ' and "\\x00" not in v'
+        return None
     if target.kind == "int" and target.integer_range() is not None:
         low, high = target.integer_range() or (0, 0)
         return f"type(v) is int and {low} <= v <= {high}"

@@ -255,7 +255,7 @@ def cases(draw: st.DrawFn, with_rules: bool) -> tuple[dict[str, Any], dict[str, 
 
 long_texts = st.one_of(st.text(alphabet="ab中文😀é\u0301\u200d👍🏽ßü", min_size=0, max_size=14),
                        st.sampled_from(["e\u0301e\u0301e\u0301", "👍🏽👍🏽ab", "a\u200db\u200dc", "Müllerstraße",
-                                        "隐患排查治理台账", "abcdefghijklmnop"]),
+                                        "隐患排查治理台账", "abcdefghijklmnop", "a\x00b", "\x00"]),
                        # whole numbers whose digits just fit a text column, or are one too many
                        st.integers(0, 9).flatmap(lambda n: st.sampled_from([10**n - 1, 10**n, 1 - 10**n, -10**n])))
 scaled = st.one_of(st.decimals(-999, 999, places=0), st.decimals(-999, 999, places=1),
@@ -802,7 +802,7 @@ def check(case: tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, An
 
 
 contexts = st.sampled_from([(len, no_charset_limit), (utf8_length, no_charset_limit),
-                            (len, dialect("mysql").unsupported_text)])
+                            (len, dialect("mysql").unsupported_text), (len, dialect("postgresql").unsupported_text)])
 
 
 @settings(max_examples=600, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
