@@ -70,10 +70,11 @@ def _secrets(project: commands.Project) -> list[str]:
     state_url = project.config.state_url()
     if state_url.password:
         found.append(str(state_url.password))
-    from syncd import alerts
+    if project.config.alerts.enabled:       # smtplib, ssl, urllib only where alerts are configured
+        from syncd import alerts
 
-    for channel in alerts.channels(project.config.alerts):
-        found.extend(channel.secrets())
+        for channel in alerts.channels(project.config.alerts):
+            found.extend(channel.secrets())
     return found
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from syncd import alerts, audit, dialects, lock
+from syncd import audit, dialects, lock
 from syncd.config import parse_duration
 from syncd.engines import (
     ServerFacts,
@@ -53,6 +53,7 @@ from syncd.state import (
 from syncd.watermark import Watermark, cursor_problem, decode_key, decode_value, format_like
 
 if TYPE_CHECKING:
+    from syncd import alerts
     from syncd.runner import RunReport, run_once
     from syncd.status import health, lag, status
 
@@ -769,6 +770,8 @@ def check_alerts(project: Project, *, now: datetime | None = None) -> alerts.Che
     not be sent, or incidents that could not be judged, are logged and tried at the next check."""
     if not project.config.alerts.enabled:
         return None
+    from syncd import alerts  # smtplib, ssl, urllib: only where alerts are configured
+
     try:
         return alerts.check(project, now=now)
     except Exception as exc:  # noqa: BLE001 - alerts never stop the sync; the next check tries again
@@ -782,4 +785,6 @@ def send_test_alert(project: Project) -> list[tuple[str, str | None]]:
     if not project.config.alerts.enabled:
         raise ConfigError([Problem(str(project.config.path), None, "alerts",
                                    "no alerts.smtp or alerts.webhook in the config: nothing to test")])
+    from syncd import alerts
+
     return alerts.send_test(project)
