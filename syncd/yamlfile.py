@@ -44,6 +44,7 @@ class _Loader(_BaseLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    _refuse_duplicate_keys(node)
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
@@ -53,6 +54,22 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
+    """A key written twice in one block: YAML parsers keep the last, so the first (a column a DBA
+    mapped, say) would vanish without a word. Keys merged in with ``<<:`` may be overridden."""
+    seen: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key_node.start_mark.line + 1
+        first = seen.setdefault((key_node.tag, key_node.value), line)
+        if first != line:
+            shown = key_node.value if len(key_node.value) <= 64 else key_node.value[:40] + "…"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key '{shown}' is written twice in one block (lines {first} and {line}); "
+                "YAML would keep only the second: remove or rename one", key_node.start_mark)
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:

@@ -73,6 +73,28 @@ def test_a_control_character_is_a_problem_with_its_line(tmp_path):
     assert data is None and problem.line == 2 and "#x0007 is a control character" in problem.message
 
 
+def test_a_key_written_twice_in_one_block_is_a_problem_with_both_lines(tmp_path):
+    """YAML keeps the second of two equal keys; the first column a DBA mapped would vanish silently."""
+    path = tmp_path / "twice.yaml"
+    path.write_text("name: a\ncolumns:\n  title: {from: bt}\n  code: {from: dm}\n  title: {from: mc}\n",
+                    encoding="utf-8")
+    data, [problem] = yamlfile.load(path)
+    assert data is None and problem.line == 5
+    assert "'title' is written twice in one block (lines 3 and 5)" in problem.message
+    # the same key in two blocks, and a key merged in with <<: and overridden, are fine
+    path.write_text("a: {x: 1}\nb: {x: 2}\nbase: &base {p: 1, q: 2}\nc:\n  <<: *base\n  p: 3\n", encoding="utf-8")
+    data, problems = yamlfile.load(path)
+    assert problems == [] and data["c"] == {"p": 3, "q": 2} and data["b"] == {"x": 2}
+
+
+def test_many_distinct_keys_load_in_linear_time(tmp_path):
+    path = tmp_path / "wide.yaml"
+    path.write_text("".join(f"k{i}: {i}\n" for i in range(100_000)), encoding="utf-8")
+    with _timed(10):
+        data, problems = yamlfile.load(path)
+    assert problems == [] and len(data) == 100_000
+
+
 def test_check_on_a_mapping_file_of_nested_aliases_exits_2_naming_it(tmp_path):
     (tmp_path / "mappings").mkdir()
     (tmp_path / "mappings" / "laughs.yaml").write_text(BILLION_LAUGHS, encoding="utf-8")
