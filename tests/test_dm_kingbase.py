@@ -115,12 +115,25 @@ def test_kingbase_urls_name_the_kingbase_dialect():
         assert sa.make_url(url).get_dialect().name == "kingbase"
 
 
-def test_kingbase_through_ksycopg2_when_it_is_installed():
+@pytest.mark.servers
+def test_a_sync_into_kingbase_through_ksycopg2_over_the_postgresql_server(tmp_path, make_database):
+    """kingbase+ksycopg2 connects (on_connect registers UUIDs and sets isolation levels through
+    ksycopg2's extras and extensions) and a small sync writes through it, against PostgreSQL."""
     pytest.importorskip("ksycopg2")
-    url = sa.make_url("kingbase+ksycopg2://system:pw@h:54321/fep")
-    assert dialects.url_problem(url) is None
-    dialect = sa.create_engine(url).dialect
-    assert dialect.name == "kingbase" and dialect.driver == "ksycopg2" and dialect.dbapi.__name__ == "ksycopg2"
+    target = make_database("postgresql").replace("postgresql+psycopg://", "kingbase+ksycopg2://", 1)
+    assert dialects.url_problem(sa.make_url(target)) is None
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", target)
+    try:
+        assert s.target.dialect.name == "kingbase" and s.target.dialect.driver == "ksycopg2"
+        assert s.target.dialect.dbapi.__name__ == "ksycopg2"
+        s.insert([{"id": i, "update_time": s.at(i)} for i in range(1, 4)])
+        report = s.run(now=s.now())
+        assert [r.status for r in report.results] == ["ok"], report.results
+        assert s.actual() == s.expected() and len(s.actual()) == 3
+        with s.target.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
+            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "serializable"
+    finally:
+        s.dispose()
 
 
 def test_kingbase_upsert_is_on_conflict():

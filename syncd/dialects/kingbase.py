@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import util
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
@@ -66,14 +67,15 @@ class KingbaseKsycopg2(PGDialect_psycopg2):
 
         return ksycopg2
 
-    @classmethod
-    def _psycopg2_extensions(cls) -> Any:
+    # SQLAlchemy reads these as attributes (memoized properties), never calls them.
+    @util.memoized_property
+    def _psycopg2_extensions(self) -> Any:
         from ksycopg2 import extensions
 
         return extensions
 
-    @classmethod
-    def _psycopg2_extras(cls) -> Any:
+    @util.memoized_property
+    def _psycopg2_extras(self) -> Any:
         from ksycopg2 import extras
 
         return extras
