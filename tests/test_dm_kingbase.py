@@ -101,6 +101,34 @@ def test_dm_error_code_read_from_an_error_object_with_a_code():
     assert dialects.get("dm").error_code(dmPython.DatabaseError(Detail())) == -6121
 
 
+class _DmErrorDetail:
+    """What dmPython puts in a DatabaseError's args[0]: a ``dmPython.DmError`` (code, message,
+    offset, context), which Python code cannot instantiate; this has the same attributes."""
+
+    def __init__(self, code: int, message: str):
+        self.code, self.message, self.offset, self.context = code, message, 0, ""
+
+    def __str__(self) -> str:
+        return f"[CODE:{self.code}]{self.message}"
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    (-6601, "试图插入无效的主键值"), (-6602, "违反表[DP_RECORD]唯一性约束条件[INDEX33555]"),
+    (-6604, "违反CHECK约束[CK_LEVEL]"), (-6605, "违反非空约束"), (-6606, "违反表[DP_RECORD]引用约束"),
+    (-6607, "违反引用约束[FK_HAZARD]"), (-6608, "违反主键约束"), (-6609, "违反列[NAME]非空约束"),
+    (-6610, "违反唯一性约束"), (-6628, "违反表[DP_RECORD]引用约束[FK_HAZARD]"),
+])
+def test_dm_constraint_violations_as_plain_database_errors_are_the_rows(code, message):
+    """dmPython maps no SQLSTATE: a constraint violation may come as a plain DatabaseError with DM's
+    code, which SQLAlchemy wraps as DatabaseError, not IntegrityError. The code makes it a reject."""
+    for orig in (dmPython.DatabaseError(_DmErrorDetail(code, message)), dmPython.DatabaseError(f"[CODE:{code}]{message}")):
+        wrapped = sa.exc.DBAPIError.instance("MERGE ...", None, orig, dmPython.Error)
+        assert type(wrapped) is sa.exc.DatabaseError
+        dm = dialects.get("dm")
+        assert dm.error_code(orig) == code
+        assert dm.is_row_error(wrapped) and not dm.is_transient(wrapped)
+
+
 def test_dm_server_facts_compile():
     text = sa.text(dialects.get("dm").facts_sql)
     compiled = str(text.compile(dialect=_dm()))

@@ -40,9 +40,13 @@ class DMDialect(Dialect):
     # The codes dmPython reports (negative, DM's own): -6111 a string that cannot be converted,
     # -6121 a number beyond the column's precision, -6169 a value longer than the column, -6132 ..
     # -6137 a date or time that cannot be read, -2665 a row too long for a page, -7071 an error
-    # raised in a trigger. A NOT NULL, unique, foreign key or CHECK violation arrives as the driver's
-    # IntegrityError, which every dialect treats as the row's. Not verified on a live server.
-    row_error_codes = frozenset({-6111, -6121, -6169, -6132, -6133, -6134, -6136, -6137, -2665, -7071})
+    # raised in a trigger. Constraint violations (dmPython maps no SQLSTATE: they may arrive as a plain
+    # DatabaseError with the code): -6601 an invalid primary key value, -6602 unique, -6603 a view's
+    # CHECK OPTION, -6604 CHECK, -6605 NOT NULL, -6606/-6607 foreign key, -6608 primary key,
+    # -6609 NOT NULL on a column, -6610 … -6612 unique, -6628 foreign key (named), as the message
+    # table of dmPython's client library (libdmdpi) lists them. Not verified on a live server.
+    row_error_codes = frozenset({-6111, -6121, -6169, -6132, -6133, -6134, -6136, -6137, -2665, -7071,
+                                 *range(-6612, -6600), -6628})
     # -70019/-70025/-70028/-6010: the connection is lost (dmSQLAlchemy's own is_disconnect);
     # -6012 cannot reach the host; -6407 a lock wait timed out.
     transient_codes = frozenset({-70019, -70025, -70028, -6010, -6012, -6407})
