@@ -1,39 +1,56 @@
-"""Alerts (``alerts:`` in the config): a message by mail and/or webhook when a mapping fails,
-rejects wait, or the lag passes ``health.max_lag``; once per incident, and once more when it clears.
+"""Alerts (``alerts:`` in the config): a message on the ``smtp`` and/or ``webhook`` channel when a
+mapping fails, rejects wait, a run lasts too long or the lag passes ``health.max_lag``; once per
+incident, and once more when it clears.
 
 Incidents are judged from the facts ``syncd health`` judges by (``status.findings``). Each channel
 keeps its incidents in the state store (``syncd_alert``), so a restart neither repeats a message
-nor forgets to say that an incident cleared. A message that cannot be sent is logged (never with
-the password or the webhook's URL) and tried again at the next check; it never stops a sync.
+nor forgets to say that an incident cleared. A check sends at most one message per channel, listing
+every incident opened and cleared since the last one. A message that cannot be sent is logged
+(never with a password, nor the webhook's path and query) and sent at the next check; it never
+stops a sync. Delivery is at least once: a message sent whose sending could not be recorded is
+sent again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
 import smtplib
 import socket
 import ssl
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from loguru import logger
 
 from syncd.config import AlertsConfig, SmtpAlerts, WebhookAlerts
 from syncd.engines import open_state
+from syncd.errors import SyncdError
 from syncd.logs import redact
 from syncd.project import Project
 from syncd.status import Finding, findings
 
 #: The findings that make an incident, and what a message calls them.
 TITLES = {"failed": "the last run failed", "rejects": "rejected rows wait", "lag": "the lag passes health.max_lag",
-          "stale": "no run for longer than health.max_lag"}
+          "stale": "no run for longer than health.max_lag", "running": "a run lasts longer than health.max_run"}
+
+#: How much of a message lists incidents (a WeCom text robot takes 2048 bytes); the rest is counted.
+MAX_LISTING = 1500
+
+#: The newest source cursors are read (MAX(cursor) of each mapping) at most once per this share of
+#: ``health.max_lag``; in between a lag incident neither opens nor clears.
+PROBE_SHARE = 2
+
+_probed: dict[str, datetime] = {}      # config file -> when its source was last read for the lag
 
 
 @dataclass(frozen=True)
@@ -51,11 +68,11 @@ class Message:
 
 @dataclass(frozen=True)
 class Step:
-    """What to do about one incident on one channel: ``open`` (record it and announce it),
-    ``announce`` (recorded, not sent yet), ``clear`` (send that it cleared, then forget it) or
-    ``forget`` (it cleared before it was ever announced)."""
+    """What to do about one incident on one channel: ``open`` (record it and send it), ``send``
+    (recorded, not sent yet), ``clear`` (send that it cleared, then forget it) or ``forget`` (it
+    cleared before it was ever sent). ``channel`` is the channel's key."""
 
-    action: Literal["open", "announce", "clear", "forget"]
+    action: Literal["open", "send", "clear", "forget"]
     channel: str
     mapping: str
     kind: str
@@ -78,7 +95,8 @@ def incidents(found: Iterable[Finding]) -> tuple[dict[tuple[str, str], Incident]
 
 def plan(current: dict[tuple[str, str], Incident], unknown: set[str], stored: Sequence[dict[str, Any]],
          channels: Sequence[str]) -> list[Step]:
-    """The steps that bring each channel's recorded incidents to ``current``."""
+    """The steps that bring each channel's recorded incidents to ``current``. A kind (``lag``) or a
+    mapping's kind (``record:failed``) in ``unknown`` cannot be judged now: it neither clears nor opens."""
     steps: list[Step] = []
     for channel in channels:
         mine = {(r["mapping"], r["kind"]): r for r in stored if r["channel"] == channel}
@@ -87,10 +105,10 @@ def plan(current: dict[tuple[str, str], Incident], unknown: set[str], stored: Se
             if row is None:
                 steps.append(Step("open", channel, incident.mapping, incident.kind, incident.text))
             elif row["notified_at"] is None:
-                steps.append(Step("announce", channel, incident.mapping, incident.kind, row["message"],
+                steps.append(Step("send", channel, incident.mapping, incident.kind, row["message"],
                                   row["opened_at"]))
         for key, row in mine.items():
-            if key in current or row["kind"] in unknown:
+            if key in current or row["kind"] in unknown or f"{row['mapping']}:{row['kind']}" in unknown:
                 continue
             action: Literal["clear", "forget"] = "forget" if row["notified_at"] is None else "clear"
             steps.append(Step(action, channel, row["mapping"], row["kind"], row["message"], row["opened_at"]))
@@ -104,7 +122,36 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "?"
 
 
-def message_for(step: Step, name: str, now: datetime) -> Message:
+def message_for(steps: Sequence[Step], name: str, now: datetime) -> Message:
+    """One message for every incident opened and cleared on a channel in one check."""
+    if len(steps) == 1:
+        return _message_one(steps[0], name, now)
+    opened = [st for st in steps if st.action != "clear"]
+    cleared = [st for st in steps if st.action == "clear"]
+    counts = [f"{len(opened)} incident(s)"] if opened else []
+    counts += [f"{len(cleared)} cleared"] if cleared else []
+    mappings = sorted({st.mapping for st in steps})
+    named = ", ".join(mappings[:3]) + (f" and {len(mappings) - 3} more" if len(mappings) > 3 else "")
+    lines: list[str] = []
+    if opened:
+        lines.append("Incidents:")
+        lines += [f"- {st.text} (since {_local(st.opened_at or now)})" for st in opened]
+    if cleared:
+        lines.append(f"Cleared at {_local(now)}:")
+        lines += [f"- {st.mapping}: {TITLES.get(st.kind, st.kind)} (it began at {_local(st.opened_at)})"
+                  for st in cleared]
+    listing, size = [], 0
+    for i, line in enumerate(lines):
+        if size + len(line) > MAX_LISTING:
+            listing.append(f"... and {len(lines) - i} more line(s): `syncd health` on {name} lists them.")
+            break
+        listing.append(line)
+        size += len(line) + 1
+    listing.append(f"A message follows when each clears; `syncd status` and `syncd health` on {name} say more.")
+    return Message(f"[syncd {name}] {', '.join(counts)}: {named}", "\n".join(listing))
+
+
+def _message_one(step: Step, name: str, now: datetime) -> Message:
     title = TITLES.get(step.kind, step.kind)
     if step.action == "clear":
         return Message(f"[syncd {name}] cleared: {step.mapping}: {title}",
@@ -116,11 +163,17 @@ def message_for(step: Step, name: str, now: datetime) -> Message:
 
 # -- channels ---------------------------------------------------------------------------------
 class Channel(Protocol):
+    #: what the channel is called in output: ``smtp`` or ``webhook``
     name: str
+
+    @property
+    def key(self) -> str:
+        """What its incidents are stored under (``syncd_alert.channel``)."""
+        ...
 
     def where(self) -> str: ...
 
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message, timeout: float | None = None) -> None: ...
 
     def secrets(self) -> list[str]: ...
 
@@ -129,11 +182,17 @@ class SendError(Exception):
     """A message could not be sent; the text names no credential."""
 
 
-class Mail:
+class Smtp:
+    """The ``smtp`` channel: a mail through the bureau's mail server (``alerts.smtp``)."""
+
     name = "smtp"
 
     def __init__(self, config: SmtpAlerts):
         self.config = config
+
+    @property
+    def key(self) -> str:
+        return self.name
 
     def where(self) -> str:
         return f"{self.config.host}:{self.config.port_or_default()}"
@@ -150,20 +209,21 @@ class Mail:
             return []
         return [password] if password else []
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, timeout: float | None = None) -> None:
+        """Send it, each network step within ``timeout`` seconds (at most ``alerts.smtp.timeout``)."""
         c = self.config
         mail = EmailMessage()
         mail["Subject"], mail["From"], mail["To"] = message.subject, c.from_, ", ".join(c.to)
         mail["Date"], mail["Message-ID"] = formatdate(localtime=True), make_msgid(domain="syncd")
         mail.set_content(message.body)
-        timeout = c.timeout.total_seconds()
+        seconds = _seconds(c.timeout.total_seconds(), timeout)
         try:
             password = self._password()
             context = ssl.create_default_context()
             if c.security == "ssl":
-                server: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port_or_default(), timeout=timeout, context=context)
+                server: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port_or_default(), timeout=seconds, context=context)
             else:
-                server = smtplib.SMTP(c.host, c.port_or_default(), timeout=timeout)
+                server = smtplib.SMTP(c.host, c.port_or_default(), timeout=seconds)
             with server:
                 if c.security == "starttls":
                     server.starttls(context=context)
@@ -173,38 +233,64 @@ class Mail:
         except smtplib.SMTPAuthenticationError as exc:
             raise SendError(f"the mail server refused the login of {c.user} ({exc.smtp_code}); check alerts.smtp.user "
                             "and its password_file") from None
-        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        except (smtplib.SMTPException, OSError, ssl.SSLError, ValueError, UnicodeError) as exc:
             raise SendError(_scrub(f"{type(exc).__name__}: {exc}", self.secrets())) from None
 
 
 class Webhook:
+    """The ``webhook`` channel: an HTTP POST of JSON (``alerts.webhook``)."""
+
     name = "webhook"
 
     def __init__(self, config: WebhookAlerts):
         self.config = config
+
+    @property
+    def key(self) -> str:
+        # Another robot (URL) is another channel: it is never sent that an incident it was never
+        # told of cleared. The hash names no part of the key.
+        parts = urlsplit(self.config.url)
+        digest = hashlib.sha256(f"{parts.hostname}:{parts.port}{parts.path}".encode()).hexdigest()
+        return f"webhook-{digest[:8]}"
 
     def where(self) -> str:
         parts = urlsplit(self.config.url)   # the path and the query may carry the robot's key
         return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
     def secrets(self) -> list[str]:
-        return [self.config.url]
+        """The URL, its path and query and each of their parts, and the headers' values."""
+        parts = urlsplit(self.config.url)
+        found = [self.config.url, parts.path, parts.query, parts.netloc.rpartition("@")[0],
+                 *(v for _, v in parse_qsl(parts.query)), *self.config.headers.values()]
+        found += [piece for piece in parts.path.split("/") if len(piece) >= 8]   # a key in the path
+        found += [unquote(f) for f in found]
+        return [f for f in found if f and f != "/"]
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, timeout: float | None = None) -> None:
         c = self.config
-        body = json.dumps(_fill(c.body, {"{subject}": message.subject, "{message}": message.body}),
-                          ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(c.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8", **c.headers})
         try:
-            with urllib.request.urlopen(request, timeout=c.timeout.total_seconds()) as response:  # noqa: S310
+            body = json.dumps(_fill(c.body, {"{subject}": message.subject, "{message}": message.body}),
+                              ensure_ascii=False).encode("utf-8")
+            request = urllib.request.Request(c.url, data=body, method="POST",
+                                             headers={"Content-Type": "application/json; charset=utf-8", **c.headers})
+            with urllib.request.urlopen(request, timeout=_seconds(c.timeout.total_seconds(), timeout)) as response:  # noqa: S310
                 answer = response.read(65536)
         except urllib.error.HTTPError as exc:
-            raise SendError(f"the endpoint answered HTTP {exc.code} {exc.reason}") from None
+            raise SendError(_scrub(f"the endpoint answered HTTP {exc.code} {exc.reason}", self.secrets())) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SendError(_scrub(f"cannot reach it: {reason}", self.secrets())) from None
+        except http.client.HTTPException as exc:
+            raise SendError(_scrub(f"the endpoint did not answer as an HTTP server does, or the URL cannot be used: "
+                                   f"{type(exc).__name__}: {exc}", self.secrets())) from None
+        except (ValueError, TypeError) as exc:
+            raise SendError(_scrub(f"cannot make the request: {type(exc).__name__}: {exc}; check alerts.webhook",
+                                   self.secrets())) from None
         _robot_verdict(answer)
+
+
+def _seconds(configured: float, at_most: float | None) -> float:
+    return configured if at_most is None else max(min(configured, at_most), 0.5)
 
 
 def _robot_verdict(answer: bytes) -> None:
@@ -230,16 +316,15 @@ def _fill(template: Any, values: dict[str, str]) -> Any:
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
     return text
 
 
 def channels(config: AlertsConfig) -> list[Channel]:
     found: list[Channel] = []
     if config.smtp is not None:
-        found.append(Mail(config.smtp))
+        found.append(Smtp(config.smtp))
     if config.webhook is not None:
         found.append(Webhook(config.webhook))
     return found
@@ -251,14 +336,34 @@ def host_name(config: AlertsConfig) -> str:
 
 def _database_passwords(project: Project) -> list[str]:
     found = []
-    for db in (project.config.source, project.config.target):
+    urls: list[Callable[[], Any]] = [project.config.source.sqlalchemy_url, project.config.target.sqlalchemy_url,
+                                     project.config.state_url]
+    for url in urls:
         try:
-            password = db.sqlalchemy_url().password
-        except OSError:
+            password = url().password
+        except (OSError, ValueError):
             continue
         if password:
             found.append(str(password))
     return found
+
+
+def secrets(project: Project, using: Sequence[Channel] | None = None) -> list[str]:
+    """Every password and every channel's secret: what no alert message or log line may hold."""
+    chosen = list(using) if using is not None else channels(project.config.alerts)
+    return [*_database_passwords(project), *(s for c in chosen for s in c.secrets())]
+
+
+def scrub(project: Project, text: str) -> str:
+    """``text`` without a password, the webhook's path and query, or a URL's password."""
+    try:
+        known = secrets(project)
+        webhook = project.config.alerts.webhook
+        if webhook is not None:      # the URL shown as the log shows it: its scheme and host
+            text = text.replace(webhook.url, f"{Webhook(webhook).where()}/***")
+    except Exception:  # noqa: BLE001 - masking what can be known is better than not logging at all
+        known = []
+    return redact(_scrub(text, known), known)
 
 
 def _masked(message: Message, secrets: Sequence[str]) -> Message:
@@ -273,48 +378,101 @@ class CheckResult:
     failed: list[str]
 
 
+def _probe_due(project: Project, now: datetime) -> bool:
+    """Whether this check reads the newest source cursors (a MAX(cursor) per mapping on the county's
+    database): at most once per ``health.max_lag`` / PROBE_SHARE per config file."""
+    key = str(project.config.path)
+    last = _probed.get(key)
+    if last is not None and last <= now < last + project.config.health.max_lag / PROBE_SHARE:
+        return False
+    _probed[key] = now
+    return True
+
+
+def _record(what: str, write: Callable[[], None], known: Sequence[str], attempts: int = 3) -> bool:
+    """Write to the state store; on failure try twice more, then log and go on: the message may
+    then be sent again at the next check (at least once, never lost)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            write()
+            return True
+        except (SyncdError, OSError) as exc:
+            if attempt == attempts:
+                logger.warning("alerts: could not record {} in the state store: {}; the message may be sent again",
+                               what, redact(_scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                                   known), known))
+                return False
+            time.sleep(0.2 * attempt)
+    return False
+
+
 def check(project: Project, *, now: datetime | None = None, using: Sequence[Channel] | None = None) -> CheckResult:
-    """Judge the incidents now and send what is due on every channel. Never raises for a message
-    that could not be sent: it is logged and stays due for the next check."""
+    """Judge the incidents now and send what is due: one message per channel. Never raises for a
+    message that could not be sent: it is logged and stays due for the next check. The sending
+    ends by ``alerts.every`` after the check began: what is left is sent at the next check."""
     now = now or datetime.now(timezone.utc)
     config = project.config.alerts
     chosen = list(using) if using is not None else channels(config)
+    deadline = time.monotonic() + config.every.total_seconds()
     result = CheckResult([], [])
     state = open_state(project.config)
     try:
         stored = state.incidents()
         if not chosen and not stored:
             return result
-        current, unknown = incidents(findings(project, now=now)[0])
-        by_name = {c.name: c for c in chosen}
+        known = secrets(project, chosen)
+        if not chosen:
+            # alerts were taken out of the config: forget what was stored, so that alerts put back
+            # later do not say that long-gone incidents cleared
+            for r in stored:
+                _record("a forgotten incident", lambda r=r: state.close_incident(r["channel"], r["mapping"], r["kind"]),
+                        known)
+            return result
+        probe = _probe_due(project, now)
+        current, unknown = incidents(findings(project, now=now, probe=probe)[0])
+        if not probe:
+            unknown.add("lag")
+        # a run under way is not the mapping's last result: whether its last run failed is known
+        # when it ends (the check runs beside the runs, in its own worker)
+        unknown |= {f"{m}:failed" for m, run in state.last_runs().items() if run.get("status") == "running"}
+        by_key = {c.key: c for c in chosen}
         name = host_name(config)
-        secrets = [*_database_passwords(project), *(s for c in chosen for s in c.secrets())]
-        given_up: set[str] = set()     # a channel that failed once in this check is tried again next time
-        for step in plan(current, unknown, stored, list(by_name)):
+        due: dict[str, list[Step]] = {}
+        for step in plan(current, unknown, stored, list(by_key)):
             if step.action == "forget":
-                state.close_incident(step.channel, step.mapping, step.kind)
+                _record("a forgotten incident", lambda st=step: state.close_incident(st.channel, st.mapping, st.kind),
+                        known)
                 continue
             if step.action == "open":
-                state.open_incident(step.channel, step.mapping, step.kind, step.text, now)
-                step = Step("announce", step.channel, step.mapping, step.kind, step.text, now)
-            if step.channel in given_up:
+                _record(f"the incident {step.mapping}: {step.kind}",
+                        lambda st=step: state.open_incident(st.channel, st.mapping, st.kind, st.text, now), known)
+                step = Step("send", step.channel, step.mapping, step.kind, step.text, now)
+            due.setdefault(step.channel, []).append(step)
+        for key, steps in due.items():
+            channel = by_key[key]
+            message = _masked(message_for(steps, name, now), known)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                result.failed.append(f"{channel.name} {channel.where()}: the check ran out of time")
+                logger.warning("alerts: no time left in this check (alerts.every {}) to send \"{}\" by {} to {}; "
+                               "sent at the next check", config.every, message.subject, channel.name, channel.where())
                 continue
-            channel = by_name[step.channel]
-            message = _masked(message_for(step, name, now), secrets)
             try:
-                channel.send(message)
+                channel.send(message, timeout=left)
             except SendError as exc:
-                given_up.add(step.channel)
                 result.failed.append(f"{channel.name} {channel.where()}: {exc}")
-                logger.warning("alerts: cannot send \"{}\" by {} to {}: {}; tried again at the next check",
+                logger.warning("alerts: cannot send \"{}\" by {} to {}: {}; sent at the next check",
                                message.subject, channel.name, channel.where(), exc)
                 continue
             result.sent.append(f"{channel.name}: {message.subject}")
             logger.info("alerts: sent \"{}\" by {} to {}", message.subject, channel.name, channel.where())
-            if step.action == "clear":
-                state.close_incident(step.channel, step.mapping, step.kind)
-            else:
-                state.incident_notified(step.channel, step.mapping, step.kind, now)
+            for step in steps:
+                if step.action == "clear":
+                    _record(f"that {step.mapping}: {step.kind} cleared",
+                            lambda st=step: state.close_incident(st.channel, st.mapping, st.kind), known)
+                else:
+                    _record(f"the message about {step.mapping}: {step.kind}",
+                            lambda st=step: state.incident_sent(st.channel, st.mapping, st.kind, now), known)
     finally:
         state.engine.dispose()
     return result
@@ -326,7 +484,8 @@ def send_test(project: Project) -> list[tuple[str, str | None]]:
     name = host_name(config)
     message = Message(f"[syncd {name}] test message",
                       f"This is a test of syncd's alerts from {name} at {_local(datetime.now(timezone.utc))}. "
-                      "Incidents (a failed run, rejected rows, lag past health.max_lag) come this way.")
+                      "Incidents (a failed run, rejected rows, a run that lasts too long, lag past health.max_lag) "
+                      "come this way.")
     outcome: list[tuple[str, str | None]] = []
     for channel in channels(config):
         try:

@@ -8,6 +8,7 @@ beside a ``url`` supplies the password, so no secret needs to sit in the config.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -215,6 +216,21 @@ class WebhookAlerts(_Frozen):
     def _http(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("write an http:// or https:// URL, e.g. http://10.1.2.3/robot/send?key=...")
+        odd = re.search(r"[\x00-\x20\x7f]", value)
+        if odd:
+            what = "a space" if odd.group() == " " else "a tab, line break or control character"
+            raise ValueError(f"the URL holds {what} at character {odd.start() + 1}: remove it, or write a space "
+                             "as %20")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"body must be JSON: text, numbers, true/false, lists and mappings ({exc}); put a date "
+                             "or time in quotes") from None
         return value
 
 

@@ -223,7 +223,8 @@ class Daemon:
     def _start_scheduler(self) -> None:
         tz = self.project.tz
         scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=1), "watchdog": ThreadPoolExecutor(max_workers=1)},
+            executors={"default": ThreadPoolExecutor(max_workers=1), "watchdog": ThreadPoolExecutor(max_workers=1),
+                       ALERTS_JOB: ThreadPoolExecutor(max_workers=1)},
             job_defaults={"max_instances": 1, "coalesce": True,
                           "misfire_grace_time": int(MISFIRE_GRACE.total_seconds())},
             timezone=tz)
@@ -262,7 +263,8 @@ class Daemon:
                           replace_existing=True)
 
     def _add_alerts(self, scheduler: BackgroundScheduler, now: datetime) -> None:
-        """The alerts check (``alerts.every``): in the one worker, between runs; the first one at start."""
+        """The alerts check (``alerts.every``): in a worker of its own, so that a run that hangs cannot
+        hold up the alert about it, nor a slow mail server the runs; the first one at start."""
         config = self.project.config.alerts
         if not config.enabled:
             if scheduler.get_job(ALERTS_JOB) is not None:
@@ -271,7 +273,7 @@ class Daemon:
         scheduler.add_job(self._check_alerts, IntervalTrigger(seconds=config.every.total_seconds(),
                                                               timezone=self.project.tz),
                           id=ALERTS_JOB, name=f"every {config.every}: alerts", replace_existing=True,
-                          next_run_time=now)
+                          next_run_time=now, executor=ALERTS_JOB)
 
     def _check_alerts(self) -> None:
         if not self.stopping.is_set():

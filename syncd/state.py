@@ -1117,7 +1117,7 @@ class StateStore:
             conn.execute(sa.insert(alerts).values(channel=channel, mapping=mapping, kind=kind, opened_at=at,
                                                   message=message, notified_at=None))
 
-    def incident_notified(self, channel: str, mapping: str, kind: str, at: datetime) -> None:
+    def incident_sent(self, channel: str, mapping: str, kind: str, at: datetime) -> None:
         with self._writing("record an alert sent") as conn:
             conn.execute(sa.update(alerts).where(alerts.c.channel == channel, alerts.c.mapping == mapping,
                                                  alerts.c.kind == kind).values(notified_at=at))

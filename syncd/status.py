@@ -13,10 +13,11 @@ from syncd.source import Source
 from syncd.state import as_utc
 
 
-def status(project: Project, *, now: datetime | None = None, source_problems: list[str] | None = None
-           ) -> list[dict[str, Any]]:
+def status(project: Project, *, now: datetime | None = None, source_problems: list[str] | None = None,
+           probe: bool = True) -> list[dict[str, Any]]:
     """Per mapping: watermark, last run and its counts, pending rejects, next run (while a daemon
-    runs) and lag. A source that cannot be read leaves lag empty and its reason in ``source_problems``."""
+    runs) and lag. A source that cannot be read leaves lag empty and its reason in ``source_problems``;
+    with ``probe`` False the source is not read at all (no lag, no newest cursor)."""
     now = now or datetime.now(timezone.utc)
     state = open_state(project.config)
     try:
@@ -25,7 +26,7 @@ def status(project: Project, *, now: datetime | None = None, source_problems: li
         pending = state.pending_counts()
     finally:
         state.engine.dispose()
-    newest = _newest(project, source_problems if source_problems is not None else [])
+    newest = _newest(project, source_problems if source_problems is not None else []) if probe else {}
     next_runs = lock.published_next_runs(lock.lock_path(project.config))
     running = lock.published_running(lock.lock_path(project.config))
     rows = []
@@ -123,18 +124,19 @@ class Finding:
     text: str
 
 
-def findings(project: Project, *, now: datetime | None = None) -> tuple[list[Finding], timedelta, int]:
+def findings(project: Project, *, now: datetime | None = None, probe: bool = True
+             ) -> tuple[list[Finding], timedelta, int]:
     """What ``health`` judges by: (the findings, the largest lag, how many mappings are enabled).
 
     Not fresh: a run under way for longer than ``health.max_run``, never ran, last run failed,
     no run for longer than ``health.max_lag``, the
     watermark more than ``health.max_lag`` behind the newest source row, or more pending rejects
-    than ``health.max_rejects``.
+    than ``health.max_rejects``. With ``probe`` False the source is not read: no lag is judged.
     """
     now = now or datetime.now(timezone.utc)
     limits = project.config.health
     source_problems: list[str] = []
-    rows = {r["mapping"]: r for r in status(project, now=now, source_problems=source_problems)}
+    rows = {r["mapping"]: r for r in status(project, now=now, source_problems=source_problems, probe=probe)}
     found: list[Finding] = []
     if source_problems:
         found.append(Finding(None, "source", source_problems[0]))

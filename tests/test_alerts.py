@@ -366,7 +366,7 @@ def test_the_plan_opens_announces_clears_and_forgets():
     stored = [_row("smtp", "a", "failed", True), _row("smtp", "c", "rejects", False),
               _row("smtp", "d", "stale", True), _row("smtp", "e", "failed", False), _row("sms", "a", "failed", True)]
     steps = {(st.action, st.channel, st.mapping, st.kind) for st in alerts.plan(current, unknown, stored, ["smtp"])}
-    assert steps == {("open", "smtp", "b", "lag"), ("announce", "smtp", "c", "rejects"),
+    assert steps == {("open", "smtp", "b", "lag"), ("send", "smtp", "c", "rejects"),
                      ("clear", "smtp", "d", "stale"), ("forget", "smtp", "e", "failed"),
                      ("forget", "sms", "a", "failed")}
 
@@ -379,7 +379,7 @@ def test_an_unreadable_source_neither_opens_nor_clears_a_lag_incident():
     assert steps == [("clear", "failed")]
 
 
-def test_a_lag_past_max_lag_is_an_incident(s, smtp):
+def test_no_run_for_longer_than_max_lag_is_a_stale_incident(s, smtp):
     s.insert([{"id": 1, "update_time": s.at(1)}])
     s.run()
     later = datetime.now(timezone.utc) + timedelta(hours=3)     # no run for 3h (health.max_lag: 2h)
@@ -391,6 +391,25 @@ def test_a_lag_past_max_lag_is_an_incident(s, smtp):
     s.run()
     commands.check_alerts(s.project())
     assert str(smtp.messages[-1]["Subject"]).strip().startswith("[syncd county-410922] cleared: record: no run")
+
+
+def test_a_lag_past_max_lag_is_an_incident_until_a_run_catches_up(s, smtp, robot):
+    """The watermark 3h behind the newest source row (health.max_lag 2h), the mapping run just now:
+    a lag incident, not a stale one; it clears once a run has synced the newer rows. The source
+    is read for the lag at most every health.max_lag / 2."""
+    s.insert([{"id": 1, "update_time": s.at(-3600)}])
+    s.run()
+    s.insert([{"id": 2, "update_time": s.at(7000)}])       # newer than the watermark by 2h56m, not synced yet
+    now = datetime.now(timezone.utc)
+    commands.check_alerts(s.project(), now=now)
+    assert [m["Subject"] for m in smtp.messages] == ["[syncd county-410922] record: the lag passes health.max_lag"]
+    assert "behind the newest source row" in smtp.messages[0].get_content()
+    s.run()
+    commands.check_alerts(s.project(), now=now + timedelta(minutes=2))      # the source is not read again yet
+    assert len(smtp.messages) == 1
+    commands.check_alerts(s.project(), now=now + timedelta(hours=1))
+    assert smtp.messages[-1]["Subject"] == "[syncd county-410922] cleared: record: the lag passes health.max_lag"
+    assert len(smtp.messages) == 2 and len(robot.posts) == 2
 
 
 def test_a_version_6_store_gains_the_alert_table(tmp_path):
@@ -435,7 +454,7 @@ alerts:
             wait_for(lambda: robot.posts, 30, "the alert of the failed run")
             assert _contents(robot)[0].startswith("[syncd county] record: the last run failed")
             d.wait_log("mapping record failed", count=3)
-            assert len(robot.posts) == 1
+            assert len(robot.posts) == 1, (_contents(robot), d.log)
             with s.target.begin() as conn:
                 conn.execute(sa.text("ALTER TABLE dp_record_away RENAME TO dp_record"))
             wait_for(lambda: len(robot.posts) >= 2, 30, "the alert that it cleared")
@@ -464,5 +483,281 @@ alerts:
         finally:
             d.kill()
         assert len(robot.posts) == 3          # the incident was announced once, across two restarts
+    finally:
+        s.dispose()
+
+
+# -- many incidents, failing channels, slow servers -------------------------------------------
+def _two_incidents(s: Scenario) -> datetime:
+    """Rejected rows wait, and (3h on) no run for longer than health.max_lag: two incidents."""
+    s.insert([{"id": 1, "update_time": s.at(1)}, {"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+    return datetime.now(timezone.utc) + timedelta(hours=3)
+
+
+def test_one_message_per_channel_per_check_lists_every_incident(s, smtp, robot):
+    later = _two_incidents(s)
+    commands.check_alerts(s.project(), now=later)
+    [mail] = smtp.messages
+    assert mail["Subject"] == "[syncd county-410922] 2 incident(s): record"
+    assert "1 pending reject(s)" in mail.get_content() and "no run since" in mail.get_content()
+    [content] = _contents(robot)
+    assert content.startswith(mail["Subject"]) and "pending reject(s)" in content and "no run since" in content
+    commands.drop_rejects(s.project(), mapping="record", keys=["2"], reason="企业已注销")
+    s.run()
+    commands.check_alerts(s.project(), now=datetime.now(timezone.utc))
+    assert smtp.messages[-1]["Subject"] == "[syncd county-410922] 2 cleared: record"
+    assert "record: rejected rows wait" in smtp.messages[-1].get_content()
+    assert len(smtp.messages) == 2 and len(robot.posts) == 2
+
+
+class _Failing:
+    name = key = "webhook"
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def where(self) -> str:
+        return "http://robot.example"
+
+    def send(self, message: alerts.Message, timeout: float | None = None) -> None:
+        self.attempts += 1
+        raise alerts.SendError("the endpoint answered HTTP 503 Service Unavailable")
+
+    def secrets(self) -> list[str]:
+        return []
+
+
+def test_a_failing_channel_is_tried_once_per_check_however_many_incidents(s, smtp, robot):
+    later = _two_incidents(s)
+    failing = _Failing()
+    result = alerts.check(s.project(), now=later, using=[failing])
+    assert failing.attempts == 1 and len(result.failed) == 1 and result.sent == []
+    alerts.check(s.project(), now=later + timedelta(minutes=2), using=[failing])
+    assert failing.attempts == 2
+    robot.status = 500
+    commands.check_alerts(s.project(), now=later)
+    assert len(robot.posts) == 1 and len(smtp.messages) == 1
+
+
+class _Silent(socketserver.BaseRequestHandler):
+    """Accepts the connection and never says a word (a tarpit, a firewall that half-opens)."""
+
+    def handle(self) -> None:
+        self.server.idle.wait(30)      # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def silent() -> Iterator[Any]:
+    server: Any = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Silent)
+    server.daemon_threads, server.idle = True, threading.Event()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.idle.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("channel", ["smtp", "webhook"])
+def test_a_server_that_never_answers_holds_the_check_no_longer_than_the_timeout(tmp_path, silent, channel):
+    import time
+
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        port = silent.server_address[1]
+        settings = (f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, from: a@b.example, to: c@d.example, "
+                    "timeout: 1s}\n" if channel == "smtp" else
+                    f"  webhook: {{url: 'http://127.0.0.1:{port}/send?key={ROBOT_KEY}', timeout: 1s}}\n")
+        config = tmp_path / "config.yaml"
+        config.write_text(config.read_text(encoding="utf-8") + "alerts:\n" + settings, encoding="utf-8")
+        s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+        s.run()
+        started = time.monotonic()
+        result = commands.check_alerts(s.project())
+        took = time.monotonic() - started
+        assert result is not None and len(result.failed) == 1 and "timed out" in result.failed[0]
+        assert took < 4, took
+        assert ROBOT_KEY not in result.failed[0]
+    finally:
+        s.dispose()
+
+
+# -- what reaches the log and the robot: no key, no password --------------------------------------
+def _webhook(url: str, body: Any = None) -> alerts.Webhook:
+    from syncd.config import WebhookAlerts
+
+    fields: dict[str, Any] = {"url": url, "headers": {}, "timeout": timedelta(seconds=2)}
+    fields["body"] = body if body is not None else WebhookAlerts.model_fields["body"].default
+    return alerts.Webhook(WebhookAlerts.model_construct(**fields))
+
+
+def test_webhook_failures_become_send_errors_without_the_key(silent):
+    import socket as sockets
+
+    message = alerts.Message("subject", "body")
+    # a space in the query (only a hand-built config gets this far: the config refuses it)
+    with pytest.raises(alerts.SendError) as caught:
+        _webhook(f"http://127.0.0.1:9/robot/send?key={ROBOT_KEY} x").send(message)
+    assert "InvalidURL" in str(caught.value) and ROBOT_KEY not in str(caught.value)
+    # a body that JSON cannot hold (a YAML date)
+    with pytest.raises(alerts.SendError) as caught:
+        _webhook(f"http://127.0.0.1:9/send?key={ROBOT_KEY}", {"day": datetime(2026, 1, 1).date()}).send(message)
+    assert "TypeError" in str(caught.value)
+    # an endpoint that is not an HTTP server
+    listener = sockets.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_garbage() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"SSH-2.0-OpenSSH_8.0 " + ROBOT_KEY.encode() + b"\r\n")
+        conn.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    with pytest.raises(alerts.SendError) as caught:
+        _webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/cgi-bin/{ROBOT_KEY}/send").send(message)
+    listener.close()
+    assert "BadStatusLine" in str(caught.value) and ROBOT_KEY not in str(caught.value)
+
+
+def test_an_unexpected_failure_of_a_check_is_logged_without_secrets(s, logged, monkeypatch, tmp_path):
+    (tmp_path / "state-password").write_text("StateStorePw8\n", encoding="utf-8")
+
+    def broken(project: Any, **kwargs: Any) -> Any:
+        url = project.config.alerts.webhook.url
+        raise RuntimeError(f"cannot open {url}: {PASSWORD} StateStorePw8")
+
+    monkeypatch.setattr(alerts, "check", broken)
+    monkeypatch.setattr(alerts, "_database_passwords", lambda project: ["StateStorePw8"])
+    assert commands.check_alerts(s.project()) is None
+    [line] = [line for line in logged if "could not check for incidents" in line]
+    assert "cannot open http://127.0.0.1" in line
+    assert ROBOT_KEY not in line and "/cgi-bin/webhook/send" not in line and PASSWORD not in line
+    assert "StateStorePw8" not in line
+
+
+def test_the_state_stores_password_is_masked_too(tmp_path):
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        (tmp_path / "state-password").write_text("StateStorePw8\n", encoding="utf-8")
+        config = tmp_path / "config.yaml"
+        text = config.read_text(encoding="utf-8")
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("state:"))
+        config.write_text(text + "\nstate: {url: 'postgresql+psycopg://syncd@127.0.0.1:1/state', "
+                                 "password_file: state-password}\n", encoding="utf-8")
+        assert "StateStorePw8" in alerts.secrets(s.project())
+    finally:
+        s.dispose()
+
+
+def test_webhook_urls_with_spaces_and_bodies_that_are_not_json_are_config_problems(tmp_path):
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        config = tmp_path / "config.yaml"
+        base = config.read_text(encoding="utf-8")
+        lines = len(base.splitlines())
+        config.write_text(base + f"""\
+alerts:
+  webhook:
+    url: "http://10.1.2.3/send?key={ROBOT_KEY}\\t"
+    body: {{msgtype: text, text: {{content: "{{subject}}"}}, day: 2026-01-01}}
+""", encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            s.project()
+        text = str(caught.value)
+        assert f"config.yaml, line {lines + 3} [alerts.webhook.url]: the URL holds a tab" in text
+        assert f"config.yaml, line {lines + 4} [alerts.webhook.body]: body must be JSON" in text
+        assert ROBOT_KEY not in text
+    finally:
+        s.dispose()
+
+
+# -- at least once ---------------------------------------------------------------------------
+def test_a_message_sent_whose_sending_cannot_be_recorded_is_sent_again(s, smtp, robot, logged, monkeypatch):
+    from syncd.errors import TransientSyncError
+
+    s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+
+    def locked(self: Any, *args: Any) -> None:
+        raise TransientSyncError("state store state.db: database is locked (while trying to record an alert sent)")
+
+    monkeypatch.setattr(alerts, "_record", lambda what, write, known: alerts_record(what, write, known, attempts=2))
+    monkeypatch.setattr(StateStore, "incident_sent", locked)
+    result = commands.check_alerts(s.project())
+    assert result is not None and len(result.sent) == 2 and len(smtp.messages) == 1
+    assert any("could not record the message about record: rejects" in line for line in logged)
+    monkeypatch.undo()
+    commands.check_alerts(s.project())
+    commands.check_alerts(s.project())
+    assert len(smtp.messages) == 2 and len(robot.posts) == 2      # once more, then never again
+
+
+alerts_record = alerts._record
+
+
+# -- channels come and go ---------------------------------------------------------------------
+def test_another_webhook_url_is_another_channel_and_removed_alerts_forget(s, smtp, robot, tmp_path):
+    s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+    commands.check_alerts(s.project())
+    assert len(robot.posts) == 1
+    config = tmp_path / "config.yaml"
+    original = config.read_text(encoding="utf-8")
+    config.write_text(original.replace("/cgi-bin/webhook/send?", "/cgi-bin/webhook/other?"), encoding="utf-8")
+    commands.drop_rejects(s.project(), mapping="record", keys=["2"], reason="企业已注销")
+    commands.check_alerts(s.project())
+    # the new robot never heard of the incident: no "cleared" for it; the mail channel says it cleared
+    assert len(robot.posts) == 1 and smtp.messages[-1]["Subject"].startswith("[syncd county-410922] cleared")
+    # alerts taken out of the config: what was stored is forgotten
+    s.insert([{"id": 3, "jg": "坏值", "update_time": s.at(3)}])
+    s.run()
+    commands.check_alerts(s.project())
+    assert len(smtp.messages) == 3
+    config.write_text(original[:original.index("alerts:")], encoding="utf-8")
+    alerts.check(s.project())
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM syncd_alert").fetchone() == (0,)
+
+
+def test_a_run_that_hangs_does_not_hold_up_its_alert(tmp_path, robot):
+    """The target locked by another session: the daemon's run waits on it, and the alert that the
+    run lasts longer than health.max_run goes out meanwhile (alerts have a worker of their own)."""
+    import signal
+
+    import sqlalchemy as sa
+
+    from tests.test_daemon import Daemon, build, wait_for
+
+    s = build(tmp_path, rows=10, schedule="1s", health="max_run: 1s")
+    try:
+        config = tmp_path / "config.yaml"
+        text = config.read_text(encoding="utf-8").replace(
+            f'target: {{url: "sqlite:///{tmp_path / "fep.db"}"}}',
+            f'target: {{url: "sqlite:///{tmp_path / "fep.db"}", connect_timeout: 40s}}')
+        config.write_text(text + f"""\
+alerts:
+  every: 1s
+  name: county
+  webhook: {{url: "http://127.0.0.1:{robot.server_address[1]}/send?key={ROBOT_KEY}", timeout: 2s}}
+""", encoding="utf-8")
+        holder = sa.create_engine(f"sqlite:///{tmp_path / 'fep.db'}", poolclass=sa.pool.NullPool)
+        conn = holder.connect()
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")         # the target is locked: the first run waits on it
+        d = Daemon(s)
+        try:
+            wait_for(lambda: robot.posts, 25, "the alert of the run that hangs")
+            assert _contents(robot)[0].startswith("[syncd county] record: a run lasts longer than health.max_run")
+            conn.exec_driver_sql("ROLLBACK")
+            conn.close()
+            wait_for(lambda: len(robot.posts) >= 2, 30, "the alert that it cleared")
+            assert _contents(robot)[1].startswith("[syncd county] cleared: record: a run lasts longer")
+            d.signal(signal.SIGTERM)
+            assert d.wait(30) == 0
+        finally:
+            d.kill()
+            conn.close()
+            holder.dispose()
     finally:
         s.dispose()
