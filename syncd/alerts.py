@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from functools import partial
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -425,7 +426,7 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
             # alerts were taken out of the config: forget what was stored, so that alerts put back
             # later do not say that long-gone incidents cleared
             for r in stored:
-                _record("a forgotten incident", lambda r=r: state.close_incident(r["channel"], r["mapping"], r["kind"]),
+                _record("a forgotten incident", partial(state.close_incident, r["channel"], r["mapping"], r["kind"]),
                         known)
             return result
         probe = _probe_due(project, now)
@@ -440,12 +441,12 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
         due: dict[str, list[Step]] = {}
         for step in plan(current, unknown, stored, list(by_key)):
             if step.action == "forget":
-                _record("a forgotten incident", lambda st=step: state.close_incident(st.channel, st.mapping, st.kind),
+                _record("a forgotten incident", partial(state.close_incident, step.channel, step.mapping, step.kind),
                         known)
                 continue
             if step.action == "open":
                 _record(f"the incident {step.mapping}: {step.kind}",
-                        lambda st=step: state.open_incident(st.channel, st.mapping, st.kind, st.text, now), known)
+                        partial(state.open_incident, step.channel, step.mapping, step.kind, step.text, now), known)
                 step = Step("send", step.channel, step.mapping, step.kind, step.text, now)
             due.setdefault(step.channel, []).append(step)
         for key, steps in due.items():
@@ -469,10 +470,10 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
             for step in steps:
                 if step.action == "clear":
                     _record(f"that {step.mapping}: {step.kind} cleared",
-                            lambda st=step: state.close_incident(st.channel, st.mapping, st.kind), known)
+                            partial(state.close_incident, step.channel, step.mapping, step.kind), known)
                 else:
                     _record(f"the message about {step.mapping}: {step.kind}",
-                            lambda st=step: state.incident_sent(st.channel, st.mapping, st.kind, now), known)
+                            partial(state.incident_sent, step.channel, step.mapping, step.kind, now), known)
     finally:
         state.engine.dispose()
     return result

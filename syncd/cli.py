@@ -783,7 +783,7 @@ def alerts_group() -> None:
 @alerts_group.command("test")
 @click.pass_context
 def alerts_test(ctx: click.Context) -> None:
-    """Send a test message by every configured channel (mail, webhook)."""
+    """Send a test message by every configured channel (smtp, webhook)."""
     from syncd import commands
 
     project = _load(ctx)

@@ -235,8 +235,9 @@ class WebhookAlerts(_Frozen):
 
 
 class AlertsConfig(_Frozen):
-    """``alerts:``: a message by mail and/or webhook when a mapping fails, rejects wait or the lag
-    passes ``health.max_lag``; once per incident, and once more when it clears."""
+    """``alerts:``: a message on the smtp and/or webhook channel when a mapping fails, rejects wait, a
+    run lasts too long or the lag passes ``health.max_lag``; once per incident, and once more when it
+    clears."""
 
     smtp: SmtpAlerts | None = None
     webhook: WebhookAlerts | None = None

@@ -302,7 +302,8 @@ def _v5_to_v6(conn: sa.Connection) -> None:
 
 
 def _v6_to_v7(conn: sa.Connection) -> None:
-    """The alert incidents (syncd_alert): each is announced once, and once more when it clears."""
+    """The alert incidents (syncd_alert): each is sent once, and once more when it clears."""
+    # notified_at: when its message was sent
     sa.Table(
         "syncd_alert", sa.MetaData(),
         sa.Column("channel", sa.String(20), primary_key=True),

@@ -353,12 +353,12 @@ alerts:
 AT = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
 
 
-def _row(channel: str, mapping: str, kind: str, notified: bool) -> dict[str, Any]:
+def _row(channel: str, mapping: str, kind: str, sent: bool) -> dict[str, Any]:
     return {"channel": channel, "mapping": mapping, "kind": kind, "message": f"{mapping} {kind}",
-            "opened_at": AT, "notified_at": AT + timedelta(seconds=1) if notified else None}
+            "opened_at": AT, "notified_at": AT + timedelta(seconds=1) if sent else None}
 
 
-def test_the_plan_opens_announces_clears_and_forgets():
+def test_the_plan_opens_sends_clears_and_forgets():
     current, unknown = alerts.incidents([
         Finding("a", "failed", "a failed"), Finding("b", "lag", "b behind"), Finding("b", "never-ran", "x"),
         Finding("c", "rejects", "c rejects")])
@@ -464,7 +464,7 @@ alerts:
             assert ROBOT_KEY not in d.log
         finally:
             d.kill()
-        # a failure while the daemon is down: the restarted daemon announces it once
+        # a failure while the daemon is down: the restarted daemon sends it once
         with s.target.begin() as conn:
             conn.execute(sa.text("ALTER TABLE dp_record RENAME TO dp_record_away"))
         d = Daemon(s)
@@ -482,7 +482,7 @@ alerts:
             assert d.wait(30) == 0
         finally:
             d.kill()
-        assert len(robot.posts) == 3          # the incident was announced once, across two restarts
+        assert len(robot.posts) == 3          # the incident was sent once, across two restarts
     finally:
         s.dispose()
 
@@ -761,3 +761,14 @@ alerts:
             holder.dispose()
     finally:
         s.dispose()
+
+
+def test_check_warns_that_a_mail_password_would_cross_in_clear(s, tmp_path):
+    (tmp_path / "smtp-password").chmod(0o600)
+    proc = s.syncd("check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "alerts.smtp has a user (syncd@county.example) and security: none" in " ".join(proc.stdout.split())
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("security: none", "security: starttls"),
+                      encoding="utf-8")
+    assert "security: none" not in s.syncd("check").stdout
