@@ -176,7 +176,12 @@ def _progress_bars(names: Sequence[str]) -> Any:
                 bars.update(task, total=bars.tasks[task].completed + rows)
 
         def rows_read(self, mapping: str, rows: int) -> None:
-            bars.advance(self._task(mapping), rows)
+            task = self._task(mapping)
+            bars.advance(task, rows)
+            shown = bars.tasks[task]
+            if shown.total is not None and shown.completed > shown.total:
+                # rows past the counted full copy (its incremental window, the NULL-cursor rows)
+                bars.update(task, total=shown.completed)
 
         def activity(self, mapping: str, doing: str | None) -> None:
             if doing is None and mapping in self.tasks:

@@ -78,8 +78,9 @@ class Observer:
 
     def reading(self, mapping: str, count: Callable[[], int | None]) -> None:
         """A read of source rows begins (a window, or the rows with a NULL cursor). ``count()``
-        counts them with a ``SELECT COUNT(*)`` (None if that fails): call it only when the number
-        is worth a query, e.g. for a progress bar's ETA."""
+        counts them with a ``SELECT COUNT(*)`` (None if that fails, or when the read is not worth
+        a count: only the first full copy of a mapping's run is counted): call it only when the
+        number is worth it, e.g. for a progress bar's ETA."""
 
     def rows_read(self, mapping: str, rows: int) -> None:
         """A batch of ``rows`` source rows was read and handled (written, rejected, or in a dry run
@@ -233,6 +234,7 @@ class MappingRun:
         self._excluded = 0                   # rows left out by bad_cursor: exclude, and the first of them
         self._doing: str | None = None
         self._first_excluded: str | None = None
+        self._counted = False       # whether a progress display was given the count of a full copy
         self._phases: dict[Phase, Callable[[Progress], Progress]] = {
             "prepare": self._prepare, "rejects": self._retry_rejects, "plan": self._plan,
             "read": self._read, "nulls": self._read_nulls}
@@ -461,7 +463,11 @@ class MappingRun:
         window = self.progress.window
         tracker = KeyTracker(self.layout.key, self.layout.names,
                              in_key_order=not windowed or (window is not None and window.snapshot))
-        self.observer.reading(self.mapping.name, lambda: self._count(statement))
+        # Counted once per run of a mapping, for a full copy only: its COUNT(*) is a read of the
+        # source on top of the copy's; an incremental window is small and read at once.
+        counted = windowed and window is not None and window.snapshot and not self._counted
+        self._counted = self._counted or counted
+        self.observer.reading(self.mapping.name, (lambda: self._count(statement)) if counted else (lambda: None))
         with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
             for rows in batches:
                 if not rows:
