@@ -423,11 +423,7 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
             return result
         known = secrets(project, chosen)
         if not chosen:
-            # alerts were taken out of the config: forget what was stored, so that alerts put back
-            # later do not say that long-gone incidents cleared
-            for r in stored:
-                _record("a forgotten incident", partial(state.close_incident, r["channel"], r["mapping"], r["kind"]),
-                        known)
+            _forget(state, stored, known)
             return result
         probe = _probe_due(project, now)
         current, unknown = incidents(findings(project, now=now, probe=probe)[0])
@@ -477,6 +473,23 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
     finally:
         state.engine.dispose()
     return result
+
+
+def forget(project: Project) -> None:
+    """Alerts were taken out of the config: forget the stored incidents, so that alerts put back
+    later do not say that long-gone incidents cleared."""
+    state = open_state(project.config)
+    try:
+        stored = state.incidents()
+        if stored:
+            _forget(state, stored, secrets(project, []))
+    finally:
+        state.engine.dispose()
+
+
+def _forget(state: Any, stored: Sequence[dict[str, Any]], known: Sequence[str]) -> None:
+    for r in stored:
+        _record("a forgotten incident", partial(state.close_incident, r["channel"], r["mapping"], r["kind"]), known)
 
 
 def send_test(project: Project) -> list[tuple[str, str | None]]:

@@ -768,11 +768,12 @@ def repair(project: Project, *, names: Sequence[str] = (), repair: bool = True, 
 def check_alerts(project: Project, *, now: datetime | None = None) -> alerts.CheckResult | None:
     """Send the alerts that are due (``alerts:``). Nothing here stops a sync: a message that could
     not be sent, or incidents that could not be judged, are logged and tried at the next check."""
-    if not project.config.alerts.enabled:
-        return None
-    from syncd import alerts  # smtplib, ssl, urllib: only where alerts are configured
+    from syncd import alerts  # smtplib, ssl, urllib: imported by the commands that send or forget alerts
 
     try:
+        if not project.config.alerts.enabled:
+            alerts.forget(project)       # alerts put back later start afresh
+            return None
         return alerts.check(project, now=now)
     except Exception as exc:  # noqa: BLE001 - alerts never stop the sync; the next check tries again
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

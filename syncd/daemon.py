@@ -267,8 +267,9 @@ class Daemon:
         hold up the alert about it, nor a slow mail server the runs; the first one at start."""
         config = self.project.config.alerts
         if not config.enabled:
-            if scheduler.get_job(ALERTS_JOB) is not None:
-                scheduler.remove_job(ALERTS_JOB)
+            # once, to forget the incidents stored while alerts were configured
+            scheduler.add_job(self._check_alerts, "date", run_date=now, id=ALERTS_JOB, name="alerts: forget incidents",
+                              replace_existing=True, executor=ALERTS_JOB)
             return
         scheduler.add_job(self._check_alerts, IntervalTrigger(seconds=config.every.total_seconds(),
                                                               timezone=self.project.tz),
