@@ -174,7 +174,7 @@ class Channel(Protocol):
 
     def where(self) -> str: ...
 
-    def send(self, message: Message, timeout: float | None = None) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def secrets(self) -> list[str]: ...
 
@@ -210,14 +210,14 @@ class Smtp:
             return []
         return [password] if password else []
 
-    def send(self, message: Message, timeout: float | None = None) -> None:
-        """Send it, each network step within ``timeout`` seconds (at most ``alerts.smtp.timeout``)."""
+    def send(self, message: Message) -> None:
+        """Send it, each network step within ``alerts.smtp.timeout``."""
         c = self.config
         mail = EmailMessage()
         mail["Subject"], mail["From"], mail["To"] = message.subject, c.from_, ", ".join(c.to)
         mail["Date"], mail["Message-ID"] = formatdate(localtime=True), make_msgid(domain="syncd")
         mail.set_content(message.body)
-        seconds = _seconds(c.timeout.total_seconds(), timeout)
+        seconds = c.timeout.total_seconds()
         try:
             password = self._password()
             context = ssl.create_default_context()
@@ -267,14 +267,14 @@ class Webhook:
         found += [unquote(f) for f in found]
         return [f for f in found if f and f != "/"]
 
-    def send(self, message: Message, timeout: float | None = None) -> None:
+    def send(self, message: Message) -> None:
         c = self.config
         try:
             body = json.dumps(_fill(c.body, {"{subject}": message.subject, "{message}": message.body}),
                               ensure_ascii=False).encode("utf-8")
             request = urllib.request.Request(c.url, data=body, method="POST",
                                              headers={"Content-Type": "application/json; charset=utf-8", **c.headers})
-            with urllib.request.urlopen(request, timeout=_seconds(c.timeout.total_seconds(), timeout)) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=c.timeout.total_seconds()) as response:  # noqa: S310
                 answer = response.read(65536)
         except urllib.error.HTTPError as exc:
             raise SendError(_scrub(f"the endpoint answered HTTP {exc.code} {exc.reason}", self.secrets())) from None
@@ -288,10 +288,6 @@ class Webhook:
             raise SendError(_scrub(f"cannot make the request: {type(exc).__name__}: {exc}; check alerts.webhook",
                                    self.secrets())) from None
         _robot_verdict(answer)
-
-
-def _seconds(configured: float, at_most: float | None) -> float:
-    return configured if at_most is None else max(min(configured, at_most), 0.5)
 
 
 def _robot_verdict(answer: bytes) -> None:
@@ -409,12 +405,16 @@ def _record(what: str, write: Callable[[], None], known: Sequence[str], attempts
 
 def check(project: Project, *, now: datetime | None = None, using: Sequence[Channel] | None = None) -> CheckResult:
     """Judge the incidents now and send what is due: one message per channel. Never raises for a
-    message that could not be sent: it is logged and stays due for the next check. The sending
-    ends by ``alerts.every`` after the check began: what is left is sent at the next check."""
+    message that could not be sent: it is logged and stays due for the next check. Each channel's
+    network steps wait at most its ``timeout``; no message is begun once ``alerts.every`` (or the
+    channels' timeouts added up, if longer) has passed since the check began: what is left is sent
+    at the next check."""
     now = now or datetime.now(timezone.utc)
     config = project.config.alerts
     chosen = list(using) if using is not None else channels(config)
-    deadline = time.monotonic() + config.every.total_seconds()
+    # each channel gets its timeout even when the first is slow; a slow source read does not push
+    # the sending past the next check
+    deadline = time.monotonic() + max(config.every.total_seconds(), sum(_timeout(c) for c in chosen))
     result = CheckResult([], [])
     state = open_state(project.config)
     try:
@@ -448,14 +448,13 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
         for key, steps in due.items():
             channel = by_key[key]
             message = _masked(message_for(steps, name, now), known)
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if time.monotonic() >= deadline:
                 result.failed.append(f"{channel.name} {channel.where()}: the check ran out of time")
                 logger.warning("alerts: no time left in this check (alerts.every {}) to send \"{}\" by {} to {}; "
                                "sent at the next check", config.every, message.subject, channel.name, channel.where())
                 continue
             try:
-                channel.send(message, timeout=left)
+                channel.send(message)
             except SendError as exc:
                 result.failed.append(f"{channel.name} {channel.where()}: {exc}")
                 logger.warning("alerts: cannot send \"{}\" by {} to {}: {}; sent at the next check",
@@ -473,6 +472,11 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
     finally:
         state.engine.dispose()
     return result
+
+
+def _timeout(channel: Channel) -> float:
+    config = getattr(channel, "config", None)
+    return config.timeout.total_seconds() if config is not None else 0.0
 
 
 def forget(project: Project) -> None:

@@ -520,7 +520,7 @@ class _Failing:
     def where(self) -> str:
         return "http://robot.example"
 
-    def send(self, message: alerts.Message, timeout: float | None = None) -> None:
+    def send(self, message: alerts.Message) -> None:
         self.attempts += 1
         raise alerts.SendError("the endpoint answered HTTP 503 Service Unavailable")
 
@@ -772,3 +772,36 @@ def test_check_warns_that_a_mail_password_would_cross_in_clear(s, tmp_path):
     config.write_text(config.read_text(encoding="utf-8").replace("security: none", "security: starttls"),
                       encoding="utf-8")
     assert "security: none" not in s.syncd("check").stdout
+
+
+class _Slow:
+    """A channel whose server takes ``seconds`` to take a message."""
+
+    def __init__(self, key: str, seconds: float) -> None:
+        self.name = self.key = key
+        self.seconds, self.sent = seconds, 0
+
+    def where(self) -> str:
+        return "slow.example"
+
+    def send(self, message: alerts.Message) -> None:
+        import time
+
+        time.sleep(self.seconds)
+        self.sent += 1
+
+    def secrets(self) -> list[str]:
+        return []
+
+
+def test_a_check_begins_no_message_past_its_deadline_and_the_next_check_sends_it(s, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  name: county-410922", "  every: 1s\n"
+                                                                 "  name: county-410922"), encoding="utf-8")
+    s.insert([{"id": 2, "jg": "坏值", "update_time": s.at(2)}])
+    s.run()
+    slow, other = _Slow("smtp", 1.2), _Slow("webhook", 0)
+    result = alerts.check(s.project(), using=[slow, other])
+    assert (slow.sent, other.sent) == (1, 0) and result.failed == ["webhook slow.example: the check ran out of time"]
+    alerts.check(s.project(), using=[slow, other])
+    assert (slow.sent, other.sent) == (1, 1)
