@@ -426,12 +426,13 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
             _forget(state, stored, known)
             return result
         probe = _probe_due(project, now)
-        current, unknown = incidents(findings(project, now=now, probe=probe)[0])
+        rows: dict[str, dict[str, Any]] = {}
+        current, unknown = incidents(findings(project, now=now, probe=probe, rows_out=rows)[0])
         if not probe:
             unknown.add("lag")
         # a run under way is not the mapping's last result: whether its last run failed is known
         # when it ends (the check runs beside the runs, in its own worker)
-        unknown |= {f"{m}:failed" for m, run in state.last_runs().items() if run.get("status") == "running"}
+        unknown |= {f"{m}:failed" for m, row in rows.items() if row["last_status"] == "running"}
         by_key = {c.key: c for c in chosen}
         name = host_name(config)
         due: dict[str, list[Step]] = {}

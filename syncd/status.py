@@ -124,19 +124,22 @@ class Finding:
     text: str
 
 
-def findings(project: Project, *, now: datetime | None = None, probe: bool = True
-             ) -> tuple[list[Finding], timedelta, int]:
+def findings(project: Project, *, now: datetime | None = None, probe: bool = True,
+             rows_out: dict[str, dict[str, Any]] | None = None) -> tuple[list[Finding], timedelta, int]:
     """What ``health`` judges by: (the findings, the largest lag, how many mappings are enabled).
 
     Not fresh: a run under way for longer than ``health.max_run``, never ran, last run failed,
     no run for longer than ``health.max_lag``, the
     watermark more than ``health.max_lag`` behind the newest source row, or more pending rejects
     than ``health.max_rejects``. With ``probe`` False the source is not read: no lag is judged.
+    ``rows_out`` receives the ``status`` row of each mapping the findings were judged from.
     """
     now = now or datetime.now(timezone.utc)
     limits = project.config.health
     source_problems: list[str] = []
     rows = {r["mapping"]: r for r in status(project, now=now, source_problems=source_problems, probe=probe)}
+    if rows_out is not None:
+        rows_out.update(rows)
     found: list[Finding] = []
     if source_problems:
         found.append(Finding(None, "source", source_problems[0]))
