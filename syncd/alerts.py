@@ -263,9 +263,9 @@ class Webhook:
         parts = urlsplit(self.config.url)
         found = [self.config.url, parts.path, parts.query, parts.netloc.rpartition("@")[0],
                  *(v for _, v in parse_qsl(parts.query)), *self.config.headers.values()]
-        found += [piece for piece in parts.path.split("/") if len(piece) >= 8]   # a key in the path
+        found += [piece for piece in parts.path.split("/") if len(piece) >= 12]   # a key in the path
         found += [unquote(f) for f in found]
-        return [f for f in found if f and f != "/"]
+        return [f for f in found if len(f) >= 6]      # not a short word any message may hold
 
     def send(self, message: Message) -> None:
         c = self.config
