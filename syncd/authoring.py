@@ -650,10 +650,10 @@ def scaffold(config: Config, *, source_table: str, target_table: str, source_sch
     two live schemas: columns matched by name (case and underscores ignored), key and cursor
     guessed, code lists proposed from the source's values, included blocks where they fit, and a
     TODO for each NOT NULL target column nothing fills. Filled in, it passes ``syncd check``."""
-    codes, _ = load_codes(config.codes_dir)
+    codes, _problems = load_codes(config.codes_dir)
     if not codes:
-        codes, _ = load_codes(resources.mappings_dir() / "codes")
-    blocks, _ = load_blocks(config.mappings, codes, config.vars)
+        codes, _problems = load_codes(resources.mappings_dir() / "codes")
+    blocks, _problems = load_blocks(config.mappings, codes, config.vars)
     target_schema = target_schema or config.target.schema_
     with databases(config) as (source, target):
         src = _reflect(source, source_table, source_schema, "source")
@@ -689,7 +689,7 @@ class _Values:
 
 def _codable(sa_type: Any) -> bool:
     """A source column that may hold a code or its label: short text."""
-    kind, length, _, _ = column_kind(sa_type)
+    kind, length, _scale, _unsigned = column_kind(sa_type)
     return kind == "str" and (length or 0) <= 40
 
 

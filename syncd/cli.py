@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncd import __version__
+from syncd import __version__, i18n
 from syncd.errors import ConfigError, LockedError, SyncdError
+from syncd.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -81,7 +82,12 @@ def _secrets(project: commands.Project) -> list[str]:
 def _load(ctx: click.Context, only: Sequence[str] = ()) -> commands.Project:
     from syncd import commands, engines, logs
 
+    if ctx.obj["lang"] is None:
+        # `lang:` in the config, read before the rest so that its own problems are in that language
+        i18n.use(i18n.choose(commands.config_language(ctx.obj["config"])))
     project = commands.open_project(ctx.obj["config"], only=only)
+    if ctx.obj["lang"] is None:
+        i18n.use(i18n.choose(project.config.lang))
     engines.prepare_drivers(project.config)
     log = project.config.log
     logs.setup(level=ctx.obj["level"] or log.level, log_dir=log.dir if ctx.obj["file_log"] else None,
@@ -226,16 +232,20 @@ class _Group(click.Group):
               help="Config file (default: $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml).")
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level (SQL included, never parameters).")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
+              help=N_("Language of messages: zh (Simplified Chinese) or en (default: lang: in the config, "
+                      "else LC_ALL, LC_MESSAGES, LANG)."))
 @click.version_option(__version__, prog_name="syncd")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool) -> None:
+def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool, lang: str | None) -> None:
     """syncd: keep the province's intermediate tables equal to the county's dual-prevention data.
 
     Reads the county database, maps rows with the YAML files in the mappings directory and
     upserts them into the intermediate database incrementally, tracking a watermark per mapping.
     """
     ctx.ensure_object(dict)
-    ctx.obj.update(config=config, level="DEBUG" if verbose else "WARNING" if quiet else None, file_log=True)
+    ctx.obj.update(config=config, level="DEBUG" if verbose else "WARNING" if quiet else None, file_log=True,
+                   lang=lang or _command_line_language["lang"])
 
 
 @cli.command()
@@ -1152,6 +1162,56 @@ def scaffold(ctx: click.Context, source_table: str, target_table: str, source_sc
               markup=False)
 
 
+def _lang_argument(args: Sequence[str]) -> str | None:
+    """The value of ``--lang`` before click parses the line (its help and usage errors need it)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+    return None
+
+
+#: ``--lang`` as :func:`main` found it (also after a verb, as in ``syncd report --lang en``).
+_command_line_language: dict[str, str | None] = {"lang": None}
+
+#: The English help of each command and option, kept when it is replaced by a translation.
+_ENGLISH_HELP: dict[int, dict[str, str | None]] = {}
+
+
+def _localize(command: click.Command) -> None:
+    """The help of ``command`` and everything below it in the current language."""
+    for holder, attributes in ((command, ("help", "short_help")),
+                               *((param, ("help",)) for param in command.params)):
+        english = _ENGLISH_HELP.setdefault(id(holder), {a: getattr(holder, a, None) for a in attributes})
+        for attribute, text in english.items():
+            setattr(holder, attribute, _(text) if text else text)
+    for sub in getattr(command, "commands", {}).values():
+        _localize(sub)
+
+
+def _route_click_messages() -> None:
+    """click's own words (Usage:, Options:, its usage errors) through syncd's catalog."""
+    import importlib
+
+    def plural(singular: str, plural_: str, n: int) -> str:
+        translations = i18n.catalog(i18n.current())
+        return translations.ngettext(singular, plural_, n)
+
+    for name in ("core", "decorators", "exceptions", "formatting", "parser", "types", "termui", "utils",
+                 "shell_completion"):
+        try:
+            module = importlib.import_module(f"click.{name}")
+        except ImportError:  # pragma: no cover - a click without that module
+            continue
+        if hasattr(module, "_"):
+            module._ = _  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = plural  # type: ignore[attr-defined]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     # Start-up (SQLAlchemy, pydantic, the config and mappings) makes some 60 000 objects the cyclic
     # collector tracks and frees almost none: its passes over them find nothing and took about
@@ -1159,7 +1219,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     # turns it back on; the verbs that do not load a project are short).
     gc.disable()
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="syncd")
+        args = list(argv) if argv is not None else sys.argv[1:]
+        _command_line_language["lang"] = i18n.language_of(_lang_argument(args))
+        i18n.use(i18n.choose(_command_line_language["lang"]))
+        _route_click_messages()
+        _localize(cli)
+        cli.main(args=args, prog_name="syncd")
     finally:
         gc.enable()
 

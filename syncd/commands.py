@@ -38,7 +38,7 @@ from syncd.engines import (
     state_write_problems,
 )
 from syncd.errors import ConfigError, MappingError, Problem, SyncdError
-from syncd.project import Project, open_project, secret_warnings
+from syncd.project import Project, config_language, open_project, secret_warnings
 from syncd.source import Source
 from syncd.state import (
     StateStore,
@@ -73,7 +73,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["HISTORY_FIELDS", "Project", "RunReport", "ServerFacts", "StoreCheck", "audit_head",
-           "audit_list", "audit_verify", "check", "drop_rejects", "health", "history", "history_records", "key_text",
+           "audit_list", "audit_verify", "check", "config_language", "drop_rejects", "health", "history",
+           "history_records", "key_text",
            "lag", "note_files", "open_project", "plan_mapping", "preview", "reconcile", "rejects", "report",
            "rewind_watermark", "run_once", "scaffold", "schedule_problems", "secret_warnings", "server_facts",
            "set_watermark", "source_notes",
@@ -468,7 +469,7 @@ def audit_verify(project: Project, *, since: date | None = None, head: tuple[int
     directory = journal_directory(project.config)
     with _state(project) as state:
         check = _verify_once(state, directory, key, since, head)
-        for _ in range(3):
+        for _attempt in range(3):
             if not check.verdict.only_tail:
                 break
             time.sleep(settle / 3)

@@ -281,6 +281,8 @@ class Config(_Frozen):
     schedules: dict[str, Any] = {}
     # Oracle Instant Client folder: turns on python-oracledb's thick mode, which Oracle 11g needs.
     oracle_client: Path | None = None
+    # The language of messages (zh, en); --lang wins, the locale applies without either.
+    lang: Literal["zh", "en"] | None = None
     path: Path = Path("config.yaml")
 
     @property
@@ -315,6 +317,17 @@ def find_config(explicit: str | Path | None, env: Mapping[str, str] = os.environ
     raise ConfigError([Problem("config.yaml", None, "",
                                "no config file: pass -c FILE, set SYNCD_CONFIG, or create ./config.yaml "
                                "or /etc/syncd/config.yaml (see config.example.yaml)")])
+
+
+def declared_language(path: Path) -> str | None:
+    """``lang:`` of a config file, read before the file is checked (None if absent or unreadable),
+    so that the file's own problems are reported in that language."""
+    try:
+        data, _problems = yamlfile.load(path)
+    except OSError:
+        return None
+    found = data.get("lang") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[Problem]:

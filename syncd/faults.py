@@ -31,7 +31,7 @@ def crash_point(name: str) -> None:
     wanted = os.environ.get(_ENV)
     if not wanted:
         return
-    point, _, nth = wanted.partition(":")
+    point, _colon, nth = wanted.partition(":")
     if point != name:
         return
     _hits[name] = _hits.get(name, 0) + 1

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 
 from syncd import files
-from syncd.config import Config, find_config, load_config
+from syncd.config import Config, declared_language, find_config, load_config
 from syncd.errors import ConfigError, Problem
 from syncd.mapping import CodeList, TableMapping, load_codes, load_mappings
 
@@ -32,6 +32,14 @@ class Project:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.config.defaults.timezone)
+
+
+def config_language(config_path: str | Path | None = None) -> str | None:
+    """``lang:`` of the config file that :func:`open_project` would read, if it says one."""
+    try:
+        return declared_language(find_config(config_path))
+    except ConfigError:
+        return None
 
 
 def open_project(config_path: str | Path | None = None, *, only: Sequence[str] = ()) -> Project:

@@ -36,6 +36,7 @@ from typing import Any
 
 import jinja2
 
+from syncd import i18n
 from syncd.errors import FatalSyncError
 from syncd.state import StateStore
 from syncd.watermark import Watermark, describe_value
@@ -200,12 +201,8 @@ def language(option: str | None = None, environ: Mapping[str, str] | None = None
         if chosen not in LANGUAGES:
             raise ValueError(f"unknown language {option!r}: write one of {', '.join(LANGUAGES)}")
         return chosen
-    env = os.environ if environ is None else environ
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = env.get(name, "").strip()
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    # the language every other message is written in (syncd.i18n: --lang, lang:, the locale)
+    return i18n.current() if environ is None else i18n.from_environment(environ)
 
 
 def format_of(path: Path) -> str:

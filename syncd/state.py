@@ -1161,7 +1161,7 @@ class StateStore:
                         watermark_before=_watermark_value(row.watermark_before), watermark_after=_wm(watermark_after),
                         counts=dict(counts.__dict__), error=audit.cut(error),
                         detail={"mode": row.mode, "warning": audit.cut(warning)}))
-        mapping, _ = self._runs.pop(record_id, ("", ""))
+        mapping, _started = self._runs.pop(record_id, ("", ""))
         self._run_of.pop(mapping, None)
         self._counts.pop(mapping, None)
 
@@ -1230,7 +1230,7 @@ class StateStore:
                 "rejects_from_journal": len(recovered), "journal": len(records)}
 
     def journal_rebuilt(self, detail: Mapping[str, Any]) -> None:
-        with self._journaled("record the rebuild") as (_, records):
+        with self._journaled("record the rebuild") as (_conn, records):
             records.append(audit.new_record(audit.REBUILT, outcome="ok", detail=dict(detail)))
 
     # -- reading for reports (read only) ---------------------------------------------------

@@ -366,7 +366,7 @@ def _int_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Ca
 
 def decimal_places(number: Decimal) -> int:
     """How many decimal places a finite number needs (``1.50`` needs 1, ``12`` and ``0.000`` none)."""
-    _, digits, exponent = number.as_tuple()
+    _sign, digits, exponent = number.as_tuple()
     if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
         return 0
     zeros = 0

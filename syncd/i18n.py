@@ -1,0 +1,146 @@
+"""The language of what syncd writes for a person: Simplified Chinese or English.
+
+Messages are written in English in the code, wrapped in ``_()`` where they are made, and
+translated through the gettext catalog ``syncd/locale/zh_CN/LC_MESSAGES/syncd.mo`` (compiled from
+``syncd.po`` with Babel, see docs/operations.md). Placeholders are named ``{name}`` fields, filled
+with ``str.format`` after the translation, so that a Chinese sentence may order them differently.
+
+``N_()`` only marks a text for the catalog: it stays English where it is made (a reject's reason,
+kept in the state store and the audit journal) and is translated where it is shown
+(:func:`translate_stored`).
+
+The language is chosen once per process (:func:`choose`): ``--lang``, else ``lang:`` in the
+config, else the first of LC_ALL, LC_MESSAGES, LANG that is set (``zh``, ``zh_CN``, ``zh_SG``,
+``zh_Hans``: Chinese; anything else: English). Machine-readable output never goes through here.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+import re
+from collections.abc import Mapping
+from functools import cache, lru_cache
+from importlib import resources
+
+DOMAIN = "syncd"
+CHINESE, ENGLISH = "zh", "en"
+LANGUAGES = (CHINESE, ENGLISH)
+#: The catalog's locale folder name for each language that has one.
+CATALOGS = {CHINESE: "zh_CN"}
+
+_state: dict[str, object] = {"language": ENGLISH, "translations": gettext.NullTranslations()}
+
+
+def language_of(value: str | None) -> str | None:
+    """``zh`` or ``en`` for a ``--lang``/``lang:`` value or a locale name; None if it says nothing.
+
+    ``zh_CN.UTF-8``, ``zh-CN``, ``zh``, and every other ``zh...`` are Chinese (Simplified: a
+    reader of ``zh_TW`` reads it better than English); ``C``, ``POSIX``, ``en_US`` and any other
+    language are English.
+    """
+    if value is None or not value.strip():
+        return None
+    return CHINESE if value.strip().lower().startswith("zh") else ENGLISH
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """The language the locale variables ask for (POSIX order: LC_ALL, LC_MESSAGES, LANG)."""
+    env = os.environ if environ is None else environ
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        found = language_of(env.get(variable))
+        if found is not None:
+            return found
+    return ENGLISH
+
+
+def choose(*candidates: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The first candidate that names a language (``--lang``, then ``lang:``), else the locale."""
+    for candidate in candidates:
+        found = language_of(candidate)
+        if found is not None:
+            return found
+    return from_environment(environ)
+
+
+@cache
+def catalog(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of a language (English: none, the texts themselves)."""
+    folder = CATALOGS.get(language)
+    if folder is None:
+        return gettext.NullTranslations()
+    path = resources.files("syncd") / "locale" / folder / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    with path.open("rb") as stream:
+        return gettext.GNUTranslations(stream)
+
+
+def use(language: str) -> str:
+    """Write every message from now on in ``language`` (``zh`` or ``en``); returns it."""
+    chosen = language_of(language) or ENGLISH
+    _state["language"] = chosen
+    _state["translations"] = catalog(chosen)
+    _patterns.cache_clear()
+    return chosen
+
+
+def current() -> str:
+    """The language messages are written in now."""
+    return str(_state["language"])
+
+
+def _(message: str) -> str:
+    """``message`` in the current language (English as it is when the catalog lacks it)."""
+    translations = _state["translations"]
+    assert isinstance(translations, gettext.NullTranslations)
+    return translations.gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Marks ``message`` for the catalog without translating it here (see :func:`translate_stored`)."""
+    return message
+
+
+_FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each catalog entry with fields as a pattern over its filled-in English text."""
+    translations = _state["translations"]
+    found: list[tuple[re.Pattern[str], str]] = []
+    for msgid, msgstr in getattr(translations, "_catalog", {}).items():
+        if not isinstance(msgid, str) or not msgid or not msgstr or "{" not in msgid:
+            continue
+        pattern, position = [], 0
+        for field in _FIELD.finditer(msgid):
+            pattern.append(re.escape(msgid[position:field.start()]))
+            name = field.group(1)
+            pattern.append(f"(?P<{name}>.+?)" if f"(?P<{name}>" not in "".join(pattern) else f"(?P={name})")
+            position = field.end()
+        pattern.append(re.escape(msgid[position:]))
+        # refilled with the text as it was shown: no conversion or format spec a second time
+        found.append((re.compile("".join(pattern), re.DOTALL), _FIELD.sub(r"{\1}", msgstr)))
+    # the longest English texts first: the most specific wins
+    found.sort(key=lambda item: -len(item[0].pattern))
+    return tuple(found)
+
+
+def translate_stored(text: str) -> str:
+    """A message kept in English (a reject's reason, a run's error) in the current language.
+
+    A text the catalog knows whole is translated; one made from an entry with fields is matched
+    against it and refilled; anything else (a database's own words) is returned as it is.
+    """
+    if current() == ENGLISH or not text:
+        return text
+    whole = _(text)
+    if whole != text:
+        return whole
+    for pattern, msgstr in _patterns():
+        match = pattern.fullmatch(text)
+        if match is not None:
+            try:
+                return msgstr.format(**match.groupdict())
+            except (KeyError, IndexError, ValueError):
+                continue
+    return text
