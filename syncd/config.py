@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 
 from syncd import dialects, yamlfile
 from syncd.errors import ConfigError, Problem
+from syncd.i18n import N_, _
 from syncd.pacing import HeavyHours, parse_heavy_hours
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -42,12 +43,12 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 10m, 1h")
+        raise ValueError(_("expected a duration such as 30s, 10m, 1h"))
     if isinstance(value, (int, float)):
         return timedelta(seconds=value)
     match = _DURATION.match(str(value))
     if not match:
-        raise ValueError(f"{value!r} is not a duration: write e.g. 30s, 10m, 1h or 2d")
+        raise ValueError(_("{value!r} is not a duration: write e.g. 30s, 10m, 1h or 2d").format(value=value))
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -62,7 +63,8 @@ def _usable_url(value: str) -> str:
     try:
         url = make_url(value)
     except (ArgumentError, ValueError) as exc:
-        raise ValueError(f"not a database URL ({exc}); write e.g. mysql+pymysql://user@host:3306/db") from None
+        raise ValueError(_("not a database URL ({exc}); write e.g. "
+                           "mysql+pymysql://user@host:3306/db").format(exc=exc)) from None
     problem = dialects.url_problem(url)
     if problem:
         raise ValueError(problem)
@@ -155,15 +157,17 @@ def parse_retention(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         days = value
     elif isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError("expected a number of days, e.g. 365 days")
+        raise ValueError(_("expected a number of days, e.g. 365 days"))
     else:
         match = _DAYS.match(str(value))
         if not match:
-            raise ValueError(f"{value!r} is not a number of days: write e.g. 365 days, 52 weeks or 1 year")
+            raise ValueError(_("{value!r} is not a number of days: write e.g. 365 days, 52 weeks "
+                               "or 1 year").format(value=value))
         days = timedelta(days=int(match.group(1)) * _DAYS_PER[match.group(2)])
     if days < MIN_AUDIT_RETENTION:
-        raise ValueError(f"{days.days} days is too short: network logs must be kept at least six months, so "
-                         f"audit.retention must be {MIN_AUDIT_RETENTION.days} days or more")
+        raise ValueError(_("{days} days is too short: network logs must be kept at least six months, so "
+                           "audit.retention must be {days2} "
+                           "days or more").format(days=days.days, days2=MIN_AUDIT_RETENTION.days))
     return days
 
 
@@ -315,8 +319,8 @@ def find_config(explicit: str | Path | None, env: Mapping[str, str] = os.environ
         if candidate.exists():
             return candidate
     raise ConfigError([Problem("config.yaml", None, "",
-                               "no config file: pass -c FILE, set SYNCD_CONFIG, or create ./config.yaml "
-                               "or /etc/syncd/config.yaml (see config.example.yaml)")])
+                               _("no config file: pass -c FILE, set SYNCD_CONFIG, or create ./config.yaml or "
+                                 "/etc/syncd/config.yaml (see config.example.yaml)"))])
 
 
 def declared_language(path: Path) -> str | None:
@@ -330,6 +334,42 @@ def declared_language(path: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
+#: pydantic's words for the common kinds of wrong value, in the current language (the rest as pydantic says them)
+_PYDANTIC = {
+    "int_parsing": N_("expected a whole number"),
+    "int_type": N_("expected a whole number"),
+    "int_from_float": N_("expected a whole number"),
+    "float_parsing": N_("expected a number"),
+    "float_type": N_("expected a number"),
+    "bool_parsing": N_("expected true or false"),
+    "bool_type": N_("expected true or false"),
+    "string_type": N_("expected text"),
+    "list_type": N_("expected a list"),
+    "dict_type": N_("expected a mapping (key: value lines)"),
+    "model_type": N_("expected a mapping (key: value lines)"),
+    "model_attributes_type": N_("expected a mapping (key: value lines)"),
+    "literal_error": N_("expected {expected}"),
+    "greater_than": N_("must be greater than {gt}"),
+    "greater_than_equal": N_("must be {ge} or more"),
+    "less_than": N_("must be less than {lt}"),
+    "less_than_equal": N_("must be {le} or less"),
+    "too_short": N_("must hold at least {min_length} item(s)"),
+    "too_long": N_("must hold at most {max_length} item(s)"),
+    "path_type": N_("expected a path"),
+}
+
+
+def pydantic_message(kind: str, english: str, ctx: Mapping[str, Any]) -> str:
+    """pydantic's message for an error of ``kind`` in the current language (in English: pydantic's own)."""
+    template = _PYDANTIC.get(kind)
+    if template is None or _(template) == template:
+        return english
+    try:
+        return _(template).format(**{k: str(v) for k, v in ctx.items()})
+    except (KeyError, IndexError):
+        return english
+
+
 def pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[Problem]:
     """Turn pydantic's errors into problems with the line each one sits on."""
     problems = []
@@ -337,9 +377,12 @@ def pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[Proble
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}: check the spelling (see the documentation of this file)"
+            message = _("unknown key {key!r}: check the spelling (see the documentation of this file)").format(
+                key=loc[-1])
         elif err["type"] == "missing":
-            message = f"required key {loc[-1]!r} is missing"
+            message = _("required key {key!r} is missing").format(key=loc[-1])
+        else:
+            message = pydantic_message(err["type"], message, err.get("ctx") or {})
         problems.append(Problem(file, yamlfile.line_at(data, loc), yamlfile.format_loc(loc), message))
     return problems
 
@@ -413,7 +456,7 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
     if problems:
         raise ConfigError(problems)
     if not isinstance(data, dict):
-        raise ConfigError([Problem(file, 1, "", "the config must be a YAML mapping (key: value lines)")])
+        raise ConfigError([Problem(file, 1, "", _("the config must be a YAML mapping (key: value lines)"))])
     raw_vars = data.get("vars") or {}
     variables = {str(k): str(v) for k, v in raw_vars.items()} if isinstance(raw_vars, dict) else {}
     data = yamlfile.interpolate(data, variables, env, file=file, problems=problems)
@@ -425,7 +468,7 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
         raise ConfigError(problems) from None
     if not config.mappings.is_dir():
         problems.append(Problem(file, yamlfile.line_at(data, ("mappings",)), "mappings",
-                                f"mappings directory {config.mappings} does not exist"))
+                                _("mappings directory {mappings} does not exist").format(mappings=config.mappings)))
     if problems:
         raise ConfigError(problems)
     return config

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from syncd.i18n import _
+
 
 class SyncdError(Exception):
     """Base of every error syncd raises on purpose."""
@@ -28,7 +30,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        place = self.file if self.line is None else f"{self.file}, line {self.line}"
+        place = self.file if self.line is None else _("{file}, line {line}").format(file=self.file, line=self.line)
         where = f" [{self.where}]" if self.where else ""
         return f"{place}{where}: {self.message}"
 

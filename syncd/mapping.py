@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from syncd import yamlfile
 from syncd.config import Config, Duration, HeavyHoursSetting, pydantic_problems
 from syncd.errors import MappingError, Problem
+from syncd.i18n import _
 from syncd.rules import Condition
 
 NullCursor = Literal["include", "exclude", "error"]
@@ -110,7 +111,7 @@ class SourceSpec(_Frozen):
         if isinstance(data, dict) and isinstance(data.get("cursor"), list):
             cursors = data["cursor"]
             if not cursors or not all(isinstance(c, str) for c in cursors) or len(set(cursors)) != len(cursors):
-                raise ValueError("'cursor' is a column name, or a list of different column names")
+                raise ValueError(_("'cursor' is a column name, or a list of different column names"))
             data = {**data, "cursor": cursors[0], "also_cursors": tuple(cursors[1:])}
         return data
 
@@ -122,9 +123,9 @@ class SourceSpec(_Frozen):
     @model_validator(mode="after")
     def _table_or_query(self) -> SourceSpec:
         if (self.table is None) == (self.query is None):
-            raise ValueError("give exactly one of 'table' or 'query'")
+            raise ValueError(_("give exactly one of 'table' or 'query'"))
         if not self.key:
-            raise ValueError("'key' needs at least one column")
+            raise ValueError(_("'key' needs at least one column"))
         return self
 
 
@@ -169,7 +170,8 @@ class ColumnSpec(_Frozen):
     @classmethod
     def _round_places(cls, value: Any) -> Any:
         if isinstance(value, bool) or (value is not None and not isinstance(value, int)):
-            raise ValueError(f"'round' is a number of decimal places (0, 1, 2, ...), not {value!r}")
+            raise ValueError(_("'round' is a number of decimal places (0, 1, 2, ...), not "
+                               "{value!r}").format(value=value))
         return value
 
     @model_validator(mode="before")
@@ -180,9 +182,10 @@ class ColumnSpec(_Frozen):
             if len(given) != 1:
                 known = set(cls.model_fields) | {"from"}
                 strange = [str(k) for k in data if k not in known]
-                raise ValueError("give exactly one of from, const, expr, value, uuid5"
-                                 + (f" (found {', '.join(given)})" if given else "")
-                                 + (f"; unknown key {', '.join(map(repr, strange))}: check the spelling"
+                raise ValueError(_("give exactly one of from, const, expr, value, uuid5")
+                                 + (_(" (found {given})").format(given=', '.join(given)) if given else "")
+                                 + (_("; unknown key {map}: check the "
+                                      "spelling").format(map=', '.join(map(repr, strange)))
                                     if strange else ""))
         return data
 
@@ -193,9 +196,9 @@ class ColumnSpec(_Frozen):
             try:
                 compiled = re.compile(value)
             except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+                raise ValueError(_("pattern is not a valid regular expression: {exc}").format(exc=exc)) from None
             if compiled.groups > 1:
-                raise ValueError("pattern may have at most one group (the value to keep)")
+                raise ValueError(_("pattern may have at most one group (the value to keep)"))
         return value
 
     @property
@@ -239,7 +242,7 @@ class RuleSpec(_Frozen):
     def _does_something(self) -> RuleSpec:
         if not (self.require or self.require_any or (self.check is not None and self.check.tests)
                 or (self.matches is not None and self.matches.tests)):
-            raise ValueError("a rule needs 'require', 'require_any', 'check' or 'matches'")
+            raise ValueError(_("a rule needs 'require', 'require_any', 'check' or 'matches'"))
         return self
 
     def conditions(self) -> Iterator[tuple[str, Condition]]:
@@ -291,14 +294,15 @@ class SoftDelete(_Frozen):
     @classmethod
     def _values(cls, value: dict[str, Any]) -> dict[str, Any]:
         if not value:
-            raise ValueError("'set' names the target columns that mark a row deleted, e.g. {deleted: '1'}")
+            raise ValueError(_("'set' names the target columns that mark a row deleted, e.g. {deleted: '1'}"))
         for column, given in value.items():
             if isinstance(given, dict):
                 if set(given) != {"value"} or given["value"] not in ("now", "run_id"):
-                    raise ValueError(f"column {column!r}: write a value ('1', 0, ...) or {{value: now}} or "
-                                     "{value: run_id}")
+                    raise ValueError(_("column {column!r}: write a value ('1', 0, ...) or {{value: now}} or {{value: "
+                                       "run_id}}").format(column=column))
             elif isinstance(given, (list, tuple)):
-                raise ValueError(f"column {column!r}: a list is no column value; write a single value")
+                raise ValueError(_("column {column!r}: a list is no column value; write a "
+                                   "single value").format(column=column))
         return value
 
     def constants(self) -> dict[str, Any]:
@@ -334,18 +338,19 @@ class Mapping_(_Frozen):
     @classmethod
     def _source_delete(cls, value: Any) -> Any:
         if isinstance(value, str) and value not in ("report", "delete"):
-            raise ValueError(f"{value!r}: on_source_delete is report (the default), delete, or "
-                             "{set: {deleted: '1', update_date: {value: now}}}")
+            raise ValueError(_("{value!r}: on_source_delete is report (the default), delete, or {{set: {{deleted: "
+                               "'1', update_date: {{value: now}}}}}}").format(value=value))
         if isinstance(value, dict):
             if set(value) != {"set"}:
-                raise ValueError("on_source_delete as a mapping has one key, 'set': {set: {deleted: '1'}}")
+                raise ValueError(_("on_source_delete as a mapping has one key, 'set': {set: {deleted: '1'}}"))
             try:
                 return SoftDelete.model_validate(value)
             except ValidationError as exc:
                 first = exc.errors()[0]
-                raise ValueError(f"on_source_delete.set: {first['msg'].removeprefix('Value error, ')}") from None
+                raise ValueError(_("on_source_delete.set: {removeprefix}")
+                                 .format(removeprefix=first['msg'].removeprefix('Value error, '))) from None
         if not isinstance(value, (str, SoftDelete)):
-            raise ValueError("on_source_delete is report, delete, or {set: {deleted: '1'}}")
+            raise ValueError(_("on_source_delete is report, delete, or {set: {deleted: '1'}}"))
         return value
 
     @field_validator("include", mode="before")
@@ -634,15 +639,17 @@ def load_blocks(folder: Path, codes: Mapping[str, CodeList], variables: Mapping[
         if data is None:
             continue
         if not isinstance(data, dict):
-            problems.append(Problem(file, 1, "", "a blocks file maps block names to columns, e.g.\n"
-                                                 "audit:\n  create_by: {from: cjr}"))
+            problems.append(Problem(file, 1, "", _("a blocks file maps block names to columns, e.g.\naudit:\n  "
+                                                   "create_by: {from: cjr}")))
             continue
         data = yamlfile.interpolate(data, variables, env, file=file, problems=problems)
         for name, columns in data.items():
             found = _block_problems(str(name), columns, data, file, codes)
             if str(name) in blocks:
                 found.append(Problem(file, yamlfile.line_at(data, (name,)), str(name),
-                                     f"block {name!r} is also defined in {blocks[str(name)].file}; rename one of them"))
+                                     _("block {name!r} is also "
+                                       "defined in {file}; rename one of them")
+                                     .format(name=name, file=blocks[str(name)].file)))
             problems.extend(found)
             blocks.setdefault(str(name), Block(str(name), file, yamlfile.line_at(data, (name,)),
                                                dict(columns) if isinstance(columns, dict) else {}, bool(found)))
@@ -652,8 +659,8 @@ def load_blocks(folder: Path, codes: Mapping[str, CodeList], variables: Mapping[
 def _block_problems(name: str, columns: Any, data: Any, file: str, codes: Mapping[str, CodeList]) -> list[Problem]:
     if not isinstance(columns, dict) or not columns:
         return [Problem(file, yamlfile.line_at(data, (name,)), name,
-                        f"block {name!r} must map target columns to their specs, as 'columns:' of a mapping does, "
-                        "e.g. create_by: {from: cjr}")]
+                        _("block {name!r} must map target columns to their specs, as 'columns:' of a mapping does, "
+                          "e.g. create_by: {{from: cjr}}").format(name=name))]
     problems: list[Problem] = []
     for column, spec in columns.items():
         try:
@@ -680,8 +687,8 @@ def _include(data: dict[Any, Any], blocks: Mapping[str, Block],
         names = [names]
     where = yamlfile.line_at(data, ("include",))
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        return {}, [Problem(file, where, "include", "'include' is a list of block names from the mappings' "
-                                                    "_*.yaml files, e.g. include: [audit, sync]")], False
+        return {}, [Problem(file, where, "include", _("'include' is a list of block names from the mappings' _*.yaml "
+                                                      "files, e.g. include: [audit, sync]"))], False
     own: Any = data.get("columns")
     if own is not None and not isinstance(own, dict):
         return {}, [], False          # pydantic says what is wrong with 'columns:'
@@ -696,8 +703,8 @@ def _include(data: dict[Any, Any], blocks: Mapping[str, Block],
         if block is None:
             known = ", ".join(sorted(blocks)) or "none: there is no _*.yaml file in the mappings directory"
             problems.append(Problem(file, yamlfile.line_at(data, ("include", i)), f"include.{i}",
-                                    f"no block named {name!r} (known: {known}); define it in mappings/_common.yaml "
-                                    "or fix the name"))
+                                    _("no block named {name!r} (known: {known}); define it in mappings/_common.yaml "
+                                      "or fix the name").format(name=name, known=known)))
             continue
         waiting = waiting or block.broken
         for column, spec in block.columns.items():
@@ -705,8 +712,10 @@ def _include(data: dict[Any, Any], blocks: Mapping[str, Block],
                 continue
             if column in origin:
                 problems.append(Problem(file, yamlfile.line_at(data, ("include", i)), f"include.{i}",
-                                        f"column {column!r} is in block {origin[column]!r} and in block {name!r}; "
-                                        "write the column under 'columns:' to say which one it is"))
+                                        _("column {column!r} is in block {value!r} and in block {name!r}; write the "
+                                          "column under "
+                                          "'columns:' to say which one it is")
+                                        .format(column=column, value=origin[column], name=name)))
                 continue
             origin[column], taken[column] = name, spec
     merged = yamlfile.LineDict(own)
@@ -726,11 +735,11 @@ def _load_mapping(path: Path, config: Config, codes: Mapping[str, CodeList], blo
     problems.extend(found)
     if data is None:
         if not found:
-            problems.append(Problem(file, None, "", "the mapping file is empty; write the mapping, or move the "
-                                                    "file out of the mappings directory"))
+            problems.append(Problem(file, None, "", _("the mapping file is empty; write the mapping, or move the "
+                                                      "file out of the mappings directory")))
         return path.stem
     if not isinstance(data, dict):
-        problems.append(Problem(file, 1, "", "a mapping file must be a YAML mapping"))
+        problems.append(Problem(file, 1, "", _("a mapping file must be a YAML mapping")))
         return path.stem
     data = yamlfile.interpolate(data, config.vars, os.environ, file=file, problems=problems)
     data.setdefault("name", path.stem)
@@ -770,7 +779,7 @@ def load_mappings(config: Config, *, only: tuple[str, ...] = (),
     broken: set[str] = set()
     files = mapping_files(config.mappings)
     if not files:
-        problems.append(Problem(str(config.mappings), None, "", "no mapping files (*.yaml) in this directory"))
+        problems.append(Problem(str(config.mappings), None, "", _("no mapping files (*.yaml) in this directory")))
     for path in files:
         loaded = _load_mapping(path, config, codes, blocks, problems)
         if isinstance(loaded, str):
@@ -784,7 +793,9 @@ def load_mappings(config: Config, *, only: tuple[str, ...] = (),
         for i, dep in enumerate(m.spec.depends_on):
             if dep not in mappings and dep not in broken:
                 problems.append(Problem(str(m.file), m.line_of("depends_on", i), "depends_on",
-                                        f"depends on unknown mapping {dep!r} (known: {', '.join(sorted(mappings))})"))
+                                        _("depends on unknown "
+                                          "mapping {dep!r} (known: {sorted})")
+                                        .format(dep=dep, sorted=', '.join(sorted(mappings)))))
     order, cycle = dependency_order({n: m.spec.depends_on for n, m in mappings.items()})
     if cycle:
         problems.append(mappings[cycle[0]].problem(("depends_on",), "depends_on forms a cycle: "
@@ -792,7 +803,9 @@ def load_mappings(config: Config, *, only: tuple[str, ...] = (),
     for name in only:
         if name not in mappings and name not in broken:
             problems.append(Problem(str(config.mappings), None, "-m",
-                                    f"no mapping named {name!r} (known: {', '.join(sorted(mappings))})"))
+                                    _("no mapping named "
+                                      "{name!r} (known: {sorted})")
+                                    .format(name=name, sorted=', '.join(sorted(mappings)))))
     if problems:
         raise MappingError(problems)
     return tuple(mappings[n] for n in order if (not only or n in only))

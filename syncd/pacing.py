@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from syncd.i18n import _
+
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -35,16 +37,18 @@ class HeavyHours:
             return value
         match = _RANGE.match(value) if isinstance(value, str) else None
         if match is None:
-            raise ValueError(f"{value!r} is not a range of hours: write it as HH:MM-HH:MM, e.g. \"22:00-06:00\" "
-                             "(from 22:00 to 06:00 the next morning)")
+            raise ValueError(_("{value!r} is not a range of hours: write it as HH:MM-HH:MM, e.g. \"22:00-06:00\" (from "
+                               "22:00 to 06:00 the next morning)").format(value=value))
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         for hour, minute in ((h1, m1), (h2, m2)):
             if hour > 24 or minute > 59 or (hour == 24 and minute):
-                raise ValueError(f"{value!r}: {hour:02d}:{minute:02d} is not a time of day (00:00 to 24:00)")
+                raise ValueError(_("{value!r}: {hour:02d}:{minute:02d} "
+                                   "is not a time of day (00:00 to 24:00)")
+                                 .format(value=value, hour=hour, minute=minute))
         start, end = _clock(h1, m1), _clock(h2, m2)
         if start == end:
-            raise ValueError(f"{value!r}: the range starts and ends at the same time; leave heavy_hours out to "
-                             "allow heavy work at any hour")
+            raise ValueError(_("{value!r}: the range starts and ends at the same time; leave heavy_hours out to "
+                               "allow heavy work at any hour").format(value=value))
         return cls(start, end)
 
     def inside(self, now: datetime) -> bool:

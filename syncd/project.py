@@ -27,7 +27,8 @@ class Project:
         for m in self.mappings:
             if m.name == name:
                 return m
-        raise ConfigError([Problem(str(self.config.mappings), None, "-m", f"no mapping named {name!r}")])
+        raise ConfigError([Problem(str(self.config.mappings), None, "-m", _("no mapping named "
+                                                                            "{name!r}").format(name=name))])
 
     @property
     def tz(self) -> ZoneInfo:
@@ -61,8 +62,9 @@ def secret_warnings(config: Config) -> list[str]:
     found = []
     for section, db in (("source", config.source), ("target", config.target)):
         if db.password_file is not None and files.readable_by_others(db.password_file):
-            found.append(f"{section}.password_file {db.password_file} can be read by every user of this machine; "
-                         f"chmod 640 {db.password_file} (owner root, group syncd)")
+            found.append(_("{section}.password_file {password_file} can be read by every user of this machine; chmod "
+                           "640 {password_file} (owner root, "
+                           "group syncd)").format(section=section, password_file=db.password_file))
     if config.state.password_file is not None and files.readable_by_others(config.state.password_file):
         found.append(f"state.password_file {config.state.password_file} can be read by every user of this machine; "
                      f"chmod 640 {config.state.password_file}")
@@ -76,6 +78,7 @@ def secret_warnings(config: Config) -> list[str]:
     inline = [section for section, url in (("source", config.source.url), ("target", config.target.url),
                                            ("state", config.state.url)) if url and make_url(url).password]
     if inline and files.readable_by_others(config.path):
-        found.append(f"{config.path} holds the password of {', '.join(inline)} in its URL and can be read by every "
-                     f"user of this machine; move the password to a password_file, or chmod 640 {config.path}")
+        found.append(_("{path} holds the password of {inline} in its URL and can be read by every user of this "
+                       "machine; move the password to a "
+                       "password_file, or chmod 640 {path}").format(path=config.path, inline=', '.join(inline)))
     return found

@@ -35,6 +35,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from syncd.i18n import _
+
 #: whether one mapped value passes a test
 Predicate = Callable[[Any], bool]
 #: whether a mapped row (its values in the mapping's column order) passes a test
@@ -216,7 +218,7 @@ class Matches(Clause):
 
 def _listed(op: str, arg: Any) -> list[Any]:
     if isinstance(arg, Mapping):
-        raise ValueError(f"'{op}' needs a list of values")
+        raise ValueError(_("'{op}' needs a list of values").format(op=op))
     return list(arg) if isinstance(arg, (list, tuple)) else [arg]
 
 
@@ -230,35 +232,36 @@ def _differs(op: str, arg: Any) -> Clause:
     if arg is None:
         return IsNull(negated=True)
     if isinstance(arg, (Mapping, list, tuple)):
-        raise ValueError(f"'{op}' needs one value (or null)")
+        raise ValueError(_("'{op}' needs one value (or null)").format(op=op))
     return Differs(text=str(arg))
 
 
 def _compare(op: str, arg: Any) -> Clause:
     if isinstance(arg, Mapping):
         if set(arg) != {"column"} or not isinstance(arg["column"], str) or not arg["column"]:
-            raise ValueError(f"'{op}' compares with a number, or with another column as {{column: NAME}}; "
-                             f"not {dict(arg)!r}")
+            raise ValueError(_("'{op}' compares with a number, or with another column as {{column: NAME}}; not "
+                               "{dict!r}").format(op=op, dict=dict(arg)))
         return CompareColumn(op=op, column=arg["column"])
     try:
         number = None if isinstance(arg, bool) or arg is None else Decimal(str(arg).strip())
     except InvalidOperation:
         number = None
     if number is None or number.is_nan():
-        raise ValueError(f"'{op}' needs a number, not {arg!r}; to compare with another column, write "
-                         f"{{{op}: {{column: NAME}}}}")
+        raise ValueError(_("'{op}' needs a number, not {arg!r}; to compare with another column, write {{{op}: "
+                           "{{column: NAME}}}}").format(op=op, arg=arg))
     return Compare(op=op, number=number)
 
 
 def compiled_pattern(text: Any, what: str) -> str:
     """``text`` if it is a regular expression that compiles; else ValueError saying why."""
     if not isinstance(text, str):
-        raise ValueError(f"{what} needs a regular expression in quotes, not {text!r}")
+        raise ValueError(_("{what} needs a regular expression in quotes, not {text!r}").format(what=what, text=text))
     try:
         re.compile(text)
     except re.error as exc:
-        raise ValueError(f"{what}: {text!r} is not a valid regular expression ({exc}); write it in single "
-                         "quotes, with a backslash before ( ) [ ] . * + ? that stand for themselves") from None
+        raise ValueError(_("{what}: {text!r} is not a valid regular expression ({exc}); write it in single quotes, "
+                           "with a backslash before ( ) [ ] . * + ? "
+                           "that stand for themselves").format(what=what, text=text, exc=exc)) from None
     return text
 
 
@@ -290,7 +293,8 @@ class ColumnTest(_Frozen):
         if test is None:
             return cls(column=column, clauses=(IsNull(),), spelling="is NULL")
         if isinstance(test, (list, tuple)):
-            raise ValueError(f"the test of {column!r} is a list; write {{in: [...]}} to test for one of several values")
+            raise ValueError(_("the test of {column!r} is a list; write {{in: [...]}} to test for one of several "
+                               "values").format(column=column))
         if not isinstance(test, Mapping):
             return cls(column=column, clauses=(Equals(text=str(test)),), spelling=str(test))
         clauses = tuple(_OPERATORS[str(op)](str(op), arg) for op, arg in test.items())
@@ -336,10 +340,11 @@ class Condition(_Frozen):
         if isinstance(data, Condition):
             return data
         if not isinstance(data, Mapping):
-            raise ValueError("a condition maps column names to tests, e.g. {danger_state: \"9\"}")
+            raise ValueError(_("a condition maps column names to tests, e.g. {danger_state: \"9\"}"))
         unknown = _unknown_operators(data)
         if unknown:
-            raise ValueError(f"unknown test {unknown}; use one of {sorted(OPERATORS)}")
+            raise ValueError(_("unknown test {unknown}; use one of "
+                               "{sorted}").format(unknown=unknown, sorted=sorted(OPERATORS)))
         return {"tests": tuple(ColumnTest.parse(str(column), test) for column, test in data.items())}
 
     @classmethod
@@ -349,7 +354,7 @@ class Condition(_Frozen):
         if isinstance(data, Condition):
             return data
         if not isinstance(data, Mapping) or not data:
-            raise ValueError("'matches' maps column names to regular expressions, e.g. {phone: '^1\\d{10}$'}")
+            raise ValueError(_("'matches' maps column names to regular expressions, e.g. {phone: '^1\\d{10}$'}"))
         tests = []
         for column, pattern in data.items():
             checked = compiled_pattern(pattern, f"the regular expression of {column!r}")

@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from syncd import yamlfile
 from syncd.config import Config
 from syncd.errors import ConfigError, Problem
+from syncd.i18n import _
 from syncd.mapping import TableMapping
 
 DEFAULT_SCHEDULE = "10m"
@@ -60,11 +61,11 @@ def _cron_day(token: str) -> int:
     if token.isdigit():
         value = int(token)
         if not 0 <= value <= 7:
-            raise ValueError(f"day of week {value} is out of range 0-7")
+            raise ValueError(_("day of week {value} is out of range 0-7").format(value=value))
         return value % 7
     name = token[:3]
     if name not in _DAY_NAMES:
-        raise ValueError(f"unknown day of week {token!r}")
+        raise ValueError(_("unknown day of week {token!r}").format(token=token))
     return _DAY_NAMES.index(name)
 
 
@@ -81,13 +82,13 @@ def crontab_day_of_week(field: str) -> str:
     for part in field.split(","):
         match = _DOW_PART.match(part)
         if not match:
-            raise ValueError(f"cannot read day of week {part!r}")
+            raise ValueError(_("cannot read day of week {part!r}").format(part=part))
         first, last, step = match.group(1), match.group(2), int(match.group(3) or 1)
         if step < 1:
-            raise ValueError(f"step {step} in day of week must be at least 1")
+            raise ValueError(_("step {step} in day of week must be at least 1").format(step=step))
         if first == "*":
             if last is not None:
-                raise ValueError(f"cannot read day of week {part!r}")
+                raise ValueError(_("cannot read day of week {part!r}").format(part=part))
             low, high = 0, 6
         else:
             low = _cron_day(first)
@@ -97,7 +98,7 @@ def crontab_day_of_week(field: str) -> str:
             if match.group(3) and last is None:
                 high = 6
         if high < low:
-            raise ValueError(f"day-of-week range {part!r} runs backwards")
+            raise ValueError(_("day-of-week range {part!r} runs backwards").format(part=part))
         days.update(d % 7 for d in range(low, high + 1, step))
     return ",".join(_DAY_NAMES[d] for d in sorted(days))
 
@@ -245,7 +246,8 @@ def reconcile_job(config: Config, mappings: Sequence[TableMapping]) -> Job | Non
         return None
     known = {m.name for m in mappings}
     problems = [Problem(str(config.path), None, f"reconcile.mappings.{i}",
-                        f"no mapping named {name!r} (known: {', '.join(sorted(known))})")
+                        _("no mapping named {name!r} (known: "
+                          "{sorted})").format(name=name, sorted=', '.join(sorted(known))))
                 for i, name in enumerate(spec.mappings) if name not in known]
     try:
         trigger = parse_schedule(spec.schedule, config.defaults.timezone, file=str(config.path),

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from syncd.errors import Problem
+from syncd.i18n import _
 
 
 class LineDict(dict):
@@ -87,7 +88,8 @@ def load(path: Path) -> tuple[Any, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return None, [Problem(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
+        return None, [Problem(str(path), None, "", _("cannot read the file: "
+                                                     "{value}").format(value=exc.strerror or exc))]
     except UnicodeDecodeError as exc:
         return None, [Problem(str(path), None, "", f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8")]
     loader = None
@@ -99,8 +101,8 @@ def load(path: Path) -> tuple[Any, list[Problem]]:
         # Without an anchor (&name) there is no alias, and the document is as big as its text.
         if "&" in text and _expanded_size(node) > MAX_NODES:
             return None, [Problem(str(path), node.start_mark.line + 1, "",
-                                  f"the file expands to more than {MAX_NODES} YAML values through its aliases "
-                                  "(*name); write the values out")]
+                                  _("the file expands to more than {max_nodes} YAML values through its aliases "
+                                    "(*name); write the values out").format(max_nodes=MAX_NODES))]
         return loader.construct_document(node), []
     except yaml.reader.ReaderError as exc:
         return None, [Problem(str(path), text.count("\n", 0, exc.position) + 1, "",
@@ -110,7 +112,7 @@ def load(path: Path) -> tuple[Any, list[Problem]]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(str(path), line, "", f"not valid YAML: {reason}")]
+        return None, [Problem(str(path), line, "", _("not valid YAML: {reason}").format(reason=reason))]
     finally:
         if loader is not None:
             loader.dispose()
@@ -196,8 +198,8 @@ def interpolate(data: Any, variables: Mapping[str, str], env: Mapping[str, str],
         if name in env:
             return env[name]
         problems.append(Problem(file, line, ".".join(map(str, path)),
-                                f"${{{name}}} is not defined: add it under 'vars:' in the config "
-                                f"or set the environment variable {name}"))
+                                _("${{{name}}} is not defined: add it under 'vars:' in the config or set the "
+                                  "environment variable {name}").format(name=name)))
         return match.group(0)
 
     return _VAR.sub(replace, data)
