@@ -24,6 +24,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from syncd.i18n import _
+
 GENESIS = "0" * 64
 PLAIN = "sha256"
 KEYED = "hmac-sha256"
@@ -94,7 +96,7 @@ def new_record(kind: str, **fields: Any) -> dict[str, Any]:
     """A record of ``kind`` with every field present (null unless given)."""
     unknown = set(fields) - set(FIELDS)
     if unknown:
-        raise ValueError(f"not a field of an audit record: {', '.join(sorted(unknown))}")
+        raise ValueError(_("not a field of an audit record: {sorted}").format(sorted=', '.join(sorted(unknown))))
     record: dict[str, Any] = dict.fromkeys(FIELDS)
     record.update(fields, kind=kind)
     return record
@@ -119,8 +121,8 @@ def parse_head(text: str) -> tuple[int, str]:
     seq, sep, value = text.strip().partition(":")
     value = value.strip().lower()
     if not sep or not seq.strip().isdigit() or not _HEX64.match(value):
-        raise ValueError(f"{text!r} is not a journal head: write SEQ:HASH as `syncd audit head` prints it, "
-                         "e.g. 1042:3f5a…(64 hex digits)")
+        raise ValueError(_("{text!r} is not a journal head: write SEQ:HASH as `syncd audit head` prints it, e.g. "
+                           "1042:3f5a…(64 hex digits)").format(text=text))
     return int(seq), value
 
 
@@ -129,7 +131,7 @@ def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-01") from None
+        raise ValueError(_("{text!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-01").format(text=text)) from None
 
 
 def watched_files(config_file: Path, folders: Iterable[Path]) -> dict[str, str]:

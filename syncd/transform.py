@@ -32,6 +32,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from syncd.errors import MAX_REASON, DataError, cut_reason
+from syncd.i18n import N_
 from syncd.mapping import CodeList, ColumnSpec, RuleSpec, TableMapping
 from syncd.plan import EXPR_PREFIX, Layout
 
@@ -210,7 +211,7 @@ def _parse_moment(value: str) -> datetime:
             return datetime.strptime(text, layout)
         except ValueError:
             continue
-    raise DataError(None, f"{value!r} is not a date/time this column can hold")
+    raise DataError(None, N_("{value!r} is not a date/time this column can hold").format(value=value))
 
 
 def _naive_in(tz: tzinfo) -> Callable[[datetime], datetime]:
@@ -227,14 +228,14 @@ def _in_zone(moment: datetime, tz: tzinfo) -> datetime:
     try:
         return moment.astimezone(tz)
     except (OverflowError, ValueError):
-        raise DataError(None, f"{moment.isoformat()} is not a date/time this column can hold: in {tz} it falls "
-                              "outside the years 1 to 9999") from None
+        raise DataError(None, N_("{isoformat} is not a date/time this column can hold: in {tz} it falls outside the "
+                                 "years 1 to 9999").format(isoformat=moment.isoformat(), tz=tz)) from None
 
 
 def _as_text(v: Any, naive: Callable[[datetime], datetime]) -> str:
     """A value that is not ``str`` as the text a text column stores."""
     if isinstance(v, (bytes, bytearray, memoryview)):
-        raise DataError(None, "binary value cannot go into a text column")
+        raise DataError(None, N_("binary value cannot go into a text column"))
     if isinstance(v, datetime):
         return naive(v).isoformat(sep=" ")
     if isinstance(v, (date, time)):
@@ -314,11 +315,13 @@ def _text_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> C
             try:
                 v = _as_text(v, naive)
             except ValueError:        # an integer of more digits than Python writes out
-                raise DataError(None, "the number has too many digits to be written as text") from None
+                raise DataError(None, N_("the number has too many digits to be written as text")) from None
         if length is not None and measure(v) > length:
             if truncate is None:
-                raise DataError(None, f"text of {measure(v)} {unit} is longer than the column's {length}; "
-                                      "to cut such text to fit, set on_overflow: truncate on the column")
+                raise DataError(None, N_("text of {measure} {unit} is longer than the column's {length}; to cut such "
+                                         "text to fit, set "
+                                         "on_overflow: truncate on the column")
+                                      .format(measure=measure(v), unit=unit, length=length))
             v = truncate_text(v, length, measure)
             cut_noted(truncate)
         if check_charset is not None:
@@ -339,7 +342,7 @@ def _int_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Ca
 
     def in_range(number: int) -> int:
         if low is not None and high is not None and not low <= number <= high:
-            raise DataError(None, f"{number} is {out_of_range}")
+            raise DataError(None, N_("{number} is {out_of_range}").format(number=number, out_of_range=out_of_range))
         return number
 
     def cast_int(v: Any) -> Any:
@@ -352,14 +355,15 @@ def _int_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Ca
         try:
             number = Decimal(v.strip()) if isinstance(v, str) else Decimal(str(v))
         except (InvalidOperation, ValueError, TypeError):
-            raise DataError(None, f"{v!r} is not a whole number") from None
+            raise DataError(None, N_("{v!r} is not a whole number").format(v=v)) from None
         # Infinity and NaN are no whole numbers either (and int() of them would raise).
         if not number.is_finite():
-            raise DataError(None, f"{v!r} is not a whole number")
+            raise DataError(None, N_("{v!r} is not a whole number").format(v=v))
         if number.adjusted() >= most_digits and number:
-            raise DataError(None, f"{v!r} is {out_of_range}")
+            raise DataError(None, N_("{v!r} is {out_of_range}").format(v=v, out_of_range=out_of_range))
         if number != number.to_integral_value():
-            raise DataError(None, f"{v!r} is not a whole number; to round it, set round: 0 on the column")
+            raise DataError(None, N_("{v!r} is not a whole number; to round it, set round: 0 on the "
+                                     "column").format(v=v))
         return int(number) if low is None else in_range(int(number))
     return cast_int
 
@@ -389,9 +393,9 @@ def _decimal_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -
         try:
             number = v if isinstance(v, Decimal) else Decimal(v.strip() if isinstance(v, str) else str(v))
         except (InvalidOperation, ValueError, TypeError):
-            raise DataError(None, f"{v!r} is not a number") from None
+            raise DataError(None, N_("{v!r} is not a number").format(v=v)) from None
         if not number.is_finite():
-            raise DataError(None, f"{v!r} is not a finite number")
+            raise DataError(None, N_("{v!r} is not a finite number").format(v=v))
         if digits is not None and number != 0 and number.adjusted() + 1 > digits:
             raise DataError(None, f"{v} has more than {digits} digits before the decimal point")
         # written with the column's decimal places (a float or text read from SQLite): they fit
@@ -408,9 +412,9 @@ def _float_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> 
         try:
             return float(v)
         except (ValueError, TypeError):
-            raise DataError(None, f"{v!r} is not a number") from None
+            raise DataError(None, N_("{v!r} is not a number").format(v=v)) from None
         except OverflowError:
-            raise DataError(None, f"{v!r} is out of range of a floating-point column") from None
+            raise DataError(None, N_("{v!r} is out of range of a floating-point column").format(v=v)) from None
     return cast_float
 
 
@@ -433,7 +437,7 @@ def _datetime_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) 
             return datetime(v.year, v.month, v.day)
         if isinstance(v, str):
             return naive(_parse_moment(v))
-        raise DataError(None, f"{v!r} is not a date/time")
+        raise DataError(None, N_("{v!r} is not a date/time").format(v=v))
     return cast_datetime
 
 
@@ -448,8 +452,10 @@ def _date_of(moment: datetime, v: Any) -> date:
     drop its time)."""
     if moment.time() != _MIDNIGHT:
         shown = v.isoformat(sep=" ") if isinstance(v, datetime) else repr(v)
-        raise DataError(None, f"{shown} is not a date: it has a time of day ({moment.time().isoformat()}), which a "
-                              "DATE column would drop; to drop it, set cast: date on the column")
+        raise DataError(None, N_("{shown} is not a date: it has a time of day ({isoformat}), which a DATE column "
+                                 "would drop; to drop it, "
+                                 "set cast: date on the column")
+                              .format(shown=shown, isoformat=moment.time().isoformat()))
     return moment.date()
 
 
@@ -466,7 +472,7 @@ def _date_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> C
             return v
         if isinstance(v, str):
             return _date_of(_parse_moment(v), v)
-        raise DataError(None, f"{v!r} is not a date")
+        raise DataError(None, N_("{v!r} is not a date").format(v=v))
     return cast_date
 
 
@@ -480,8 +486,8 @@ def _time_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> C
             try:
                 return time.fromisoformat(v.strip())
             except ValueError:
-                raise DataError(None, f"{v!r} is not a time of day") from None
-        raise DataError(None, f"{v!r} is not a time of day")
+                raise DataError(None, N_("{v!r} is not a time of day").format(v=v)) from None
+        raise DataError(None, N_("{v!r} is not a time of day").format(v=v))
     return cast_time
 
 
@@ -491,7 +497,7 @@ def _bytes_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> 
             return v
         if isinstance(v, (bytearray, memoryview)):
             return bytes(v)
-        raise DataError(None, f"a {type(v).__name__} value cannot go into a binary column")
+        raise DataError(None, N_("a {name} value cannot go into a binary column").format(name=type(v).__name__))
     return cast_bytes
 
 
@@ -508,7 +514,7 @@ def _bool_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> C
             return True
         if text in _FALSE:
             return False
-        raise DataError(None, f"{v!r} is not true or false")
+        raise DataError(None, N_("{v!r} is not true or false").format(v=v))
     return cast_bool
 
 
@@ -696,7 +702,7 @@ def _format_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> 
             return None
         moment = _parse_moment(v) if isinstance(v, str) else v
         if not isinstance(moment, (date, time)):
-            raise DataError(None, f"{v!r} is not a date/time to format")
+            raise DataError(None, N_("{v!r} is not a date/time to format").format(v=v))
         if isinstance(moment, datetime) and moment.tzinfo is not None:
             moment = _in_zone(moment, ctx.tz)
         return moment.strftime(layout_)
@@ -717,7 +723,7 @@ def _cast_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> St
             return naive(v).date()
         if isinstance(v, str):
             return naive(_parse_moment(v)).date()
-        raise DataError(None, f"{v!r} is not a date/time (cast: date)")
+        raise DataError(None, N_("{v!r} is not a date/time (cast: date)").format(v=v))
     return to_date
 
 
@@ -731,11 +737,11 @@ def _to_number(v: Any) -> Any:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise DataError(None, f"{v!r} is not a number (cast: number)") from None
+            raise DataError(None, N_("{v!r} is not a number (cast: number)").format(v=v)) from None
         if number.is_nan():
-            raise DataError(None, f"{v!r} is not a number (cast: number)")
+            raise DataError(None, N_("{v!r} is not a number (cast: number)").format(v=v))
         return number
-    raise DataError(None, f"{v!r} is not a number (cast: number)")
+    raise DataError(None, N_("{v!r} is not a number (cast: number)").format(v=v))
 
 
 def _round_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
@@ -747,15 +753,17 @@ def _round_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> S
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, (int, float, Decimal, str)):
-            raise DataError(None, f"{v!r} is not a number to round")
+            raise DataError(None, N_("{v!r} is not a number to round").format(v=v))
         try:
             number = v if isinstance(v, Decimal) else Decimal(v.strip() if isinstance(v, str) else str(v))
         except (InvalidOperation, ValueError):
-            raise DataError(None, f"{v!r} is not a number to round") from None
+            raise DataError(None, N_("{v!r} is not a number to round").format(v=v)) from None
         if not number.is_finite():
-            raise DataError(None, f"{v!r} is not a finite number")
+            raise DataError(None, N_("{v!r} is not a finite number").format(v=v))
         if number and number.adjusted() >= MAX_INTEGER_DIGITS:
-            raise DataError(None, f"{v!r} is out of range: more than {MAX_INTEGER_DIGITS} digits")
+            raise DataError(None, N_("{v!r} is out of range: more "
+                                     "than {max_integer_digits} digits")
+                                  .format(v=v, max_integer_digits=MAX_INTEGER_DIGITS))
         context = Context(prec=max(28, number.adjusted() + places + 2), rounding=ROUND_HALF_UP)
         return number.quantize(quantum, context=context)
     return round_half_up
@@ -1098,7 +1106,7 @@ class RowMapper:
                 values = map_row(row)
                 for rule in rules:
                     if rule(values):
-                        raise DataError(None, "rule")
+                        raise DataError(None, N_("rule"))
             except DataError:
                 del cuts[mark:]
                 raise

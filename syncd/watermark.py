@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncd.errors import FatalSyncError
+from syncd.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,13 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
     ahead = bound is not None and _gt(newest, _clock_bound(newest, db_now, db_now_utc, clock_offset, timedelta(0)))
     if ahead:
         warnings.append(
-            f"the newest cursor value {describe_value(newest)} is ahead of the source database's clock "
-            f"({describe_value(db_now)}{_offset_text(clock_offset)}); rows beyond the clock are not read until "
-            "the clock passes them. If the application writes local time into a database whose clock is UTC, "
-            "set source.clock_offset (e.g. 8h) in the config")
+            _("the newest cursor value {describe_value} is ahead of the source database's clock "
+              "({describe_value2}{offset_text}); rows beyond the clock are not read until the clock passes them. If "
+              "the application writes local time into a database whose clock is UTC, set source.clock_offset (e.g. "
+              "8h) in the config")
+            .format(
+                describe_value=describe_value(newest), describe_value2=describe_value(db_now),
+                offset_text=_offset_text(clock_offset)))
     if previous is not None and previous.snapshot and not full:
         # A full copy was interrupted: finish it, with the bound it started with.
         return WindowPlan(Window(after=previous, until=previous.bound, snapshot=True), ahead, tuple(warnings))
@@ -240,9 +244,9 @@ def _clock(value: Any) -> datetime:
     """The source database's clock as read; a clock that is no time cannot bound a window."""
     moment = _parse_datetime(value)
     if moment is None:
-        raise FatalSyncError(f"the source database's clock answered {value!r}, which is not a date and time; "
-                             "syncd bounds every window by that clock. Check the source's time settings "
-                             "(and the dialect's clock query in syncd/dialects)")
+        raise FatalSyncError(N_("the source database's clock answered {value!r}, which is not a date and time; syncd "
+                                "bounds every window by that clock. Check the source's time settings (and the "
+                                "dialect's clock query in syncd/dialects)").format(value=value))
     return moment
 
 
