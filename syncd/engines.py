@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from syncd import dialects, files, state
 from syncd.config import Config, DatabaseConfig
 from syncd.errors import FatalSyncError, SyncdError, TransientSyncError, first_line
+from syncd.i18n import N_
 from syncd.source import Source
 from syncd.state import StateStore
 from syncd.target import Target

@@ -26,6 +26,7 @@ from typing import Any
 from syncd import dialects, files
 from syncd.config import Config
 from syncd.errors import LockedError
+from syncd.i18n import _
 
 _POLL = 0.2
 FILE_MODE = 0o600
@@ -106,8 +107,8 @@ def acquire(path: Path | str, wait: bool | float = False, *, purpose: str = "") 
                     raise
                 if deadline is None or time.monotonic() >= deadline:
                     waited = "" if wait is False else f" (waited {float(wait):g}s)"
-                    raise LockedError(f"{_describe(holder(path))} holds {path}{waited}; "
-                                      "stop it or pass --wait") from None
+                    raise LockedError(_("{describe} holds {path}{waited}; stop it or pass --wait")
+                                      .format(describe=_describe(holder(path)), path=path, waited=waited)) from None
                 time.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))
     except BaseException:
         os.close(fd)

@@ -21,6 +21,7 @@ from loguru import logger
 from syncd import plan
 from syncd.dialects import Dialect
 from syncd.errors import first_line
+from syncd.i18n import _
 from syncd.mapping import TableMapping
 
 
@@ -64,10 +65,11 @@ class Source:
                     try:
                         found[m.name] = conn.execute(plan.probe_newest(m)).scalar()
                     except sa.exc.DBAPIError as exc:
-                        problems.append(f"mapping {m.name}: cannot read the newest source row: {first_line(exc)}")
+                        problems.append(_("mapping {name}: cannot read the "
+                                          "newest source row: {exc}").format(name=m.name, exc=first_line(exc)))
                         conn.rollback()
         except sa.exc.SQLAlchemyError as exc:
-            problems.append(f"the source database does not answer: {first_line(exc)}")
+            problems.append(_("the source database does not answer: {exc}").format(exc=first_line(exc)))
         return found, problems
 
     def query_problem(self, statement: sa.Select[Any]) -> str | None:

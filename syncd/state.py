@@ -51,6 +51,7 @@ from loguru import logger
 from syncd import __version__, audit, dialects, files
 from syncd.config import Config
 from syncd.errors import FatalSyncError, SyncdError, TransientSyncError
+from syncd.i18n import N_, _
 from syncd.mapping import TableMapping
 from syncd.plan import chunks
 from syncd.transform import Reject
@@ -428,11 +429,12 @@ def read_key(path: Path) -> bytes:
     try:
         key = path.read_bytes().strip()
     except OSError as exc:
-        raise FatalSyncError(f"audit.key_file {path}: cannot read it ({exc.strerror or exc}); check that it exists "
-                             "and that the user syncd runs as may read it") from None
+        raise FatalSyncError(N_("audit.key_file {path}: cannot read it ({value}); check that it exists and that the "
+                                "user syncd runs as may read "
+                                "it").format(path=path, value=exc.strerror or exc)) from None
     if not key:
-        raise FatalSyncError(f"audit.key_file {path} is empty; put a secret of at least 32 random bytes in it "
-                             "(e.g. head -c 32 /dev/urandom | base64 > the file)")
+        raise FatalSyncError(N_("audit.key_file {path} is empty; put a secret of at least 32 random bytes in it "
+                                "(e.g. head -c 32 /dev/urandom | base64 > the file)").format(path=path))
     return key
 
 
@@ -534,14 +536,15 @@ class StateStore:
             version = _stored_version(conn)
         except _BadVersion as exc:
             raise FatalSyncError(
-                f"state store {self.where}: syncd_meta holds schema version {exc.args[0]!r}, which no syncd "
-                "writes; the store has been edited or damaged. Keep a copy of it, then restore it from a "
-                "backup or set the version right") from None
+                N_("state store {where}: syncd_meta holds schema version {value!r}, which no syncd writes; the store "
+                   "has been edited or damaged. Keep a copy of it, then restore it from a backup or set the version "
+                   "right").format(where=self.where, value=exc.args[0])) from None
         if version is not None and version > SCHEMA_VERSION:
             raise FatalSyncError(
-                f"state store {self.where} has schema version {version}, and this syncd ({__version__}) knows "
-                f"versions up to {SCHEMA_VERSION}: a newer syncd has written it. Upgrade syncd to that version "
-                "or later; an older syncd must not write to it")
+                N_("state store {where} has schema version {version}, and this syncd ({version2}) knows versions up "
+                   "to {schema_version}: a newer syncd has written it. Upgrade syncd to that version or later; an "
+                   "older syncd must not write to it")
+                .format(where=self.where, version=version, version2=__version__, schema_version=SCHEMA_VERSION))
         return version
 
     def _upgrade(self) -> None:
@@ -558,11 +561,13 @@ class StateStore:
                 if version is None:
                     metadata.create_all(conn)
                     _ensure_head(conn)
-                    logger.info("state store {}: created (schema version {})", self.where, SCHEMA_VERSION)
+                    logger.info(_("state store {where}: created (schema version {schema_version})").format(
+                        where=self.where, schema_version=SCHEMA_VERSION))
                     version = SCHEMA_VERSION
                 else:
                     MIGRATIONS[version - 1](conn)
-                    logger.info("state store {}: schema version {} -> {}", self.where, version, version + 1)
+                    logger.info(_("state store {where}: schema version {version} -> {value}").format(
+                        where=self.where, version=version, value=version + 1))
                     version += 1
                     if version == SCHEMA_VERSION:
                         # A version-1 store cut off while it was first created lacks some of its
@@ -584,21 +589,23 @@ class StateStore:
         lines = str(orig).strip().splitlines() if orig is not None else []
         detail = lines[0] if lines else type(orig or exc).__name__
         if self.file is not None and _damaged_file(orig):
-            return FatalSyncError(
-                f"state store {self.where} is damaged ({detail}; while trying to {action}); syncd leaves it as it "
-                f"is. Keep a copy of it: it must be repaired (e.g. sqlite3 {self.where} .recover | sqlite3 "
-                f"{self.where}.recovered, then put the recovered file in its place) or rebuilt (syncd state "
+            return FatalSyncError(N_(
+                "state store {where} is damaged ({detail}; while trying to {action}); syncd leaves it as it "
+                "is. Keep a copy of it: it must be repaired (e.g. sqlite3 {where} .recover | sqlite3 "
+                "{where}.recovered, then put the recovered file in its place) or rebuilt (syncd state "
                 "rebuild moves it aside and carries over what can still be read; mappings whose watermark is "
-                "lost are copied in full by the next run)")
+                "lost are copied in full by the next run)").format(where=self.where, detail=detail, action=action))
         if self.dialect.is_transient(exc):
-            return TransientSyncError(f"state store {self.where}: {detail} (while trying to {action})")
+            return TransientSyncError(N_("state store {where}: {detail} (while trying to {action})").format(
+                where=self.where, detail=detail, action=action))
         if self.file is not None:
-            advice = ("check that the file and its directory exist, that the user syncd runs as may read and "
-                      "write both, and that the disk is not full")
+            advice = N_("check that the file and its directory exist, that the user syncd runs as may read and "
+                        "write both, and that the disk is not full")
         else:
-            advice = ("check the state store's URL, that the database server is up, that its user may read and "
-                      "write the syncd_* tables, and that the server has room")
-        return FatalSyncError(f"state store {self.where}: cannot {action}: {detail}; {advice}")
+            advice = N_("check the state store's URL, that the database server is up, that its user may read and "
+                        "write the syncd_* tables, and that the server has room")
+        return FatalSyncError(N_("state store {where}: cannot {action}: {detail}; {advice}").format(
+            where=self.where, action=action, detail=detail, advice=advice))
 
     @contextmanager
     def _reading(self, action: str) -> Iterator[sa.Connection]:
@@ -709,19 +716,23 @@ class StateStore:
                     if tail.seq > last or (mine is not None and mine["hash"] == tail.hash):
                         todo = [r for r in sealed if r["seq"] > tail.seq]
                     else:
-                        logger.error("audit journal {}: the JSON lines end with record {}, which the state store "
-                                     "{} holds differently; appending records {}..{} anyway. Run syncd audit "
-                                     "verify", directory, tail.seq, self.where, first, last)
+                        logger.error(_("audit journal {directory}: the JSON lines end with record {seq}, which "
+                                        "the state store {where} holds differently; appending records "
+                                        "{first}..{last} anyway. Run syncd audit verify").format(
+                                            directory=directory, seq=tail.seq, where=self.where, first=first,
+                                            last=last))
                         todo = list(sealed)
                 else:
                     todo = list(sealed)
                 _write_lines(directory, todo, tail)
         except OSError as exc:
             raise FatalSyncError(
-                f"audit journal {directory}: cannot write the JSON lines ({exc.strerror or exc}); records up to "
-                f"{sealed[-1]['seq']} are in the state store {self.where} and are written to the files by the "
-                "next change that syncd journals. Check that the folder exists, that the user syncd runs as may "
-                "write there, and that the disk is not full") from None
+                N_("audit journal {directory}: cannot write the JSON lines ({value}); records up to {seq} are in the "
+                   "state store {where} and are written to the files by the next change that syncd journals. Check "
+                   "that the folder exists, that the user syncd runs as may write there, and that the disk is not "
+                   "full")
+                .format(
+                    directory=directory, value=exc.strerror or exc, seq=sealed[-1]['seq'], where=self.where)) from None
 
     def _journal_records(self, after: int, through: int) -> Iterator[dict[str, Any]]:
         """Records ``after`` < seq <= ``through`` of the table, with their hashes, page by page."""
@@ -818,7 +829,8 @@ class StateStore:
                 else:
                     conn.execute(sa.update(watched).where(watched.c.path == path).values(hash=after))
                 if change != "added" or known:
-                    logger.info("{} {} ({}): recorded in the audit journal", path, change, trigger)
+                    logger.info(_("{path} {change} ({trigger}): recorded in the audit journal").format(
+                        path=path, change=change, trigger=trigger))
         return len(records)
 
     def prune_journal(self, *, today: datetime | None = None) -> int:
@@ -845,8 +857,9 @@ class StateStore:
                     "retention_days": settings.retention_days}))
         self._remove_day_files(settings, before)
         if count:
-            logger.info("audit journal: {} record(s) before {} pruned (audit.retention {} days)", count, before,
-                        settings.retention_days)
+            logger.info(_("audit journal: {count} record(s) before {before} pruned (audit.retention "
+                           "{retention_days} days)").format(
+                               count=count, before=before, retention_days=settings.retention_days))
         return count
 
     def _pruned_before(self) -> str | None:
@@ -864,8 +877,9 @@ class StateStore:
                     if day is not None and day < before:
                         path.unlink()
         except OSError as exc:
-            logger.error("audit journal {}: cannot remove the day files before {} (audit.retention): {}",
-                         settings.directory, before, exc.strerror or exc)
+            logger.error(_("audit journal {directory}: cannot remove the day files before {before} "
+                            "(audit.retention): {value}").format(
+                                directory=settings.directory, before=before, value=exc.strerror or exc))
 
     # -- watermarks ---------------------------------------------------------------------
     def watermark(self, mapping: str) -> Watermark | None:
@@ -924,8 +938,10 @@ class StateStore:
         if done == 0:
             conn.execute(sa.insert(watermarks).values(mapping=mapping, **values))
         elif done != 1:
-            raise FatalSyncError(f"state store {self.where}: watermark update of mapping {mapping!r} touched "
-                                 f"{done} rows; the syncd_watermark table has lost its primary key")
+            raise FatalSyncError(N_("state store {where}: watermark update of mapping {mapping!r} touched {done} "
+                                    "rows; the syncd_watermark "
+                                    "table has lost its primary key")
+                                 .format(where=self.where, mapping=mapping, done=done))
 
     def definition_hash(self, mapping: str) -> str | None:
         """The hash of the mapping definition its watermark was made with (None: not recorded)."""
@@ -1136,8 +1152,8 @@ class StateStore:
                 watermark_before=watermark_before.to_json() if watermark_before else None))
             key = result.inserted_primary_key
             if key is None:  # only from a driver that cannot report new ids; syncd's databases all can
-                raise FatalSyncError(f"state store {self.where}: the database did not report the id of the new "
-                                     "syncd_run row")
+                raise FatalSyncError(N_("state store {where}: the database did not report the id of the new "
+                                        "syncd_run row").format(where=self.where))
             records.append(audit.new_record(audit.RUN_START, mapping=mapping, run_id=run_id,
                                             watermark_before=_wm(watermark_before), detail={"mode": mode}))
         record_id = int(key[0])
@@ -1326,29 +1342,33 @@ def check_store(engine: sa.Engine) -> tuple[list[str], list[str]]:
             if found != ["ok"]:
                 problems.extend(f"integrity check: {line}" for line in found[:20])
                 if len(found) > 20:
-                    problems.append(f"integrity check: … and {len(found) - 20} more")
+                    problems.append(_("integrity check: … and {value} more").format(value=len(found) - 20))
         except sa.exc.DBAPIError as exc:
-            problems.append(f"integrity check: {_first_line(exc)}")
+            problems.append(_("integrity check: {first_line}").format(first_line=_first_line(exc)))
     try:
         with engine.connect() as conn:
             version = _stored_version(conn)
             tables = set(sa.inspect(conn).get_table_names())
     except _BadVersion as exc:
-        problems.append(f"syncd_meta holds schema version {exc.args[0]!r}, which no syncd writes")
+        problems.append(_("syncd_meta holds schema version {value!r}, which no syncd writes").format(value=exc.args[0]))
         return problems, notes
     except sa.exc.DBAPIError as exc:
-        problems.append(f"its tables cannot be listed: {_first_line(exc)}")
+        problems.append(_("its tables cannot be listed: {first_line}").format(first_line=_first_line(exc)))
         return problems, notes
     if version is None:
-        notes.append("no syncd tables: a new, empty store")
+        notes.append(_("no syncd tables: a new, empty store"))
     elif version > SCHEMA_VERSION:
-        problems.append(f"schema version {version}: written by a newer syncd (this one knows up to {SCHEMA_VERSION})")
+        problems.append(_("schema version {version}: written "
+                          "by a newer syncd (this one knows up to {schema_version})")
+                        .format(version=version, schema_version=SCHEMA_VERSION))
     elif version < SCHEMA_VERSION:
-        notes.append(f"schema version {version}: the next command that opens it brings it to {SCHEMA_VERSION}")
+        notes.append(_("schema version {version}: the next "
+                       "command that opens it brings it to {schema_version}")
+                     .format(version=version, schema_version=SCHEMA_VERSION))
     else:
         missing = sorted(set(metadata.tables) - tables)
         if missing:
-            problems.append(f"table(s) missing: {', '.join(missing)}")
+            problems.append(_("table(s) missing: {missing}").format(missing=', '.join(missing)))
     for name in sorted(t for t in tables if t.startswith("syncd_")):
         problems.extend(_table_problems(engine, name, notes))
     return problems, notes
@@ -1360,7 +1380,7 @@ def _table_problems(engine: sa.Engine, name: str, notes: list[str]) -> list[str]
             rows = conn.execute(sa.text(f"SELECT * FROM {name}")).all()
     except sa.exc.DBAPIError as exc:
         return [f"table {name} cannot be read: {_first_line(exc)}"]
-    notes.append(f"{name}: {len(rows)} row(s)")
+    notes.append(_("{name}: {count} row(s)").format(name=name, count=len(rows)))
     if name != watermarks.name:
         return []
     return [f"syncd_watermark: the watermark of mapping {r._mapping['mapping']!r} cannot be read" for r in rows

@@ -21,6 +21,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponent
 from syncd import faults, plan
 from syncd.dialects.base import Written
 from syncd.errors import FatalSyncError, SyncdError
+from syncd.i18n import N_, _
 from syncd.keys import KeyTracker
 from syncd.mapping import CodeList, TableMapping, change_message, definition_change
 from syncd.pacing import Pacing
@@ -434,7 +435,7 @@ class MappingRun:
 
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)
-        logger.warning("mapping {}: {}", self.mapping.name, message)
+        logger.warning(_("mapping {name}: {message}").format(name=self.mapping.name, message=message))
 
     def _save_watermark(self, watermark: Watermark | None) -> None:
         if watermark is not None and not self.dry_run:
@@ -451,9 +452,10 @@ class MappingRun:
             return
         if policy == "error":
             raise FatalSyncError(
-                f"mapping {self.mapping.name!r}: {count} source row(s) have a NULL cursor "
-                f"({self.mapping.source.cursor}); fill the column in the source, or set source.null_cursor "
-                f"to include (sync them every run) or exclude (never sync them) in {self.mapping.file}")
+                N_("mapping {name!r}: {count} source row(s) have a NULL cursor ({cursor}); fill the column in the "
+                   "source, or set source.null_cursor to include (sync them every run) or exclude (never sync them) "
+                   "in {file}")
+                .format(name=self.mapping.name, count=count, cursor=self.mapping.source.cursor, file=self.mapping.file))
         self._warn(f"{count} row(s) with a NULL cursor ({self.mapping.source.cursor}) are not synced "
                    "(source.null_cursor: exclude)")
 
@@ -590,8 +592,9 @@ class MappingRun:
         key = ", ".join(str(first_row[i]) for i in self.layout.key)
         if policy == "error":
             raise FatalSyncError(
-                f"mapping {name!r}: source row {key}: {first_problem} (column {column}); fix the row in the source, "
-                f"or set source.bad_cursor to reject or exclude in {self.mapping.file}")
+                N_("mapping {name!r}: source row {key}: {first_problem} (column {column}); fix the row in the "
+                   "source, or set source.bad_cursor to reject or exclude in {file}")
+                .format(name=name, key=key, first_problem=first_problem, column=column, file=self.mapping.file))
         if policy == "exclude":
             self._excluded += len(bad)
             self._first_excluded = self._first_excluded or f"row {key}, {first_problem}"
@@ -677,11 +680,11 @@ class MappingRun:
                               definition_hash=self._definition_hash)
         if mapped.rejects:
             for reject in mapped.rejects[:5]:
-                logger.warning("mapping {}: row {} rejected: {}", self.mapping.name,
-                               ", ".join(map(str, reject.key)), reject.reason)
+                logger.warning(_("mapping {name}: row {key} rejected: {reason}").format(
+                    name=self.mapping.name, key=", ".join(map(str, reject.key)), reason=reject.reason))
             if len(mapped.rejects) > 5:
-                logger.warning("mapping {}: {} more row(s) rejected in this batch (syncd rejects list)",
-                               self.mapping.name, len(mapped.rejects) - 5)
+                logger.warning(_("mapping {name}: {count} more row(s) rejected in this batch (syncd rejects "
+                                 "list)").format(name=self.mapping.name, count=len(mapped.rejects) - 5))
 
     def _retry_rejects(self, progress: Progress) -> Progress:
         """Re-read pending rejects by key, map them again, write those that now pass."""
@@ -699,8 +702,8 @@ class MappingRun:
         if gone:
             self.result.counts.rejects_gone += self.state.mark_rejects(self.mapping.name, gone, "gone")
             self._pending.difference_update(gone)
-            logger.warning("mapping {}: {} rejected row(s) no longer exist in the source (or no longer match "
-                           "'where'); marked gone", self.mapping.name, len(gone))
+            logger.warning(_("mapping {name}: {count} rejected row(s) no longer exist in the source (or no longer "
+                              "match 'where'); marked gone").format(name=self.mapping.name, count=len(gone)))
         if rows:
             # a row held back for its cursor stays held back until the cursor is fixed
             good, bad = self._bad_cursors(rows, first_cursor=True)

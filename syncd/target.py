@@ -17,6 +17,7 @@ from syncd.dialects import Dialect
 from syncd.dialects.base import Upsert, Written
 from syncd.digest import DigestPlan, Digests, RowHasher, fine_bucket, piece_function
 from syncd.errors import MappingError, Problem
+from syncd.i18n import _
 from syncd.mapping import TableMapping
 from syncd.transform import TargetColumn, target_columns
 
@@ -57,9 +58,11 @@ class Target:
         if found is None:
             where = f"{schema}.{mapping.target.table}" if schema else mapping.target.table
             raise MappingError([Problem(file, None, "target.table",
-                                        f"mapping {mapping.name!r}: target table {where} does not exist in "
-                                        f"{self.engine.url.render_as_string(hide_password=True)}; create it "
-                                        "(see sql/reference/) or fix the name")])
+                                        _("mapping {name!r}: target table {where} does not exist in "
+                                          "{render_as_string}; create it (see sql/reference/) or fix the name")
+                                        .format(
+                                            name=mapping.name, where=where,
+                                            render_as_string=self.engine.url.render_as_string(hide_password=True)))])
         by_lower = {name.lower(): col for name, col in found.items()}
         problems = []
         described = {}
@@ -67,16 +70,20 @@ class Target:
             col = found.get(name) or by_lower.get(name.lower())
             if col is None:
                 problems.append(Problem(file, None, f"columns.{name}",
-                                        f"mapping {mapping.name!r}: column {name!r} is not in target table "
-                                        f"{mapping.target.table} (it has: {', '.join(found)})"))
+                                        _("mapping {name!r}: column {name2!r} is not in target table {table} (it "
+                                          "has: {found})")
+                                        .format(
+                                            name=mapping.name, name2=name, table=mapping.target.table,
+                                            found=', '.join(found))))
             else:
                 described[name] = col
         missing_required = [c.name for c in found.values()
                             if not c.nullable and c.name.lower() not in {n.lower() for n in mapping.columns}]
         if missing_required:
             problems.append(Problem(file, None, "columns",
-                                    f"mapping {mapping.name!r}: target columns {', '.join(missing_required)} are "
-                                    "NOT NULL but the mapping does not fill them"))
+                                    _("mapping {name!r}: target columns {missing_required} are NOT NULL but the "
+                                      "mapping does not fill them")
+                                    .format(name=mapping.name, missing_required=', '.join(missing_required))))
         if problems:
             raise MappingError(problems)
         return described

@@ -20,6 +20,7 @@ from syncd.dialects.oracle import OracleDialect
 from syncd.dialects.postgresql import PostgreSQLDialect
 from syncd.dialects.sqlite import SQLiteDialect
 from syncd.errors import FatalSyncError
+from syncd.i18n import N_
 
 REGISTRY: dict[str, Dialect] = {
     "sqlite": SQLiteDialect(),
@@ -46,8 +47,9 @@ def get(name: str) -> Dialect:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise FatalSyncError(f"syncd does not support the database kind {name!r} "
-                             f"(supported: {', '.join(REGISTRY)})") from None
+        raise FatalSyncError(N_("syncd does not support "
+                                "the database kind {name!r} (supported: {registry})")
+                             .format(name=name, registry=', '.join(REGISTRY))) from None
 
 
 def file_url(path: Path | str) -> sa.URL:

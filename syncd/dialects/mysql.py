@@ -16,6 +16,7 @@ from sqlalchemy.engine import Dialect as SADialect
 
 from syncd.dialects.base import Dialect, Upsert, Written
 from syncd.digest import HashColumn
+from syncd.i18n import _
 
 
 class MySQLDialect(Dialect):
@@ -89,7 +90,7 @@ class MySQLDialect(Dialect):
             return f"COALESCE(DATE_FORMAT({c}, '%Y-%m-%d'), '')"
         if kind == "bool":
             return f"(CASE WHEN {c} IS NULL THEN '' WHEN {c} THEN '1' ELSE '0' END)"
-        raise ValueError(f"no canonical text for a column of kind {kind!r}")
+        raise ValueError(_("no canonical text for a column of kind {kind!r}").format(kind=kind))
 
     def md5_sql(self, text: str, server_version: tuple[int, ...] | None) -> str:
         return f"MD5({text})"

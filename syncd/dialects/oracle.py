@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect as SADialect
 from syncd.dialects.base import Dialect
 from syncd.digest import HashColumn
 from syncd.errors import FatalSyncError
+from syncd.i18n import N_, _
 
 
 class OracleDialect(Dialect):
@@ -31,16 +32,18 @@ class OracleDialect(Dialect):
         if OracleDialect.thick_client == folder:
             return
         if OracleDialect.thick_client is not None:
-            raise FatalSyncError(f"oracle_client changed from {OracleDialect.thick_client} to {folder}; thick mode "
-                                 "is chosen once a process: restart syncd")
+            raise FatalSyncError(N_("oracle_client changed from {thick_client} to {folder}; thick mode is chosen "
+                                    "once a process: "
+                                    "restart syncd").format(thick_client=OracleDialect.thick_client, folder=folder))
         import oracledb
 
         try:
             oracledb.init_oracle_client(lib_dir=folder)
         except oracledb.Error as exc:
-            raise FatalSyncError(f"oracle_client {folder}: the Oracle Client libraries cannot be loaded ({exc}); "
-                                 "check that the folder holds Instant Client (libclntsh.so) for this machine's "
-                                 "architecture, and that its libaio dependency is installed") from None
+            raise FatalSyncError(N_("oracle_client {folder}: the Oracle Client libraries cannot be loaded ({exc}); "
+                                    "check that the folder holds Instant Client (libclntsh.so) for this machine's "
+                                    "architecture, and that its libaio "
+                                    "dependency is installed").format(folder=folder, exc=exc)) from None
         OracleDialect.thick_client = folder
 
     def sqlalchemy_dialect(self) -> Any:
@@ -135,7 +138,7 @@ class OracleDialect(Dialect):
             return f"TO_CHAR({c}, 'YYYY-MM-DD')"
         if kind == "bool":
             return f"(CASE WHEN {c} IS NULL THEN NULL WHEN {c} = 0 THEN '0' ELSE '1' END)"
-        raise ValueError(f"no canonical text for a column of kind {kind!r}")
+        raise ValueError(_("no canonical text for a column of kind {kind!r}").format(kind=kind))
 
     @staticmethod
     def _md5_raw(raw: str, server_version: tuple[int, ...] | None) -> str:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from syncd.dialects.base import Dialect, Upsert, Written
 from syncd.digest import HashColumn
+from syncd.i18n import _
 
 
 class PostgreSQLDialect(Dialect):
@@ -86,7 +87,7 @@ class PostgreSQLDialect(Dialect):
             return f"COALESCE(to_char({c}, 'YYYY-MM-DD'), '')"
         if kind == "bool":
             return f"(CASE WHEN {c} IS NULL THEN '' WHEN {c} THEN '1' ELSE '0' END)"
-        raise ValueError(f"no canonical text for a column of kind {kind!r}")
+        raise ValueError(_("no canonical text for a column of kind {kind!r}").format(kind=kind))
 
     def md5_sql(self, text: str, server_version: tuple[int, ...] | None) -> str:
         return f"md5(convert_to({text}, 'UTF8'))"
