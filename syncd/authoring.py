@@ -32,6 +32,7 @@ from syncd import dialects, plan, resources
 from syncd.config import Config
 from syncd.engines import engine_for, missing_privileges, open_state
 from syncd.errors import ConfigError, MappingError, Problem, first_line
+from syncd.i18n import _
 from syncd.mapping import CodeList, TableMapping, load_blocks, load_codes
 from syncd.parents import ParentCheck
 from syncd.project import Project
@@ -382,9 +383,9 @@ def preview(project: Project, name: str, *, limit: int = 20, where: str | None =
             rows = source.fetch(statement)
         except sa.exc.DBAPIError as exc:
             what = "--where" if where else "source"
-            raise ConfigError([Problem(str(m.file), None, what, f"the source refuses the preview's query: "
-                                                                f"{first_line(exc)}; check --where and the "
-                                                                "mapping with syncd check --connect")]) from None
+            raise ConfigError([Problem(str(m.file), None, what, _("the source refuses the preview's query: {exc}; "
+                                                                  "check --where and the mapping with syncd check "
+                                                                  "--connect").format(exc=first_line(exc)))]) from None
         rows.reverse()          # read order (oldest first): of two rows for one target row, the later wins
         mapped = ParentCheck(m, mapper, target).apply(mapper.map_batch(rows))
         current = _current_rows(m, mapper, target, mapped.rows)
@@ -570,9 +571,11 @@ def _reflect(reader: Source, table: str, schema: str | None, role: str) -> _Shap
     if found is None:
         where = f"{schema}.{table}" if schema else table
         raise ConfigError([Problem("", None, f"--{role}-table",
-                                   f"there is no table {where} in the {role} database "
-                                   f"({reader.engine.url.render_as_string(hide_password=True)}); check the name "
-                                   f"(and --{role}-schema)")])
+                                   _("there is no table {where} in the {role} database ({render_as_string}); check "
+                                     "the name (and --{role}-schema)")
+                                   .format(
+                                       where=where, role=role,
+                                       render_as_string=reader.engine.url.render_as_string(hide_password=True)))])
     return _Shape.of(found)
 
 

@@ -38,6 +38,7 @@ from syncd.engines import (
     state_write_problems,
 )
 from syncd.errors import ConfigError, MappingError, Problem, SyncdError
+from syncd.i18n import _
 from syncd.project import Project, config_language, open_project, secret_warnings
 from syncd.source import Source
 from syncd.state import (
@@ -160,16 +161,17 @@ def source_notes(project: Project) -> list[str]:
     """What check --connect tells about how the source's windows are bounded."""
     with connect(project.config) as c:
         if c.source.transactions_visible():
-            return ["source: open write transactions are visible: each window stops before the oldest of them, "
-                    "so a row of a long transaction is read once it commits"]
+            return [_("source: open write transactions are visible: each window stops before the oldest of them, "
+                      "so a row of a long transaction is read once it commits")]
         grant = c.source.dialect.transactions_grant
-        return ["source: open write transactions of other users are not visible to this user: a row committed "
-                "later than lag + lookback after its cursor time is missed by incremental runs (reconcile finds "
-                "it)" + (f"; {grant} lets syncd hold each window before them" if grant else "")]
+        return [_("source: open write transactions of other users are not visible to this user: a row committed "
+                  "later than lag + lookback after its cursor time is missed by incremental runs (reconcile finds "
+                  "it)") + (_("; {grant} lets syncd hold each window before them").format(
+                      grant=grant) if grant else "")]
 
 def _required(text: str, option: str, what: str) -> str:
     if not text.strip():
-        raise ConfigError([Problem("", None, option, f"say {what}: {option} TEXT")])
+        raise ConfigError([Problem("", None, option, _("say {what}: {option} TEXT").format(what=what, option=option))])
     return text.strip()
 
 
@@ -297,7 +299,7 @@ def _step_back(cursor: Any, by: str) -> Any:
         try:
             span = parse_duration(by)
         except ValueError as exc:
-            raise ValueError(f"--by {by}: {exc}") from None
+            raise ValueError(_("--by {by}: {exc}").format(by=by, exc=exc)) from None
         if isinstance(cursor, datetime):
             return cursor - span
         if isinstance(cursor, date):
@@ -308,14 +310,15 @@ def _step_back(cursor: Any, by: str) -> Any:
     try:
         amount = Decimal(by.strip())
     except InvalidOperation:
-        raise ValueError(f"--by {by}: the cursor is a number ({cursor}), so --by must be a number too") from None
+        raise ValueError(_("--by {by}: the cursor is a number ({cursor}), so "
+                           "--by must be a number too").format(by=by, cursor=cursor)) from None
     if isinstance(cursor, int) and not isinstance(cursor, bool) and amount == int(amount):
         return cursor - int(amount)
     if isinstance(cursor, (Decimal, float)):
         return type(cursor)(Decimal(str(cursor)) - amount)
     if isinstance(cursor, str):
         return str(Decimal(cursor.strip()) - amount)
-    raise ValueError(f"a cursor {cursor!r} cannot be moved back by {by}")
+    raise ValueError(_("a cursor {cursor!r} cannot be moved back by {by}").format(cursor=cursor, by=by))
 
 
 def _moment(text: str) -> datetime | None:
@@ -332,12 +335,12 @@ def _cursor_like(text: str, like: Any) -> Any:
         if isinstance(like, datetime):
             value: Any = datetime.fromisoformat(text)
             if (value.tzinfo is None) != (like.tzinfo is None):
-                raise ValueError("with a time zone" if like.tzinfo else "without a time zone")
+                raise ValueError(_("with a time zone") if like.tzinfo else _("without a time zone"))
             return value
         if isinstance(like, date):
             return date.fromisoformat(text)
         if isinstance(like, bool):
-            raise ValueError("a cursor that is true or false")
+            raise ValueError(_("a cursor that is true or false"))
         if isinstance(like, int):
             return int(text)
         if isinstance(like, Decimal):
@@ -347,10 +350,11 @@ def _cursor_like(text: str, like: Any) -> Any:
         if isinstance(like, str) and _moment(like) is not None:
             moment = _moment(text)
             if moment is None:
-                raise ValueError("a date and time")
+                raise ValueError(_("a date and time"))
             return format_like(moment, like)
     except (ValueError, InvalidOperation) as exc:
-        raise ValueError(f"--cursor {text!r} is not a cursor value like {like!r} ({exc}); write it in that form") \
+        raise ValueError(_("--cursor {text!r} is not a cursor value like "
+                           "{like!r} ({exc}); write it in that form").format(text=text, like=like, exc=exc)) \
             from None
     return text
 
@@ -362,8 +366,9 @@ def _newest_cursor(project: Project, mapping: Any) -> Any:
     finally:
         engine.dispose()
     if problems:
-        raise ConfigError([Problem(str(mapping.file), None, "--cursor", f"{problems[0]}; the cursor's kind cannot be "
-                                                                        "told without the source")])
+        raise ConfigError([Problem(str(mapping.file), None, "--cursor", _("{value}; the cursor's kind cannot be told "
+                                                                          "without the "
+                                                                          "source").format(value=problems[0]))])
     return found.get(mapping.name)
 
 
@@ -389,10 +394,12 @@ def rewind_watermark(project: Project, *, mapping: str, by: str, reason: str, wh
     next run reads those rows again. Refused (LockedError) while another syncd holds the store."""
     def make(chosen: Any, before: Watermark | None) -> tuple[Watermark, dict[str, Any]]:
         if before is None:
-            raise ValueError(f"mapping {mapping} has no watermark yet: its next run copies everything anyway")
+            raise ValueError(_("mapping {mapping} has no watermark yet: its next run copies "
+                               "everything anyway").format(mapping=mapping))
         if before.snapshot:
-            raise ValueError(f"mapping {mapping} is in the middle of a full copy ({before.describe()}); let it "
-                             "finish, or set a watermark with syncd watermark set")
+            raise ValueError(_("mapping {mapping} is in the middle of a full copy ({describe}); let it finish, or "
+                               "set a watermark with syncd "
+                               "watermark set").format(mapping=mapping, describe=before.describe()))
         after = Watermark(_step_back(before.cursor, by), ())
         also = tuple((name, Watermark(_step_back(w.cursor, by), ())) for name, w in before.also)
         if also:   # a mapping with several cursors: each moves back as far
@@ -408,12 +415,12 @@ def set_watermark(project: Project, *, mapping: str, cursor: str, reason: str, w
     def make(chosen: Any, before: Watermark | None) -> tuple[Watermark, dict[str, Any]]:
         like = before.cursor if before is not None and before.cursor is not None else _newest_cursor(project, chosen)
         if like is None:
-            raise ValueError(f"mapping {mapping}: the source is empty and there is no watermark, so the cursor's "
-                             "kind is unknown; nothing to set")
+            raise ValueError(_("mapping {mapping}: the source is empty and there is no watermark, so the cursor's "
+                               "kind is unknown; nothing to set").format(mapping=mapping))
         value = _cursor_like(cursor, like)
         problem = cursor_problem(value, like)
         if problem:
-            raise ValueError(f"--cursor {cursor!r}: {problem}")
+            raise ValueError(_("--cursor {cursor!r}: {problem}").format(cursor=cursor, problem=problem))
         after = Watermark(value, ())
         if before is not None and before.also:   # further cursors keep their positions
             after = dataclasses.replace(after, also=before.also)
@@ -491,8 +498,8 @@ def _verify_start(state: StateStore, since: date | None, head: tuple[int, str] |
     row = state.journal_row(start - 1)
     entry = audit.table_entry(row) if row is not None else None
     if entry is None or entry.record is None:
-        notes.append(f"record {start - 1}, before the first one checked, cannot be read from the table: the link of "
-                     f"record {start} to it is not checked")
+        notes.append(_("record {value}, before the first one checked, cannot be read from the table: the link of "
+                       "record {start} to it is not checked").format(value=start - 1, start=start))
         return start, None
     return start, entry.record
 
@@ -603,13 +610,14 @@ def state_rebuild(project: Project, *, wait: bool | float = False, now: datetime
     file = dialects.get(url.get_backend_name()).database_file(url)
     if file is None:
         raise ConfigError([Problem(str(config.path), None, "state.url",
-                                   "syncd state rebuild works on a state store that is a file; restore a store on a "
-                                   "database server from the server's backup")])
+                                   _("syncd state rebuild works on a state store that is a file; restore a store on "
+                                     "a database server from the server's backup"))])
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     with lock.acquire(lock.lock_path(config), wait, purpose="state rebuild"):
         if not file.is_file():
-            raise ConfigError([Problem(str(config.path), None, "state", f"there is no state store at {file} to "
-                                                                        "rebuild; the next run creates one")])
+            raise ConfigError([Problem(str(config.path), None, "state", _("there is no state store at {file} to "
+                                                                          "rebuild; the next run "
+                                                                          "creates one").format(file=file))])
         aside = file.with_name(f"{file.name}.damaged-{moment:%Y%m%dT%H%M%SZ}")
         for suffix in ("", "-journal", "-wal", "-shm"):
             part = Path(f"{file}{suffix}")
@@ -653,8 +661,11 @@ def report(project: Project, start: date, end: date, out: str | Path, lang: str 
     except ValueError as exc:
         raise ConfigError([Problem("", None, "--lang", str(exc))]) from None
     if end < start:
-        raise ConfigError([Problem("", None, "--from/--to", f"--from {start.isoformat()} is after --to "
-                                                            f"{end.isoformat()}; give the earlier day first")])
+        raise ConfigError([Problem("", None, "--from/--to", _("--from {isoformat} is after --to {isoformat2}; give "
+                                                              "the earlier day first")
+                                                            .format(
+                                                                isoformat=start.isoformat(),
+                                                                isoformat2=end.isoformat()))])
     with _state(project) as state:
         built = report_module.make_report(state, start, end, tz=project.tz, lang=chosen, now=now)
     report_module.write(built, path, kind)
@@ -671,7 +682,8 @@ def preview(project: Project, *, mapping: str, limit: int = 20, where: str | Non
     from syncd import authoring
 
     if limit < 1:
-        raise ConfigError([Problem("", None, "--limit", f"--limit {limit}: preview at least 1 row")])
+        raise ConfigError([Problem("", None, "--limit", _("--limit {limit}: preview at least 1 "
+                                                          "row").format(limit=limit))])
     return authoring.preview(project, mapping, limit=limit, where=where.strip() if where and where.strip() else None)
 
 
@@ -698,8 +710,8 @@ def scaffold(config_path: str | Path | None, *, source_table: str, target_table:
     prepare_drivers(config)
     path = Path(out) if out is not None else None
     if path is not None and path.exists() and not force:
-        raise ConfigError([Problem(str(path), None, "--out", "the file exists; choose another name, or pass --force "
-                                                             "to overwrite it")])
+        raise ConfigError([Problem(str(path), None, "--out", _("the file exists; choose another name, or pass "
+                                                               "--force to overwrite it"))])
     text = authoring.scaffold(config, source_table=source_table, target_table=target_table,
                               source_schema=source_schema, target_schema=target_schema,
                               name=path.stem if path is not None else None)
@@ -707,8 +719,9 @@ def scaffold(config_path: str | Path | None, *, source_table: str, target_table:
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise ConfigError([Problem(str(path), None, "--out", f"cannot write the file: {exc.strerror or exc}; "
-                                                                 "check that its folder exists")]) from None
+            raise ConfigError([Problem(str(path), None, "--out", _("cannot write the file: {value}; check that its "
+                                                                   "folder exists")
+                                                                 .format(value=exc.strerror or exc))]) from None
     return text
 
 

@@ -35,6 +35,7 @@ from loguru import logger
 
 from syncd import commands, engines, files, lock, schedule
 from syncd.errors import ConfigError, SyncdError
+from syncd.i18n import _
 from syncd.sync import Observer, Stopped
 
 # A run that could not start on time (the worker was busy with another job, the machine slept)
@@ -188,7 +189,8 @@ class Daemon:
             self._start_scheduler()
             self.notify("READY=1")
             self.notify(f"STATUS=running; {self._status}")
-            logger.info("syncd daemon started (pid {}): {}", os.getpid(), self._describe_jobs())
+            logger.info(_("syncd daemon started (pid {getpid}): {describe_jobs}").format(
+                getpid=os.getpid(), describe_jobs=self._describe_jobs()))
             while not self.stopping.is_set():
                 self._wake.wait(timeout=PUBLISH_EVERY)
                 self._wake.clear()
@@ -210,9 +212,11 @@ class Daemon:
             if problem is None:
                 return True
             if time.monotonic() >= deadline:
-                logger.error("{}; gave up after {:.0f}s", problem, STARTUP_WAIT.total_seconds())
+                logger.error(_("{problem}; gave up after {total_seconds:.0f}s").format(
+                    problem=problem, total_seconds=STARTUP_WAIT.total_seconds()))
                 return False
-            logger.warning("{}; trying again in {:.0f}s", problem, STARTUP_RETRY)
+            logger.warning(_("{problem}; trying again in {startup_retry:.0f}s").format(
+                problem=problem, startup_retry=STARTUP_RETRY))
             self.notify(f"STATUS=waiting for the databases: {problem}")
             if ping:
                 self.notify("WATCHDOG=1")
@@ -295,9 +299,9 @@ class Daemon:
                 logger.log("WARNING" if r.status != "ok" else "INFO", "reconcile of {} {}: {}{}", r.mapping,
                            r.status, r.describe(), f"; {r.error}" if r.error else "")
         except Stopped as exc:
-            logger.info("reconcile ended early: {}", exc)
+            logger.info(_("reconcile ended early: {exc}").format(exc=exc))
         except Exception:  # noqa: BLE001 - the daemon outlives a bug in one reconcile; the next one tries again
-            logger.exception("reconcile failed unexpectedly; the next one starts afresh")
+            logger.exception(_("reconcile failed unexpectedly; the next one starts afresh"))
         finally:
             self.activity.end(job.mappings)
             with self._busy:
@@ -309,7 +313,8 @@ class Daemon:
     def _stop(self) -> int:
         self.notify("STOPPING=1")
         timeout = self.project.config.defaults.stop_timeout.total_seconds()
-        logger.info("stopping: no new runs; waiting up to {:.0f}s for the batch in flight", timeout)
+        logger.info(_("stopping: no new runs; waiting up to {timeout:.0f}s for the batch in flight").format(
+            timeout=timeout))
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         deadline = time.monotonic() + timeout
@@ -317,12 +322,13 @@ class Daemon:
             while self._running:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    logger.error("the run in flight did not reach a checkpoint within {:.0f}s (defaults.stop_timeout); "
-                                 "exiting anyway: the next start replays the last batch", timeout)
+                    logger.error(_("the run in flight did not reach a checkpoint within {timeout:.0f}s "
+                                   "(defaults.stop_timeout); exiting anyway: the next start replays the last "
+                                   "batch").format(timeout=timeout))
                     self._unpublish()
                     os._exit(EXIT_FAILED)
                 self._busy.wait(timeout=min(left, 1.0))
-        logger.info("stopped")
+        logger.info(_("stopped"))
         return EXIT_OK
 
     # -- jobs ----------------------------------------------------------------------------
@@ -347,11 +353,11 @@ class Daemon:
         try:
             report = commands.run_once(project, names=names, observer=_StopObserver(self.stopping, self.activity))
         except Stopped as exc:
-            logger.info("run of {} ended early: {}", ", ".join(names), exc)
+            logger.info(_("run of {names} ended early: {exc}").format(names=", ".join(names), exc=exc))
             return
         except Exception:  # noqa: BLE001 - the daemon outlives a bug in one run; the next run tries again
-            logger.exception("run of {} failed unexpectedly; the next run resumes from the last checkpoint",
-                             ", ".join(names))
+            logger.exception(_("run of {names} failed unexpectedly; the next run resumes from the last "
+                               "checkpoint").format(names=", ".join(names)))
             self._status = f"last run {started.astimezone():%Y-%m-%d %H:%M:%S}: failed unexpectedly (see the log)"
         else:
             self._status = summarize(report, started)
@@ -367,21 +373,22 @@ class Daemon:
 
     # -- reload --------------------------------------------------------------------------
     def _reload_project(self) -> None:
-        logger.info("SIGHUP: reloading {}", self.config_path or "the config")
+        logger.info(_("SIGHUP: reloading {value}").format(value=self.config_path or "the config"))
         try:
             project = commands.open_project(self.config_path, only=self.names)
             jobs = schedule.plan_jobs(project.config, project.mappings, names=self.names)
             reconcile = schedule.reconcile_job(project.config, project.mappings)
             if self.lock is not None and lock.lock_path(project.config) != self.lock.path:
-                raise ConfigError(f"the state store moved to {lock.lock_path(project.config).parent}; "
-                                  "restart syncd to use it")
+                raise ConfigError(_("the state store moved to "
+                                    "{parent}; restart syncd to use it")
+                                  .format(parent=lock.lock_path(project.config).parent))
         except ConfigError as exc:
             for problem in exc.problems:
-                logger.error("reload refused, still running the previous config: {}", problem)
+                logger.error(_("reload refused, still running the previous config: {problem}").format(problem=problem))
             self.notify(f"STATUS=reload refused (see the log); {self._status}")
             return
         except (SyncdError, OSError, ValueError) as exc:
-            logger.error("reload refused, still running the previous config: {}", exc)
+            logger.error(_("reload refused, still running the previous config: {exc}").format(exc=exc))
             self.notify(f"STATUS=reload refused (see the log); {self._status}")
             return
         self.project = project
@@ -392,11 +399,11 @@ class Daemon:
         try:
             commands.note_files(project, trigger="SIGHUP")
         except SyncdError as exc:
-            logger.error("reload: the changed config or mapping files could not be recorded in the audit "
-                         "journal: {}", exc)
+            logger.error(_("reload: the changed config or mapping files could not be recorded in the audit "
+                            "journal: {exc}").format(exc=exc))
         self._reschedule(jobs)
         self._publish()
-        logger.info("reloaded: {}", self._describe_jobs())
+        logger.info(_("reloaded: {describe_jobs}").format(describe_jobs=self._describe_jobs()))
         self.notify(f"STATUS=reloaded; {self._status}")
 
     def _reschedule(self, jobs: list[schedule.Job]) -> None:
@@ -442,7 +449,7 @@ class Daemon:
                 stream.write(text)
             os.replace(temp, path)
         except OSError as exc:
-            logger.warning("cannot write {}: {}", path, exc)
+            logger.warning(_("cannot write {path}: {exc}").format(path=path, exc=exc))
 
     def _unpublish(self) -> None:
         if self.lock is not None:

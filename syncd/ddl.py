@@ -33,6 +33,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTab
 from sqlalchemy.types import TypeEngine
 
 from syncd import dialects, resources
+from syncd.i18n import _
 
 TYPES = ("string", "text", "integer", "decimal", "datetime", "date", "binary")
 
@@ -77,9 +78,9 @@ def load_tables(path: str | Path) -> MetaData:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+        raise ValueError(_("{path}: not valid YAML: {exc}").format(path=path, exc=exc)) from exc
     if not isinstance(doc, Mapping) or not isinstance(doc.get("tables"), Mapping) or not doc["tables"]:
-        raise ValueError(f"{path}: expected a mapping with a non-empty 'tables' mapping")
+        raise ValueError(_("{path}: expected a mapping with a non-empty 'tables' mapping").format(path=path))
 
     metadata = MetaData(info={
         "source": path.as_posix(),
@@ -88,7 +89,7 @@ def load_tables(path: str | Path) -> MetaData:
     })
     common = doc.get("common_columns") or {}
     if not isinstance(common, Mapping):
-        raise ValueError(f"{path}: 'common_columns' must be a mapping of column definitions")
+        raise ValueError(_("{path}: 'common_columns' must be a mapping of column definitions").format(path=path))
 
     for table_name, spec in doc["tables"].items():
         _build_table(metadata, path, str(table_name), spec, common)
@@ -100,16 +101,19 @@ def _build_table(metadata: MetaData, path: Path, name: str, spec: Any, common: M
     where = f"{path}: table {name!r}"
     _check_identifier(name, where)
     if not isinstance(spec, Mapping):
-        raise ValueError(f"{where}: expected a mapping")
+        raise ValueError(_("{where}: expected a mapping").format(where=where))
     unknown = set(spec) - TABLE_KEYS
     if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(TABLE_KEYS)}")
+        raise ValueError(_("{where}: unknown "
+                           "keys {sorted}; allowed: {sorted2}")
+                         .format(where=where, sorted=sorted(unknown), sorted2=sorted(TABLE_KEYS)))
     columns_spec = spec.get("columns")
     if not isinstance(columns_spec, Mapping) or not columns_spec:
-        raise ValueError(f"{where}: 'columns' must be a non-empty mapping")
+        raise ValueError(_("{where}: 'columns' must be a non-empty mapping").format(where=where))
     clash = set(columns_spec) & set(common)
     if clash:
-        raise ValueError(f"{where}: columns {sorted(clash)} are already common columns")
+        raise ValueError(_("{where}: columns {sorted} are already common "
+                           "columns").format(where=where, sorted=sorted(clash)))
 
     columns: list[Column] = []
     column_indexes: list[tuple[str, str]] = []
@@ -119,7 +123,7 @@ def _build_table(metadata: MetaData, path: Path, name: str, spec: Any, common: M
         if index_name:
             column_indexes.append((index_name, column.name))
     if not any(c.primary_key for c in columns):
-        raise ValueError(f"{where}: no column has primary_key: true")
+        raise ValueError(_("{where}: no column has primary_key: true").format(where=where))
 
     comment = _join(spec.get("title"), spec.get("comment"))
     table = Table(
@@ -138,20 +142,22 @@ def _build_table(metadata: MetaData, path: Path, name: str, spec: Any, common: M
         Index(index_name, table.c[column_name])
     indexes = spec.get("indexes") or {}
     if not isinstance(indexes, Mapping):
-        raise ValueError(f"{where}: 'indexes' must be a mapping of index name -> {{columns, unique}}")
+        raise ValueError(_("{where}: 'indexes' must be a mapping of index name -> {{columns, "
+                           "unique}}").format(where=where))
     for index_name, index_spec in indexes.items():
         iwhere = f"{where}, index {index_name!r}"
         _check_identifier(str(index_name), iwhere)
         if not isinstance(index_spec, Mapping) or set(index_spec) - INDEX_KEYS or not index_spec.get("columns"):
-            raise ValueError(f"{iwhere}: expected {{columns: [...], unique: true|false}}")
+            raise ValueError(_("{iwhere}: expected {{columns: [...], unique: true|false}}").format(iwhere=iwhere))
         missing = [c for c in index_spec["columns"] if c not in table.c]
         if missing:
-            raise ValueError(f"{iwhere}: unknown columns {missing}")
+            raise ValueError(_("{iwhere}: unknown columns {missing}").format(iwhere=iwhere, missing=missing))
         Index(str(index_name), *(table.c[c] for c in index_spec["columns"]),
               unique=bool(index_spec.get("unique", False)))
     names = [i.name for i in table.indexes]
     if len(names) != len(set(names)):
-        raise ValueError(f"{where}: duplicate index names {sorted(str(n) for n in names)}")
+        raise ValueError(_("{where}: duplicate index names "
+                           "{sorted}").format(where=where, sorted=sorted(str(n) for n in names)))
     return table
 
 
@@ -159,25 +165,27 @@ def _build_column(path: Path, table: str, name: str, spec: Any) -> tuple[Column,
     where = f"{path}: table {table!r}, column {name!r}"
     _check_identifier(name, where)
     if not isinstance(spec, Mapping):
-        raise ValueError(f"{where}: expected a mapping such as {{type: string, length: 36}}")
+        raise ValueError(_("{where}: expected a mapping such as {{type: string, length: 36}}").format(where=where))
     unknown = set(spec) - COLUMN_KEYS
     if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(COLUMN_KEYS)}")
+        raise ValueError(_("{where}: "
+                           "unknown keys {sorted}; allowed: {sorted2}")
+                         .format(where=where, sorted=sorted(unknown), sorted2=sorted(COLUMN_KEYS)))
 
     type_ = _column_type(where, spec)
     primary_key = bool(spec.get("primary_key", False))
     nullable = bool(spec.get("nullable", not primary_key))
     if primary_key and nullable:
-        raise ValueError(f"{where}: a primary key column cannot be nullable")
+        raise ValueError(_("{where}: a primary key column cannot be nullable").format(where=where))
     default = spec.get("default")
     if default is not None and not isinstance(default, str):
-        raise ValueError(f"{where}: default must be a quoted string, e.g. default: \"0\"")
+        raise ValueError(_("{where}: default must be a quoted string, e.g. default: \"0\"").format(where=where))
     if default == "" and not nullable:
         # Oracle stores '' as NULL, so such a default breaks the NOT NULL constraint there.
-        raise ValueError(f"{where}: an empty default on a NOT NULL column fails on Oracle")
+        raise ValueError(_("{where}: an empty default on a NOT NULL column fails on Oracle").format(where=where))
     references = spec.get("references")
     if references is not None and (not isinstance(references, str) or references.count(".") != 1):
-        raise ValueError(f"{where}: references must look like parent_table.column")
+        raise ValueError(_("{where}: references must look like parent_table.column").format(where=where))
 
     index = spec.get("index", False)
     index_name: str | None = None
@@ -185,13 +193,13 @@ def _build_column(path: Path, table: str, name: str, spec: Any) -> tuple[Column,
         index_name = f"ix_{table}_{name}"
         if len(index_name) > MAX_IDENTIFIER:
             raise ValueError(
-                f"{where}: index name {index_name!r} is longer than {MAX_IDENTIFIER} characters; "
-                "give it a name: index: ix_short_name")
+                _("{where}: index name {index_name!r} is longer than {max_identifier} characters; give it a name: "
+                  "index: ix_short_name").format(where=where, index_name=index_name, max_identifier=MAX_IDENTIFIER))
     elif isinstance(index, str):
         _check_identifier(index, f"{where}, index")
         index_name = index
     elif index is not False:
-        raise ValueError(f"{where}: index must be true, false or an index name")
+        raise ValueError(_("{where}: index must be true, false or an index name").format(where=where))
 
     info = {
         "type": spec["type"],
@@ -217,26 +225,30 @@ def _build_column(path: Path, table: str, name: str, spec: Any) -> tuple[Column,
 def _column_type(where: str, spec: Mapping) -> TypeEngine:
     kind = spec.get("type")
     if kind not in TYPES:
-        raise ValueError(f"{where}: type must be one of {list(TYPES)}, not {kind!r}")
+        raise ValueError(_("{where}: type must be one of {list}, "
+                           "not {kind!r}").format(where=where, list=list(TYPES), kind=kind))
     extra = {"length", "precision", "scale"} & set(spec)
     if kind == "string":
         length = spec.get("length")
         if not isinstance(length, int) or length <= 0:
-            raise ValueError(f"{where}: string needs a positive integer length")
+            raise ValueError(_("{where}: string needs a positive integer length").format(where=where))
         if length > 4000:
-            raise ValueError(f"{where}: string length {length} exceeds 4000; use type: text")
+            raise ValueError(_("{where}: string length {length} exceeds 4000; use "
+                               "type: text").format(where=where, length=length))
         if extra - {"length"}:
-            raise ValueError(f"{where}: string takes only a length")
+            raise ValueError(_("{where}: string takes only a length").format(where=where))
         return String(length)
     if kind == "decimal":
         precision, scale = spec.get("precision"), spec.get("scale", 0)
         if not isinstance(precision, int) or not isinstance(scale, int) or not 0 <= scale <= precision:
-            raise ValueError(f"{where}: decimal needs integer precision and scale, 0 <= scale <= precision")
+            raise ValueError(_("{where}: decimal needs integer precision and scale, 0 <= scale "
+                               "<= precision").format(where=where))
         if "length" in spec:
-            raise ValueError(f"{where}: decimal takes precision and scale, not length")
+            raise ValueError(_("{where}: decimal takes precision and scale, not length").format(where=where))
         return Numeric(precision, scale)
     if extra:
-        raise ValueError(f"{where}: type {kind} takes no {sorted(extra)}")
+        raise ValueError(_("{where}: type {kind} takes no "
+                           "{sorted}").format(where=where, kind=kind, sorted=sorted(extra)))
     if kind == "binary":
         return dialects.large_binary()
     plain: dict[str, TypeEngine[Any]] = {"text": Text(), "integer": Integer(), "datetime": DateTime(),
@@ -246,11 +258,15 @@ def _column_type(where: str, spec: Mapping) -> TypeEngine:
 
 def _check_identifier(name: str, where: str) -> None:
     if not name.isascii() or not name.replace("_", "").isalnum() or not name[0].isalpha() or name != name.lower():
-        raise ValueError(f"{where}: {name!r} must be lower-case ASCII letters, digits and _")
+        raise ValueError(_("{where}: {name!r} must be lower-case ASCII letters, "
+                           "digits and _").format(where=where, name=name))
     if len(name) > MAX_IDENTIFIER:
-        raise ValueError(f"{where}: {name!r} is longer than {MAX_IDENTIFIER} characters (Oracle limit)")
+        raise ValueError(_("{where}: {name!r} is "
+                           "longer than {max_identifier} characters (Oracle limit)")
+                         .format(where=where, name=name, max_identifier=MAX_IDENTIFIER))
     if name in RESERVED:
-        raise ValueError(f"{where}: {name!r} is a reserved word in one of the target databases")
+        raise ValueError(_("{where}: {name!r} is a reserved word in one of the target "
+                           "databases").format(where=where, name=name))
 
 
 def _check_references(metadata: MetaData, path: Path) -> None:
@@ -262,7 +278,9 @@ def _check_references(metadata: MetaData, path: Path) -> None:
             parent, parent_column = ref.split(".")
             if parent not in metadata.tables or parent_column not in metadata.tables[parent].c:
                 raise ValueError(
-                    f"{path}: table {table.name!r}, column {column.name!r}: references unknown {ref!r}")
+                    _("{path}: table {name!r}, column "
+                      "{name2!r}: references unknown {ref!r}")
+                    .format(path=path, name=table.name, name2=column.name, ref=ref))
 
 
 def _quote(value: str) -> str:
@@ -294,7 +312,8 @@ def sync_order(metadata: MetaData) -> list[str]:
     while remaining:
         ready = [t for t in remaining if all(p in done for p in parents_of(metadata.tables[t]))]
         if not ready:
-            raise ValueError(f"{metadata.info.get('source')}: reference cycle among {remaining}")
+            raise ValueError(_("{get}: reference cycle "
+                               "among {remaining}").format(get=metadata.info.get('source'), remaining=remaining))
         done.append(ready[0])
         remaining.remove(ready[0])
     return done
@@ -305,14 +324,14 @@ def sync_order(metadata: MetaData) -> list[str]:
 def render_ddl(metadata: MetaData, dialect_name: str) -> str:
     """CREATE TABLE / CREATE INDEX (and COMMENT ON where needed) for one dialect, as one script."""
     if dialect_name not in (*REFERENCE_DIALECTS, *dialects.ON_REQUEST_DDL):
-        raise ValueError(f"unknown dialect {dialect_name!r}; expected one of "
-                         f"{[*REFERENCE_DIALECTS, *dialects.ON_REQUEST_DDL]}")
+        raise ValueError(_("unknown dialect {dialect_name!r}; expected one of {known}").format(
+            dialect_name=dialect_name, known=[*REFERENCE_DIALECTS, *dialects.ON_REQUEST_DDL]))
     ours = dialects.get(dialect_name)
     try:
         dialect = ours.sqlalchemy_dialect()
     except Exception as exc:  # noqa: BLE001 - an optional dialect package may raise anything while it loads
-        raise ValueError(f"no DDL for {dialect_name}: its SQLAlchemy dialect cannot be loaded ({exc}); "
-                         f"install it (pip install 'syncd[{dialect_name}]')") from None
+        raise ValueError(_("no DDL for {dialect}: its SQLAlchemy dialect cannot be loaded ({exc}); "
+                           "install it (pip install 'syncd[{dialect}]')").format(dialect=dialect_name, exc=exc)) from None
     source = metadata.info.get("source", "the table definitions")
     title = metadata.info.get("title", "")
     out = [
@@ -355,7 +374,7 @@ def load_code_lists(codes_dir: str | Path) -> dict[str, dict[str, Any]]:
     for path in sorted(Path(codes_dir).glob("*.yaml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(doc, Mapping) or not isinstance(doc.get("codes"), list):
-            raise ValueError(f"{path}: expected a mapping with a 'codes' list")
+            raise ValueError(_("{path}: expected a mapping with a 'codes' list").format(path=path))
         lists[str(doc.get("name", path.stem))] = dict(doc)
     return lists
 
@@ -432,7 +451,8 @@ def render_docs(metadata: MetaData, code_lists: Mapping[str, Mapping[str, Any]])
     used = sorted({c.info["codes"] for t in metadata.tables.values() for c in t.columns if c.info["codes"]})
     missing = [name for name in used if name not in code_lists]
     if missing:
-        raise ValueError(f"{source}: columns use code lists missing from mappings/codes/: {missing}")
+        raise ValueError(_("{source}: columns use code lists missing from "
+                           "mappings/codes/: {missing}").format(source=source, missing=missing))
     out += ["## Code lists", "",
             "Stored value = `code`. syncd also accepts the label and every alias (whitespace stripped).", ""]
     for name in sorted(code_lists):
@@ -494,7 +514,8 @@ def write_reference(directory: Path, dialect_names: Sequence[str] | None = None)
     known = (*REFERENCE_DIALECTS, *dialects.ON_REQUEST_DDL)
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"no reference DDL for {', '.join(unknown)}; choose from {', '.join(known)}")
+        raise ValueError(_("no reference DDL for {unknown}; choose from {known}").format(
+            unknown=", ".join(unknown), known=", ".join(known)))
     reference = load_tables(resources.reference_tables())
     reference.info["source"] = REFERENCE_YAML.as_posix()
     directory.mkdir(parents=True, exist_ok=True)

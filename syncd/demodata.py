@@ -22,6 +22,7 @@ from faker import Faker
 from sqlalchemy import Engine, MetaData, func, insert, select, update
 
 from syncd import ddl, resources
+from syncd.i18n import _
 
 # All generated times fall before this point; fixed so a seed always gives the same rows.
 EPOCH_END = datetime(2025, 12, 1, 8, 0, 0)
@@ -102,13 +103,13 @@ def populate(engine: Engine, *, rows: int = 200, seed: int = 1) -> dict[str, int
     Raises ValueError when a county table already holds rows.
     """
     if rows < 1:
-        raise ValueError("rows must be at least 1")
+        raise ValueError(_("rows must be at least 1"))
     metadata = county_metadata()
     metadata.create_all(engine)
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             if conn.execute(select(func.count()).select_from(table)).scalar_one():
-                raise ValueError(f"populate expects empty county tables; {table.name} has rows")
+                raise ValueError(_("populate expects empty county tables; {name} has rows").format(name=table.name))
 
     data = _Generator(seed).generate(rows)
     with engine.begin() as conn:
@@ -126,7 +127,7 @@ def mutate(engine: Engine, *, seed: int = 2, fraction: float = 0.05) -> dict[str
     per table.
     """
     if not 0 < fraction <= 1:
-        raise ValueError("fraction must be in (0, 1]")
+        raise ValueError(_("fraction must be in (0, 1]"))
     metadata = county_metadata()
     rng = random.Random(seed)
     fake = Faker("zh_CN")

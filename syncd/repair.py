@@ -50,6 +50,7 @@ from syncd.digest import (
     piece_function,
 )
 from syncd.errors import FatalSyncError, SyncdError
+from syncd.i18n import N_, _
 from syncd.mapping import CodeList, SoftDelete, TableMapping
 from syncd.pacing import Pacing, RateLimiter
 from syncd.parents import ParentCheck
@@ -203,8 +204,9 @@ class Reconciler:
                     raise
                 self.result.counts.retries += 1
                 wait = min(self.retry.wait * 2 ** (attempt - 1), self.retry.wait_max)
-                logger.warning("mapping {}: transient error while reconciling, trying again in {:.0f}s: {}",
-                               self.mapping.name, wait, describe_error(exc))
+                logger.warning(_("mapping {name}: transient error while reconciling, trying again in {wait:.0f}s: "
+                                  "{describe_error}").format(
+                                      name=self.mapping.name, wait=wait, describe_error=describe_error(exc)))
                 self.sleep(wait)
                 attempt += 1
                 self._reset()
@@ -262,9 +264,9 @@ class Reconciler:
         self.key_at = [columns.index(k) for k in m.target.key]
         for k in m.target.key:
             if targets[k].kind not in HASHED_KINDS:
-                raise FatalSyncError(f"mapping {m.name!r}: target key column {k} holds {targets[k].kind} values, "
-                                     f"which reconcile cannot hash; reconcile needs a key of text, numbers or "
-                                     f"dates ({m.file})")
+                raise FatalSyncError(N_("mapping {name!r}: target key column {k} holds {kind} values, which "
+                                        "reconcile cannot hash; reconcile needs a key of text, numbers or dates "
+                                        "({file})").format(name=m.name, k=k, kind=targets[k].kind, file=m.file))
         self.compared = compared
         self.hasher = RowHasher([self.columns[columns[i]] for i in compared], compared,
                                 [self.columns[k] for k in m.target.key], self.key_at)
@@ -316,15 +318,17 @@ class Reconciler:
         for column, value in self.soft.set.items():
             at = by_lower.get(str(column).lower())
             if at is None:   # refused when the mapping is loaded; kept for a mapping built in code
-                raise FatalSyncError(f"mapping {m.name!r}: on_source_delete.set.{column} is not a mapped column "
-                                     f"({m.file})")
+                raise FatalSyncError(N_("mapping {name!r}: on_source_delete.set.{column} is not a mapped column "
+                                        "({file})").format(name=m.name, column=column, file=m.file))
             sets[at] = value
             if isinstance(value, dict):
                 continue
             col = self.columns[columns[at]]
             if col.kind not in HASHED_KINDS:
-                raise FatalSyncError(f"mapping {m.name!r}: on_source_delete.set.{column} is a {col.kind} column, "
-                                     f"which cannot mark a row deleted; use a text or number column ({m.file})")
+                raise FatalSyncError(N_("mapping {name!r}: on_source_delete.set.{column} is a {kind} column, which "
+                                        "cannot mark "
+                                        "a row deleted; use a text or number column ({file})")
+                                     .format(name=m.name, column=column, kind=col.kind, file=m.file))
             piece = piece_function(col)
             marks.append((at, piece, piece(cast_value(value, targets[columns[at]].kind))))
         return marks, sets
@@ -613,7 +617,7 @@ class Reconciler:
 
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)
-        logger.warning("mapping {}: {}", self.mapping.name, message)
+        logger.warning(_("mapping {name}: {message}").format(name=self.mapping.name, message=message))
 
     def _found(self, kind: str, key: tuple[Any, ...], *, column: str | None = None, expected: Any = None,
                actual: Any = None, reason: str | None = None) -> None:
@@ -635,7 +639,7 @@ def cast_value(value: Any, kind: str) -> Any:
         try:
             return Decimal(str(value))
         except InvalidOperation:
-            raise FatalSyncError(f"on_source_delete.set: {value!r} is not a number") from None
+            raise FatalSyncError(N_("on_source_delete.set: {value!r} is not a number").format(value=value)) from None
     if kind == "bool":
         return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "t", "y", "yes")
     return value

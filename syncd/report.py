@@ -38,6 +38,7 @@ import jinja2
 
 from syncd import i18n
 from syncd.errors import FatalSyncError
+from syncd.i18n import _
 from syncd.state import StateStore
 from syncd.watermark import Watermark, describe_value
 
@@ -199,7 +200,8 @@ def language(option: str | None = None, environ: Mapping[str, str] | None = None
     if option:
         chosen = option.strip().lower()
         if chosen not in LANGUAGES:
-            raise ValueError(f"unknown language {option!r}: write one of {', '.join(LANGUAGES)}")
+            raise ValueError(_("unknown language {option!r}: "
+                               "write one of {languages}").format(option=option, languages=', '.join(LANGUAGES)))
         return chosen
     # the language every other message is written in (syncd.i18n: --lang, lang:, the locale)
     return i18n.current() if environ is None else i18n.from_environment(environ)
@@ -210,8 +212,8 @@ def format_of(path: Path) -> str:
     found = FORMATS.get(path.suffix.lower())
     if found is None:
         shown = f"the suffix {path.suffix!r} is not a report format" if path.suffix else "the file has no suffix"
-        raise ValueError(f"{shown}: name the report file with one of {', '.join(FORMATS)} "
-                         "(e.g. report-2026-10.html or report-2026-10.xlsx)")
+        raise ValueError(_("{shown}: name the report file with one of {formats} (e.g. report-2026-10.html or "
+                           "report-2026-10.xlsx)").format(shown=shown, formats=', '.join(FORMATS)))
     return found
 
 
@@ -776,8 +778,9 @@ def _umask() -> int:
 
 
 def _unwritable(path: Path, exc: OSError) -> FatalSyncError:
-    return FatalSyncError(f"report {path}: cannot write it ({exc.strerror or exc}); check that its folder exists, "
-                          "that you may write there, and that the disk is not full")
+    return FatalSyncError(_("report {path}: cannot write it ({error}); check that its folder exists, "
+                            "that you may write there, and that the disk is not full").format(
+        path=path, error=exc.strerror or exc))
 
 
 # -- the workbook --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from loguru import logger
 
 from syncd.engines import connect
 from syncd.errors import SyncdError
+from syncd.i18n import _
 from syncd.mapping import TableMapping
 from syncd.pacing import Pacing, choose
 from syncd.parents import WouldWrite
@@ -89,15 +90,15 @@ def run_once(project: Project, *, names: Sequence[str] = (), full: bool = False,
             except (SyncdError, sa.exc.SQLAlchemyError, OSError) as exc:
                 result = run.result
                 kind = "transient (retries exhausted)" if c.is_transient(exc) else "fatal"
-                logger.error("mapping {} failed ({}): {}; the next run resumes from the last checkpoint",
-                             mapping.name, kind, result.error)
+                logger.error(_("mapping {name} failed ({kind}): {error}; the next run resumes from the last "
+                                "checkpoint").format(name=mapping.name, kind=kind, error=result.error))
             except Stopped:
                 raise   # the process is stopping: the run ended at a checkpoint, the caller says so
             except Exception:  # noqa: BLE001 - one mapping's failure never stops the others of its job
                 result = run.result
-                logger.exception("mapping {} failed (unexpected error: {}); the next run resumes from the last "
-                                 "checkpoint; the details are in this log, please report them", mapping.name,
-                                 result.error)
+                logger.exception(_("mapping {name} failed (unexpected error: {error}); the next run resumes from "
+                                   "the last checkpoint; the details are in this log, please report them").format(
+                    name=mapping.name, error=result.error))
             report.results.append(result)
     return report
 

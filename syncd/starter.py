@@ -12,6 +12,7 @@ from pathlib import Path
 
 from syncd import resources
 from syncd.errors import ConfigError, Problem
+from syncd.i18n import _
 
 
 def init_folder(directory: Path, *, force: bool = False) -> list[Path]:
@@ -24,8 +25,8 @@ def init_folder(directory: Path, *, force: bool = False) -> list[Path]:
     existing = [dst for _src, dst in planned if dst.exists()]
     if existing and not force:
         raise ConfigError([Problem(str(directory), None, "init",
-                                   f"{len(existing)} file(s) exist already (the first: {existing[0]}); "
-                                   "choose an empty folder, or pass --force to overwrite them")])
+                                   _("{count} file(s) exist already (the first: {value}); choose an empty folder, or "
+                                     "pass --force to overwrite them").format(count=len(existing), value=existing[0]))])
     written = []
     for src, dst in planned:
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from syncd import dialects, lock
+from syncd import dialects, i18n, lock
 from syncd.engines import engine_for, open_state
+from syncd.i18n import _
 from syncd.project import Project
 from syncd.source import Source
 from syncd.state import as_utc
@@ -68,7 +69,7 @@ def _newest(project: Project, problems: list[str]) -> dict[str, Any]:
     try:
         engine = engine_for(project.config.source)
     except OSError as exc:
-        problems.append(f"cannot read the source password file: {exc}")
+        problems.append(_("cannot read the source password file: {exc}").format(exc=exc))
         return {}
     try:
         found, unread = Source(engine, dialects.get(engine.dialect.name)).newest(project.mappings)
