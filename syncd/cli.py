@@ -205,33 +205,35 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
-            err.print(f"[red]configuration problem{'s' if len(exc.problems) > 1 else ''}:[/red]")
+            heading = _("configuration problems:") if len(exc.problems) > 1 else _("configuration problem:")
+            err.print(f"[red]{heading}[/red]")
             for problem in exc.problems:
                 err.print(f"  {problem}", markup=False)
             ctx.exit(EXIT_CONFIG)
         except LockedError as exc:
-            err.print(f"[red]{exc}[/red]", markup=True)
+            err.print(f"[red]{i18n.translate_stored(str(exc))}[/red]", markup=True)
             ctx.exit(EXIT_LOCKED)
         except SyncdError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]{_('error:')}[/red] ", end="")
+            err.print(i18n.translate_stored(str(exc)), markup=False)
             ctx.exit(EXIT_FAILED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # a bug or an error nobody classified: say so, keep the details in the log
             from loguru import logger
 
-            logger.opt(exception=exc).error("unexpected error")
-            err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: ", end="")
+            logger.opt(exception=exc).error(_("unexpected error"))
+            err.print(f"[red]{_('unexpected error:')}[/red] {type(exc).__name__}: ", end="")
             err.print(str(exc).splitlines()[0] if str(exc) else "", markup=False)
-            err.print("the full traceback is in the log (run with -v to see it on stderr); please report it")
+            err.print(_("the full traceback is in the log (run with -v to see it on stderr); please report it"))
             ctx.exit(EXIT_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-c", "--config", "config", type=click.Path(dir_okay=False), default=None,
-              help="Config file (default: $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml).")
-@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level (SQL included, never parameters).")
-@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
+              help=N_("Config file (default: $SYNCD_CONFIG, ./config.yaml, /etc/syncd/config.yaml)."))
+@click.option("-v", "--verbose", is_flag=True, help=N_("Log at DEBUG level (SQL included, never parameters)."))
+@click.option("-q", "--quiet", is_flag=True, help=N_("Log warnings and errors only."))
 @click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
               help=N_("Language of messages: zh (Simplified Chinese) or en (default: lang: in the config, "
                       "else LC_ALL, LC_MESSAGES, LANG)."))
@@ -249,12 +251,12 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool, lang
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Run the mappings once and exit (without it: run as a daemon).")
-@click.option("-m", "--mapping", "names", multiple=True, metavar="NAME", help="Only this mapping (repeatable).")
-@click.option("--full", is_flag=True, help="Re-read everything instead of since the watermark.")
-@click.option("--dry-run", is_flag=True, help="Read, map and validate; write nothing; show what would be written.")
+@click.option("--once", is_flag=True, help=N_("Run the mappings once and exit (without it: run as a daemon)."))
+@click.option("-m", "--mapping", "names", multiple=True, metavar="NAME", help=N_("Only this mapping (repeatable)."))
+@click.option("--full", is_flag=True, help=N_("Re-read everything instead of since the watermark."))
+@click.option("--dry-run", is_flag=True, help=N_("Read, map and validate; write nothing; show what would be written."))
 @click.option("--wait", "wait", type=float, is_flag=False, flag_value=-1.0, default=None, metavar="[SECONDS]",
-              help="If another syncd holds the state store, wait for it (at most SECONDS) instead of exiting 3.")
+              help=N_("If another syncd holds the state store, wait for it (at most SECONDS) instead of exiting 3."))
 @click.pass_context
 def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_run: bool,
         wait: float | None) -> None:
@@ -295,23 +297,27 @@ def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
     columns = ["mapping", "status", "read", "would write" if dry_run else "written", "rejected", "resolved",
                "retries", "seconds", "watermark"]
     # the watermark column shows the cursor; `syncd status` shows it with its key
-    out.print(_table(rows, columns, title=f"run {report.run_id}" + (" (dry run: nothing written)" if dry_run else "")))
+    title = _("run {run_id} (dry run: nothing written)") if dry_run else _("run {run_id}")
+    out.print(_table(rows, columns, title=title.format(run_id=report.run_id)))
     for r in report.results:
         for warning in r.warnings:
-            out.print(f"[yellow]warning[/yellow] {r.mapping}: {warning}", markup=True)
+            out.print(f"[yellow]{_('warning')}[/yellow] {r.mapping}: ", end="")
+            out.print(i18n.translate_stored(warning), markup=False)
         if r.error:
-            out.print(f"[red]failed[/red] {r.mapping}: ", end="")
-            out.print(r.error, markup=False)
+            out.print(f"[red]{_('failed')}[/red] {r.mapping}: ", end="")
+            out.print(i18n.translate_stored(r.error), markup=False)
         if dry_run:
             if r.sample:
-                out.print(_table(r.sample, list(r.sample[0]), title=f"{r.mapping}: first rows it would write"))
+                out.print(_table(r.sample, list(r.sample[0]), title=_("{mapping}: first "
+                                                                      "rows it would write").format(mapping=r.mapping)))
             for reject in r.rejects[:20]:
-                out.print(f"  would reject {r.mapping} key {reject.key}: {reject.reason}", markup=False)
+                out.print(_("  would reject {mapping} key {key}: {reason}").format(
+                    mapping=r.mapping, key=reject.key, reason=i18n.translate_stored(reject.reason)), markup=False)
 
 
 @cli.command()
 @click.option("--connect", "connect_databases", is_flag=True,
-              help="Also connect and check that tables and columns exist.")
+              help=N_("Also connect and check that tables and columns exist."))
 @click.pass_context
 def check(ctx: click.Context, connect_databases: bool) -> None:
     """Check the config and every mapping (statically; --connect also checks the databases)."""
@@ -324,19 +330,20 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
     if connect_databases:
         for facts in commands.server_facts(project):
             warnings += _print_facts(facts)
-        out.rule("mappings", style="dim")
-    how = "checked against the databases" if connect_databases else "checked without connecting (--connect " \
-                                                                    "also checks the databases)"
+        out.rule(_("mappings"), style="dim")
+    how = _("checked against the databases") if connect_databases else \
+        _("checked without connecting (--connect also checks the databases)")
     out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
-                     title=f"{project.config.path}: {len(rows)} mapping(s), dependency order; {how}"))
+                     title=_("{path}: {count} mapping(s), dependency order; {how}").format(
+                         path=project.config.path, count=len(rows), how=how)))
     for warning in [*commands.secret_warnings(project.config), *warnings]:
-        out.print("[yellow]warning[/yellow] ", end="")
-        out.print(warning, markup=False)
+        out.print(f"[yellow]{_('warning')}[/yellow] ", end="")
+        out.print(i18n.translate_stored(warning), markup=False)
     for note in notes:
-        out.print("[cyan]note[/cyan] ", end="")
-        out.print(note, markup=False)
-    out.print("[green]ok[/green]" + (": config, mappings and databases" if connect_databases else
-                                     ": config and mappings (not connected)"))
+        out.print(f"[cyan]{_('note')}[/cyan] ", end="")
+        out.print(i18n.translate_stored(note), markup=False)
+    out.print(f"[green]{_('ok')}[/green]" + (_(": config, mappings and databases") if connect_databases else
+                                            _(": config and mappings (not connected)")))
 
 
 #: A clock further than this from this machine's is worth a warning.
@@ -346,36 +353,42 @@ CLOCK_TOLERANCE_SECONDS = 5.0
 def _span(seconds: float) -> str:
     seconds = abs(seconds)
     if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+        return _("{milliseconds:.0f} ms").format(milliseconds=seconds * 1000)
     if seconds < 120:
-        return f"{seconds:.1f} s"
+        return _("{seconds:.1f} s").format(seconds=seconds)
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+    return (_("{minutes} min {seconds} s").format(minutes=minutes, seconds=rest) if minutes < 120 else
+            _("{hours} h {minutes} min").format(hours=minutes // 60, minutes=minutes % 60))
 
 
 def _print_facts(facts: commands.ServerFacts) -> list[str]:
     """One database's section of check --connect; returns its warnings."""
     out.rule(f"{facts.role}: {facts.where}", style="cyan", align="left")
+    not_told = _("(not told)")
     if facts.problem is not None:
-        out.print("  [yellow]not asked[/yellow]  ", end="")
+        out.print("  [yellow]" + _("not asked") + "[/yellow]  ", end="")
         out.print(facts.problem, markup=False)
         return []
-    lines = [("server", facts.version or "(not told)")]
+    lines = [(_("server"), facts.version or not_told)]
     warnings = []
     if facts.clock is not None and facts.offset is not None:
         seconds = facts.offset.total_seconds()
-        side = "ahead of" if seconds > 0 else "behind"
-        trip = f"asked in {_span(facts.round_trip.total_seconds())}" if facts.round_trip is not None else ""
-        apart = f"{_span(seconds)} {side} this machine's" if abs(seconds) >= 0.001 else "the same as this machine's"
-        lines.append(("clock", f"{facts.clock:%Y-%m-%d %H:%M:%S} UTC, {apart} ({trip})"))
+        side = _("ahead of") if seconds > 0 else _("behind")
+        trip = _("asked in {span}").format(span=_span(facts.round_trip.total_seconds())) \
+            if facts.round_trip is not None else ""
+        apart = (_("{span} {side} this machine's").format(span=_span(seconds), side=side) if abs(seconds) >= 0.001
+                 else _("the same as this machine's"))
+        lines.append((_("clock"), _("{clock} UTC, {apart} ({trip})").format(
+            clock=f"{facts.clock:%Y-%m-%d %H:%M:%S}", apart=apart, trip=trip)))
         if abs(seconds) > CLOCK_TOLERANCE_SECONDS:
-            warnings.append(f"the {facts.role} database's clock is {_span(seconds)} {side} this machine's: windows "
-                            "follow the source's clock, but lag, health and the times in status and history follow "
-                            "this machine's; synchronise both with the same time server (chrony, NTP)")
+            warnings.append(_("the {role} database's clock is {span} {side} this machine's: windows follow the "
+                              "source's clock, but lag, health and the times in status and history follow this "
+                              "machine's; synchronise both with the same time server (chrony, NTP)").format(
+                role=facts.role, span=_span(seconds), side=side))
     else:
-        lines.append(("clock", "(not told)"))
-    lines.append(("time zone", facts.time_zone or "(not told)"))
-    lines.append(("charset", facts.charset or "(not told)"))
+        lines.append((_("clock"), not_told))
+    lines.append((_("time zone"), facts.time_zone or not_told))
+    lines.append((_("charset"), facts.charset or not_told))
     for label, value in lines:
         out.print(f"  {label:<10} ", end="")
         out.print(value, markup=False)
@@ -396,18 +409,21 @@ def status(ctx: click.Context) -> None:
     out.print(_table(rows, ["mapping", "watermark", "last_status", "last_ended", "rows_read", "written",
                             "rows_rejected", "pending_rejects", "next_run", "lag"]))
     for problem in problems:
-        out.print("[yellow]lag unknown[/yellow] ", end="")
-        out.print(problem, markup=False)
+        out.print(f"[yellow]{_('lag unknown')}[/yellow] ", end="")
+        out.print(i18n.translate_stored(problem), markup=False)
     for row in rows:
         if row["doing"]:
-            out.print(f"[cyan]running[/cyan] {row['mapping']} since {_fmt(row['running_since'])}: ", end="")
-            out.print(f"{row['doing']} since {_fmt(row['doing_since'])}", markup=False)
+            out.print(f"[cyan]{_('running')}[/cyan] ", end="")
+            out.print(_("{mapping} since {running_since}: ").format(
+                mapping=row["mapping"], running_since=_fmt(row["running_since"])), end="", markup=False)
+            out.print(_("{doing} since {doing_since}").format(
+                doing=i18n.translate_stored(row["doing"]), doing_since=_fmt(row["doing_since"])), markup=False)
         if row["warning"]:
-            out.print(f"[yellow]warning[/yellow] {row['mapping']}: ", end="")
-            out.print(row["warning"], markup=False)
+            out.print(f"[yellow]{_('warning')}[/yellow] {row['mapping']}: ", end="")
+            out.print(i18n.translate_stored(row["warning"]), markup=False)
         if row["error"]:
-            out.print(f"[red]last run failed[/red] {row['mapping']}: ", end="")
-            out.print(row["error"], markup=False)
+            out.print(f"[red]{_('last run failed')}[/red] {row['mapping']}: ", end="")
+            out.print(i18n.translate_stored(row["error"]), markup=False)
 
 
 @cli.command()
@@ -432,10 +448,10 @@ def rejects(ctx: click.Context) -> None:
 
 
 @rejects.command("list")
-@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
+@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help=N_("Only this mapping."))
 @click.option("--all", "show_all", is_flag=True,
-              help="Every episode: also resolved, gone and dropped ones, and the earlier episodes of a key.")
-@click.option("--limit", default=200, show_default=True, help="At most this many.")
+              help=N_("Every episode: also resolved, gone and dropped ones, and the earlier episodes of a key."))
+@click.option("--limit", default=200, show_default=True, help=N_("At most this many."))
 @click.pass_context
 def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = False, limit: int = 200) -> None:
     """List rejects with their reason (pending ones unless --all)."""
@@ -451,7 +467,7 @@ def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = F
 
 
 @rejects.command("show")
-@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help=N_("The mapping."))
 @click.argument("key")
 @click.pass_context
 def rejects_show(ctx: click.Context, name: str, key: str) -> None:
@@ -462,9 +478,11 @@ def rejects_show(ctx: click.Context, name: str, key: str) -> None:
     project = _load(ctx)
     found = commands.rejects(project, mapping=name, status_=None, key=key)
     if not found:
-        err.print(f"no reject with key {key!r} in mapping {name!r} (see: syncd rejects list -m {name})", markup=False)
+        err.print(_("no reject with key {key!r} in mapping {name!r} (see: "
+                    "syncd rejects list -m {name})").format(key=key, name=name), markup=False)
         ctx.exit(EXIT_FAILED)
-    out.print(f"mapping {name}, key {key}: {len(found)} episode(s)", markup=False)
+    out.print(_("mapping {name}, key {key}: {count} "
+                "episode(s)").format(name=name, key=key, count=len(found)), markup=False)
     shown_row = None
     for row in found:
         out.print("")
@@ -472,19 +490,19 @@ def rejects_show(ctx: click.Context, name: str, key: str) -> None:
                       "opened_run", "run_id", "resolved_at", "resolved_run", "dropped_by", "drop_reason", "row_hash"):
             if row.get(label) is None and label in ("resolved_run", "dropped_by", "drop_reason", "opened_run"):
                 continue
-            out.print(f"{label:>13}: ", end="")
+            out.print(f"{_(label.replace('_', ' ')):>13}: ", end="")
             out.print(_fmt(row.get(label)), markup=False)
         if row["row_hash"] != shown_row:
             out.print(_table([{"column": c, "value": v} for c, v in row["row"].items()], ["column", "value"],
-                             title=f"the source row (episode {row['episode']})"))
+                             title=_("the source row (episode {episode})").format(episode=row['episode'])))
             shown_row = row["row_hash"]
 
 
 @rejects.command("drop")
-@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
-@click.option("--reason", required=True, help="Why these rows will never be sent (kept in the audit trail).")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help=N_("The mapping."))
+@click.option("--reason", required=True, help=N_("Why these rows will never be sent (kept in the audit trail)."))
 @click.option("--by", "--operator", "who", default=None, metavar="NAME",
-              help="Who decides (kept in the audit trail; default: the OS user).")
+              help=N_("Who decides (kept in the audit trail; default: the OS user)."))
 @click.argument("keys", nargs=-1, required=True)
 @click.pass_context
 def rejects_drop(ctx: click.Context, name: str, reason: str, who: str | None, keys: tuple[str, ...]) -> None:
@@ -494,9 +512,9 @@ def rejects_drop(ctx: click.Context, name: str, reason: str, who: str | None, ke
 
     project = _load(ctx)
     unknown = commands.drop_rejects(project, mapping=name, keys=keys, reason=reason, by=who)
-    out.print(f"dropped {len(keys) - len(unknown)} reject(s) of mapping {name}")
+    out.print(_("dropped {count} reject(s) of mapping {name}").format(count=len(keys) - len(unknown), name=name))
     for key in unknown:
-        err.print(f"no pending reject with key {key!r} in mapping {name!r}", markup=False)
+        err.print(_("no pending reject with key {key!r} in mapping {name!r}").format(key=key, name=name), markup=False)
     ctx.exit(EXIT_FAILED if unknown else EXIT_OK)
 
 
@@ -519,9 +537,10 @@ def _write_out(text: str, output: str | None, *, bom: bool = False) -> None:
     try:
         Path(output).write_text(text, encoding="utf-8-sig" if bom else "utf-8")
     except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}; check that its folder exists "
-                                   "and may be written") from None
-    err.print(f"written to {output}", markup=False)
+        raise click.ClickException(_("cannot write {output}: {error}; check that its folder exists and may be "
+                                     "written").format(
+            output=output, error=exc.strerror or exc)) from None
+    err.print(_("written to {output}").format(output=output), markup=False)
 
 
 def _csv(rows: list[dict[str, Any]], fields: Sequence[str]) -> str:
@@ -536,19 +555,20 @@ def _csv(rows: list[dict[str, Any]], fields: Sequence[str]) -> str:
 
 
 @cli.command()
-@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
+@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help=N_("Only this mapping."))
 @click.option("--from", "since", default=None, metavar="DATE", callback=_day,
-              help="Runs started on this day (YYYY-MM-DD, defaults.timezone) or later.")
+              help=N_("Runs started on this day (YYYY-MM-DD, defaults.timezone) or later."))
 @click.option("--to", "until", default=None, metavar="DATE", callback=_day,
-              help="Runs started on this day (YYYY-MM-DD) or earlier.")
+              help=N_("Runs started on this day (YYYY-MM-DD) or earlier."))
 @click.option("--status", "status_", type=click.Choice(["ok", "failed", "stopped", "running"]), default=None,
-              help="Only runs that ended so.")
+              help=N_("Only runs that ended so."))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="csv and json: every run, nothing cut, times in defaults.timezone.")
+              help=N_("csv and json: every run, nothing cut, times in defaults.timezone."))
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-              help="Write csv or json to this file (csv with a BOM, for Excel) instead of stdout.")
+              help=N_("Write csv or json to this file (csv with a BOM, for Excel) instead of stdout."))
 @click.option("--limit", default=None, type=int,
-              help="At most this many runs, newest first (default: 30 for the table without --from/--to, else all).")
+              help=N_("At most this many runs, newest first (default: 30 for the table without --from/--to, else "
+                      "all)."))
 @click.pass_context
 def history(ctx: click.Context, name: str | None, since: Any, until: Any, status_: str | None, fmt: str,
             output: str | None, limit: int | None) -> None:
@@ -579,7 +599,7 @@ def history(ctx: click.Context, name: str | None, since: Any, until: Any, status
     for row in rows:
         if row["error"]:
             out.print(f"[red]{row['run_id']} {row['mapping']}[/red]: ", end="")
-            out.print(row["error"], markup=False)
+            out.print(i18n.translate_stored(row["error"]), markup=False)
 
 
 def _waiting(wait: float | None) -> bool | float:
@@ -587,7 +607,8 @@ def _waiting(wait: float | None) -> bool | float:
 
 
 _WAIT = click.option("--wait", "wait", type=float, is_flag=False, flag_value=-1.0, default=None, metavar="[SECONDS]",
-                     help="If another syncd holds the state store, wait for it (at most SECONDS) instead of exiting 3.")
+                     help=N_("If another syncd holds the state store, wait for it (at most SECONDS) instead of "
+                             "exiting 3."))
 
 
 @cli.group("watermark")
@@ -596,7 +617,7 @@ def watermark_group() -> None:
 
 
 @watermark_group.command("show")
-@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help=N_("The mapping."))
 @click.pass_context
 def watermark_show(ctx: click.Context, name: str) -> None:
     """The watermark, when and by which run it was written, and every change made by hand."""
@@ -604,10 +625,10 @@ def watermark_show(ctx: click.Context, name: str) -> None:
 
     project = _load(ctx)
     shown = commands.watermark_show(project, mapping=name)
-    described = shown["describe"] or "none (the next run copies everything)"
+    described = shown["describe"] or _("none (the next run copies everything)")
     for label, value in (("mapping", name), ("watermark", described), ("written", shown["updated_at"]),
                          ("by run", shown["run_id"])):
-        out.print(f"{label:>10}: ", end="")
+        out.print(f"{_(label):>10}: ", end="")
         out.print(_fmt(value), markup=False)
     changes = []
     for change in shown["changes"]:
@@ -616,20 +637,22 @@ def watermark_show(ctx: click.Context, name: str) -> None:
                         "action": detail.get("action", change.get("kind")), "by": detail.get("by"),
                         "reason": detail.get("reason")})
     if changes:
-        out.print(_table(changes, ["seq", "time", "action", "by", "user", "reason"], title="changed by hand"))
+        out.print(_table(changes, ["seq", "time", "action", "by", "user", "reason"], title=_("changed by hand")))
 
 
 def _print_change(name: str, before: Any, after: Any) -> None:
-    out.print(f"mapping {name}: watermark {before.describe() if before else 'none'} -> {after.describe()}; "
-              "the next run reads from there (recorded in the audit journal)", markup=False)
+    out.print(_("mapping {name}: watermark {before} -> {after}; the next run reads from there (recorded in the "
+                "audit journal)")
+              .format(
+                  name=name, before=before.describe() if before else _("none"), after=after.describe()), markup=False)
 
 
 @watermark_group.command("rewind")
-@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help=N_("The mapping."))
 @click.option("--by", "amount", required=True, metavar="DURATION",
-              help="How far back: 2h, 30m, 1d (a number for a numeric cursor).")
-@click.option("--reason", required=True, help="Why (kept in the audit journal).")
-@click.option("--operator", "who", default=None, metavar="NAME", help="Who decides (default: the OS user).")
+              help=N_("How far back: 2h, 30m, 1d (a number for a numeric cursor)."))
+@click.option("--reason", required=True, help=N_("Why (kept in the audit journal)."))
+@click.option("--operator", "who", default=None, metavar="NAME", help=N_("Who decides (default: the OS user)."))
 @_WAIT
 @click.pass_context
 def watermark_rewind(ctx: click.Context, name: str, amount: str, reason: str, who: str | None,
@@ -644,11 +667,11 @@ def watermark_rewind(ctx: click.Context, name: str, amount: str, reason: str, wh
 
 
 @watermark_group.command("set")
-@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help=N_("The mapping."))
 @click.option("--cursor", required=True, metavar="VALUE",
-              help="The new cursor value, written like the cursor's values (2026-11-01 00:00:00, 1042).")
-@click.option("--reason", required=True, help="Why (kept in the audit journal).")
-@click.option("--by", "--operator", "who", default=None, metavar="NAME", help="Who decides (default: the OS user).")
+              help=N_("The new cursor value, written like the cursor's values (2026-11-01 00:00:00, 1042)."))
+@click.option("--reason", required=True, help=N_("Why (kept in the audit journal)."))
+@click.option("--by", "--operator", "who", default=None, metavar="NAME", help=N_("Who decides (default: the OS user)."))
 @_WAIT
 @click.pass_context
 def watermark_set(ctx: click.Context, name: str, cursor: str, reason: str, who: str | None,
@@ -680,9 +703,9 @@ def _head(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
 
 @audit_group.command("verify")
 @click.option("--from", "since", default=None, metavar="DATE", callback=_day,
-              help="Check the records from this day on (YYYY-MM-DD), and their link to the one before.")
+              help=N_("Check the records from this day on (YYYY-MM-DD), and their link to the one before."))
 @click.option("--head", default=None, metavar="SEQ:HASH", callback=_head,
-              help="A head kept from `syncd audit head`: the journal must still hold it.")
+              help=N_("A head kept from `syncd audit head`: the journal must still hold it."))
 @click.pass_context
 def audit_verify(ctx: click.Context, since: Any, head: Any) -> None:
     """Check both copies of the journal (the state store's table and the JSON lines) and that
@@ -693,25 +716,32 @@ def audit_verify(ctx: click.Context, since: Any, head: Any) -> None:
     check = commands.audit_verify(project, since=since, head=head)
     verdict = check.verdict
     for note in check.notes:
-        out.print(f"note: {note}", markup=False)
+        out.print(_("note: {note}").format(note=note), markup=False)
     if verdict.intact:
         span = (f"records {verdict.first_seq}..{verdict.last_seq}" if verdict.checked else "no records")
         sealed = "HMAC-SHA256 (audit.key_file)" if verdict.keyed else "SHA-256"
-        out.print(f"ok: the audit journal is intact: {span} ({verdict.checked} checked, {sealed}) in {check.store} "
-                  f"and {check.directory} agree", markup=False)
+        out.print(_("ok: the audit journal is intact: {span} ({checked} checked, {sealed}) in {store} and "
+                    "{directory} agree")
+                  .format(
+                      span=span, checked=verdict.checked, sealed=sealed, store=check.store,
+                      directory=check.directory), markup=False)
         if verdict.last_seq is not None:
-            out.print(f"head: {verdict.last_seq}:{verdict.last_hash}", markup=False)
+            out.print(_("head: "
+                        "{last_seq}:{last_hash}")
+                      .format(last_seq=verdict.last_seq, last_hash=verdict.last_hash), markup=False)
         if head is not None:
-            out.print(f"the head you kept ({head[0]}) is still in the chain", markup=False)
+            out.print(_("the head you kept ({value}) is still in the chain").format(value=head[0]), markup=False)
         ctx.exit(EXIT_OK)
     findings = verdict.findings
     total = len(findings) + check.more
-    out.print(f"[red]the audit journal is NOT intact[/red]: {total} problem(s) in {check.store} and {check.directory}")
-    out.print(f"first bad record: {findings[0]}", markup=False)
+    out.print(_("[red]the audit journal is NOT "
+                "intact[/red]: {total} problem(s) in {store} and {directory}")
+              .format(total=total, store=check.store, directory=check.directory))
+    out.print(_("first bad record: {value}").format(value=findings[0]), markup=False)
     for finding in findings[1:20]:
         out.print(f"  {finding}", markup=False)
     if total > 20:
-        out.print(f"  … and {total - 20} more", markup=False)
+        out.print(_("  … and {value} more").format(value=total - 20), markup=False)
     ctx.exit(EXIT_FAILED)
 
 
@@ -724,22 +754,22 @@ def audit_head(ctx: click.Context) -> None:
     project = _load(ctx)
     found = commands.audit_head(project)
     if found is None:
-        err.print("the audit journal is empty: nothing has been journaled yet", markup=False)
+        err.print(_("the audit journal is empty: nothing has been journaled yet"), markup=False)
         ctx.exit(EXIT_FAILED)
-    out.print(f"{found['seq']}:{found['hash']}", markup=False)
+    out.print(_("{seq}:{hash}").format(seq=found['seq'], hash=found['hash']), markup=False)
     out.print(f"  {found['time']} {found['kind']}{' ' + found['mapping'] if found['mapping'] else ''}", markup=False)
 
 
 @audit_group.command("list")
-@click.option("--from", "since", default=None, metavar="DATE", callback=_day, help="From this day (YYYY-MM-DD).")
-@click.option("--to", "until", default=None, metavar="DATE", callback=_day, help="To this day (YYYY-MM-DD).")
-@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help="Only this mapping.")
+@click.option("--from", "since", default=None, metavar="DATE", callback=_day, help=N_("From this day (YYYY-MM-DD)."))
+@click.option("--to", "until", default=None, metavar="DATE", callback=_day, help=N_("To this day (YYYY-MM-DD)."))
+@click.option("-m", "--mapping", "name", default=None, metavar="NAME", help=N_("Only this mapping."))
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              help="Only this kind (repeatable): run.start, run.end, checkpoint, reject.new, reject.resolved, "
-                   "reject.gone, reject.dropped, watermark.set, watermark.reset, file.changed, audit.pruned, "
-                   "state.rebuilt.")
+              help=N_("Only this kind (repeatable): run.start, run.end, checkpoint, reject.new, reject.resolved, "
+                      "reject.gone, reject.dropped, watermark.set, watermark.reset, file.changed, audit.pruned, "
+                      "state.rebuilt."))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--limit", default=None, type=int, help="At most this many records, oldest first.")
+@click.option("--limit", default=None, type=int, help=N_("At most this many records, oldest first."))
 @click.pass_context
 def audit_list(ctx: click.Context, since: Any, until: Any, name: str | None, kinds: tuple[str, ...], fmt: str,
                limit: int | None) -> None:
@@ -760,27 +790,32 @@ def audit_list(ctx: click.Context, since: Any, until: Any, name: str | None, kin
 def _what(record: dict[str, Any]) -> str:
     """One line saying what a journal record is about."""
     if "problem" in record:
-        return f"unreadable: {record['problem']}"
+        return _("unreadable: {problem}").format(problem=i18n.translate_stored(record["problem"]))
     detail = record.get("detail") or {}
     counts = record.get("counts") or {}
     kind = record.get("kind")
+    reason = i18n.translate_stored(str(detail.get("reason")))
     if kind in ("reject.new", "reject.resolved", "reject.gone", "reject.dropped"):
-        extra = f" by {detail.get('by')}: {detail.get('reason')}" if kind == "reject.dropped" else (
-            f": {detail.get('reason')}" if kind == "reject.new" else "")
-        return f"key {detail.get('key')} (episode {detail.get('episode')}){extra}"
+        extra = _(" by {by}: {reason}").format(by=detail.get("by"), reason=reason) if kind == "reject.dropped" else (
+            f": {reason}" if kind == "reject.new" else "")
+        return _("key {key} (episode {episode})").format(key=detail.get("key"), episode=detail.get("episode")) + extra
     if kind in ("watermark.set", "watermark.reset"):
-        return f"{detail.get('action', 'reset')} by {detail.get('by')}: {detail.get('reason')}"
+        return _("{action} by {by}: {reason}").format(action=_(detail.get("action", "reset")), by=detail.get("by"),
+                                                     reason=reason)
     if kind == "file.changed":
         return f"{detail.get('change')} {detail.get('path')} ({detail.get('trigger')})"
     if kind == "checkpoint":
-        return ", ".join(f"{k} {v}" for k, v in counts.items())
+        return ", ".join(f"{_(k.replace('_', ' '))} {v}" for k, v in counts.items())
     if kind == "run.end":
-        return (f"read {counts.get('rows_read')}, written {_written(counts)}, rejected "
-                f"{counts.get('rows_rejected')}" + (f"; {record.get('error')}" if record.get("error") else ""))
+        error = record.get("error")
+        return _("read {read}, written {written}, rejected {rejected}").format(
+            read=counts.get("rows_read"), written=_written(counts), rejected=counts.get("rows_rejected")) + (
+            f"; {i18n.translate_stored(error)}" if error else "")
     if kind == "audit.pruned":
-        return f"{detail.get('records')} record(s) before {detail.get('before')} (through {detail.get('through_seq')})"
+        return _("{records} record(s) before {before} (through {through_seq})").format(
+            records=detail.get("records"), before=detail.get("before"), through_seq=detail.get("through_seq"))
     if kind == "state.rebuilt":
-        return f"old store kept as {detail.get('moved_to')}"
+        return _("old store kept as {moved_to}").format(moved_to=detail.get("moved_to"))
     return json_text(detail) if detail else ""
 
 
@@ -829,12 +864,12 @@ def state_check(ctx: click.Context) -> None:
     for note in result.notes:
         out.print(f"  {note}", markup=False)
     if result.healthy:
-        out.print(f"ok: state store {result.where} is sound", markup=False)
+        out.print(_("ok: state store {where} is sound").format(where=result.where), markup=False)
         ctx.exit(EXIT_OK)
-    out.print(f"[red]state store {result.where} is damaged[/red]:")
+    out.print("[red]" + _("state store {where} is damaged").format(where=result.where) + "[/red]:")
     for problem in result.problems:
         out.print(f"  {problem}", markup=False)
-    out.print("keep a copy of it; then: syncd state rebuild (moves it aside and carries over what can be read)",
+    out.print(_("keep a copy of it; then: syncd state rebuild (moves it aside and carries over what can be read)"),
               markup=False)
     ctx.exit(EXIT_FAILED)
 
@@ -848,31 +883,39 @@ def state_rebuild(ctx: click.Context, wait: float | None) -> None:
 
     project = _load(ctx)
     done = commands.state_rebuild(project, wait=_waiting(wait))
-    out.print(f"state store {done['store']} rebuilt; the old file is kept as {done['moved_to']}", markup=False)
+    out.print(_("state store {store} rebuilt; "
+                "the old file is kept as {moved_to}")
+              .format(store=done['store'], moved_to=done['moved_to']), markup=False)
     carried = done["carried"]
-    out.print(f"carried over: {carried['watermarks']} watermark(s), {carried['runs']} run record(s), "
-              f"{carried['rejects']} reject episode(s), {carried['journal']} journal record(s)", markup=False)
+    out.print(_("carried over: {watermarks} watermark(s), {runs} run record(s), {rejects} reject episode(s), "
+                "{journal} journal record(s)")
+              .format(
+                  watermarks=carried['watermarks'], runs=carried['runs'], rejects=carried['rejects'],
+                  journal=carried['journal']), markup=False)
     if carried["rejects_from_journal"]:
-        out.print(f"{carried['rejects_from_journal']} reject episode(s) rebuilt from the audit journal (without "
-                  "their source rows: a pending one's row is read again when it is retried)", markup=False)
+        out.print(_("{rejects_from_journal} reject episode(s) rebuilt from the audit journal (without their source "
+                    "rows: a pending "
+                    "one's row is read again when it is retried)")
+                  .format(rejects_from_journal=carried['rejects_from_journal']), markup=False)
     for problem in done["problems"]:
-        out.print(f"  could not read: {problem}", markup=False)
+        out.print(_("  could not read: {problem}").format(problem=problem), markup=False)
     if done["full_copy_next"]:
-        out.print(f"no watermark (the next run copies them in full): {', '.join(done['full_copy_next'])}",
+        out.print(_("no watermark (the next run copies them "
+                    "in full): {full_copy_next}").format(full_copy_next=', '.join(done['full_copy_next'])),
                   markup=False)
 
 
 @cli.command()
-@click.option("-m", "--mapping", "names", multiple=True, metavar="NAME", help="Only this mapping (repeatable).")
+@click.option("-m", "--mapping", "names", multiple=True, metavar="NAME", help=N_("Only this mapping (repeatable)."))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
-              help="Write every difference to this CSV file (UTF-8 with BOM, opens in Excel).")
-@click.option("--limit", default=20, show_default=True, help="Differences to show per mapping.")
+              help=N_("Write every difference to this CSV file (UTF-8 with BOM, opens in Excel)."))
+@click.option("--limit", default=20, show_default=True, help=N_("Differences to show per mapping."))
 @click.option("--repair", is_flag=True,
-              help="Compare by buckets hashed inside the target (cheap over a thin link), re-send the rows that are "
-                   "missing or different, and treat rows only in the target as the mapping's on_source_delete says. "
-                   "Refused while a syncd daemon runs: set reconcile.repair in the config instead.")
+              help=N_("Compare by buckets hashed inside the target (cheap over a thin link), re-send the rows that "
+                      "are missing or different, and treat rows only in the target as the mapping's on_source_delete "
+                      "says. Refused while a syncd daemon runs: set reconcile.repair in the config instead."))
 @click.option("--wait", "wait", type=float, is_flag=False, flag_value=-1.0, default=None, metavar="[SECONDS]",
-              help="With --repair: if another syncd holds the state store, wait for it (at most SECONDS).")
+              help=N_("With --repair: if another syncd holds the state store, wait for it (at most SECONDS)."))
 @click.pass_context
 def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, limit: int, repair: bool = False,
               wait: float | None = None) -> None:
@@ -890,17 +933,17 @@ def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, 
     kinds = ["missing", "different", "waiting", "rejected", "dropped", "extra", "stale"]
     summary = [{"mapping": r.mapping, "source": r.source_rows, "target": r.target_rows,
                 **{k: r.count(k) for k in kinds}, "equal": "yes" if r.equal else "NO"} for r in results]
-    out.print(_table(summary, ["mapping", "source", "target", *kinds, "equal"], title="reconciliation"))
+    out.print(_table(summary, ["mapping", "source", "target", *kinds, "equal"], title=_("reconciliation")))
     for r in results:
         shown = r.differences[r.differences["kind"].isin(["missing", "different"])].head(limit)
         if len(shown):
             out.print(_table(shown.to_dict("records"), ["kind", "key", "column", "expected", "actual", "reason"],
-                             title=f"{r.mapping}: first differences"))
+                             title=_("{mapping}: first differences").format(mapping=r.mapping)))
     if csv_path:
         frames = [r.differences for r in results if len(r.differences)]
         table = pd.concat(frames) if frames else pd.DataFrame(columns=results[0].differences.columns if results else [])
         table.to_csv(csv_path, index=False, encoding="utf-8-sig")
-        out.print(f"differences written to {csv_path}")
+        out.print(_("differences written to {csv_path}").format(csv_path=csv_path))
     ctx.exit(EXIT_OK if all(r.equal for r in results) else EXIT_FAILED)
 
 
@@ -917,18 +960,18 @@ def _print_repairs(results: list[Any], csv_path: str | None, limit: int) -> None
                 "buckets": f"{r.differing}/{r.buckets}", **{k: r.count(k) for k in shown_kinds},
                 "re-sent": r.resent, "marked deleted": r.marked, "deleted": r.deleted} for r in results]
     out.print(_table(summary, ["mapping", "status", "source", "target", "buckets", *shown_kinds, "re-sent",
-                               "marked deleted", "deleted"], title="reconcile --repair"))
+                               "marked deleted", "deleted"], title=_("reconcile --repair")))
     for r in results:
         if r.error:
             err.print(f"[red]{r.mapping}[/red]: ", end="")
-            err.print(r.error, markup=False)
+            err.print(i18n.translate_stored(r.error), markup=False)
         for warning in r.warnings:
             err.print(f"[yellow]{r.mapping}[/yellow]: ", end="")
-            err.print(warning, markup=False)
+            err.print(i18n.translate_stored(warning), markup=False)
         rows = [dataclasses.asdict(f) for f in r.findings if f.kind not in ("rejected", "dropped")][:limit]
         if rows:
             out.print(_table(rows, ["kind", "key", "column", "expected", "actual", "reason"],
-                             title=f"{r.mapping}: first differences"))
+                             title=_("{mapping}: first differences").format(mapping=r.mapping)))
     if csv_path:
         with open(csv_path, "w", encoding="utf-8-sig", newline="") as stream:
             writer = csv_module.writer(stream)
@@ -936,18 +979,20 @@ def _print_repairs(results: list[Any], csv_path: str | None, limit: int) -> None
             for r in results:
                 for f in r.findings:
                     writer.writerow([r.mapping, f.kind, f.key, f.column, f.expected, f.actual, f.reason])
-        out.print(f"differences written to {csv_path} (at most {MAX_FINDINGS} per mapping; all are counted above)")
+        out.print(_("differences written to {csv_path} (at most "
+                    "{max_findings} per mapping; all are counted above)")
+                  .format(csv_path=csv_path, max_findings=MAX_FINDINGS))
     failed = any(r.status not in ("ok",) for r in results)
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write the reference intermediate tables' DDL into this folder, one file per dialect.")
+              help=N_("Write the reference intermediate tables' DDL into this folder, one file per dialect."))
 @click.option("--dialect", "dialect_names", multiple=True, metavar="NAME",
-              help="With --out: only this dialect (sqlite, mysql, postgresql, oracle; dm with the dm extra); "
-                   "repeatable.")
-@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a generated file is stale.")
+              help=N_("With --out: only this dialect (sqlite, mysql, postgresql, oracle; dm with the dm extra); "
+                      "repeatable."))
+@click.option("--check", "check_only", is_flag=True, help=N_("Write nothing; exit 1 if a generated file is stale."))
 def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) -> None:
     """The DDL of the reference intermediate tables: --out DIR writes it for a DBA; without --out,
     regenerate sql/reference/, sql/county/ and docs/intermediate-tables.md in the source tree."""
@@ -957,7 +1002,7 @@ def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) 
         try:
             written = ddl_module.write_reference(out_dir, dialect_names or None)
         except ValueError as exc:
-            err.print("[red]error:[/red] ", end="")
+            err.print(f"[red]{_('error:')}[/red] ", end="")
             err.print(str(exc), markup=False)
             sys.exit(EXIT_CONFIG)
         for path in written:
@@ -967,14 +1012,14 @@ def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) 
     try:
         files = ddl_module.rendered_files(root)
     except ValueError as exc:
-        err.print("[red]error:[/red] ", end="")
+        err.print(f"[red]{_('error:')}[/red] ", end="")
         err.print(str(exc), markup=False)
         sys.exit(EXIT_CONFIG)
     stale = [p for p, text in files.items()
              if not (root / p).exists() or (root / p).read_text(encoding="utf-8") != text]
     if check_only:
         for path in stale:
-            out.print(f"stale: {path.as_posix()}")
+            out.print(_("stale: {path}").format(path=path.as_posix()))
         sys.exit(EXIT_FAILED if stale else EXIT_OK)
     for path in ddl_module.write_all(root):
         out.print(path.relative_to(root).as_posix())
@@ -982,31 +1027,34 @@ def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.option("--force", is_flag=True, help=N_("Overwrite files that exist."))
 def init(directory: Path, force: bool) -> None:
     """Start a folder: a commented config.yaml and the reference mappings with their code lists."""
     from syncd import starter
 
     written = starter.init_folder(directory, force=force)
-    out.print(f"wrote {len(written)} file(s) into {directory}:", markup=False)
+    out.print(_("wrote {count} file(s) into "
+                "{directory}:").format(count=len(written), directory=directory), markup=False)
     out.print(f"  {directory / 'config.yaml'}", markup=False)
-    out.print(f"  {directory / 'mappings'}/ ({len(written) - 1} mapping and code list files)", markup=False)
+    out.print(_("  {folder}/ ({count} mapping and code list files)").format(
+        folder=directory / "mappings", count=len(written) - 1), markup=False)
     config = directory / "config.yaml"
-    out.print("next steps:")
-    for step in (f"1. edit {config}: source and target url, their password_file, vars.AREA_CODE",
-                 f"2. the target tables, if the province has not made them: syncd ddl --out {directory / 'ddl'} "
-                 "--dialect oracle (or mysql, postgresql)",
+    out.print(_("next steps:"))
+    for step in (_("1. edit {config}: source and target url, their password_file, vars.AREA_CODE").format(
+                     config=config),
+                 _("2. the target tables, if the province has not made them: syncd ddl --out {folder} "
+                   "--dialect oracle (or mysql, postgresql)").format(folder=directory / "ddl"),
                  f"3. syncd -c {config} check --connect",
-                 f"4. syncd -c {config} run --once --dry-run, then run --once",
-                 "5. run it as a service: see docs/operations.md (systemd/syncd.service)"):
+                 _("4. syncd -c {config} run --once --dry-run, then run --once").format(config=config),
+                 _("5. run it as a service: see docs/operations.md (systemd/syncd.service)")):
         out.print(f"  {step}", markup=False)
 
 
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default="demo", show_default=True,
-              help="Where to create county.db, fep.db, state.db and config.yaml.")
-@click.option("--rows", default=200, show_default=True, help="Size of the generated county data.")
-@click.option("--seed", default=1, show_default=True, help="Seed of the generated data.")
+              help=N_("Where to create county.db, fep.db, state.db and config.yaml."))
+@click.option("--rows", default=200, show_default=True, help=N_("Size of the generated county data."))
+@click.option("--seed", default=1, show_default=True, help=N_("Seed of the generated data."))
 @click.pass_context
 def demo(ctx: click.Context, directory: str, rows: int, seed: int) -> None:
     """Create a demo county database and intermediate database (SQLite), sync, change, sync again."""
@@ -1018,8 +1066,9 @@ def demo(ctx: click.Context, directory: str, rows: int, seed: int) -> None:
     for title, report in (("first run (full copy)", result.first), ("second run (incremental)", result.second)):
         out.print(f"[bold]{title}[/bold]")
         _print_report(report, dry_run=False)
-    out.print(f"changed in the county database between the runs: {result.changes}")
-    out.print(f"demo files in {result.directory}; try: syncd -c {result.directory / 'config.yaml'} status")
+    out.print(_("changed in the county database between the runs: {changes}").format(changes=result.changes))
+    out.print(_("demo files in {directory}; try: syncd -c {config} status").format(
+        directory=result.directory, config=result.directory / "config.yaml"))
     ctx.exit(EXIT_FAILED if result.first.failed or result.second.failed else EXIT_OK)
 
 
@@ -1038,14 +1087,15 @@ def _report_file(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 @cli.command()
 @click.option("--from", "since", required=True, metavar="DATE", callback=_day,
-              help="The first day of the report (YYYY-MM-DD, in defaults.timezone).")
+              help=N_("The first day of the report (YYYY-MM-DD, in defaults.timezone)."))
 @click.option("--to", "until", required=True, metavar="DATE", callback=_day,
-              help="The last day of the report (YYYY-MM-DD), included.")
+              help=N_("The last day of the report (YYYY-MM-DD), included."))
 @click.option("--out", "out_file", required=True, metavar="FILE", callback=_report_file,
-              help="FILE.html (one self-contained page that prints on A4) or FILE.xlsx (a sheet per table, "
-                   "with charts).")
+              help=N_("FILE.html (one self-contained page that prints on A4) or FILE.xlsx (a sheet per table, with "
+                      "charts)."))
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-              help="Labels in Chinese or English (default: Chinese when LC_ALL, LC_MESSAGES or LANG starts with zh).")
+              help=N_("Labels in Chinese or English (default: Chinese when LC_ALL, LC_MESSAGES or LANG starts with "
+                      "zh)."))
 @click.pass_context
 def report(ctx: click.Context, since: Any, until: Any, out_file: str, lang: str | None) -> None:
     """A report for supervisors: per day and mapping the rows sent, rejects by reason, failed runs,
@@ -1053,15 +1103,20 @@ def report(ctx: click.Context, since: Any, until: Any, out_file: str, lang: str 
     from syncd import commands
 
     if until < since:
-        raise click.BadParameter(f"{until.isoformat()} is before --from {since.isoformat()}; give the earlier day "
-                                 "first", param_hint="'--to'")
+        raise click.BadParameter(_("{to} is before --from {since}; give the earlier day first").format(
+            to=until.isoformat(), since=since.isoformat()), param_hint="'--to'")
     project = _load(ctx)
     built = commands.report(project, since, until, out_file, lang)
     if built.empty:
-        out.print(f"report written to {out_file}: there were no runs from {since} to {until}", markup=False)
+        out.print(_("report written to {out_file}: "
+                    "there were no runs from {since} to {until}")
+                  .format(out_file=out_file, since=since, until=until), markup=False)
         return
-    out.print(f"report written to {out_file}: {built.runs} run(s) from {since} to {until}, "
-              f"{len(built.failures)} failed, {built.sent:,} row(s) sent, {built.new_rejects:,} new reject(s)",
+    out.print(_("report written to {out_file}: {runs} run(s) from {since} to {until}, {count} failed, {sent:,} "
+                "row(s) sent, {new_rejects:,} new reject(s)")
+              .format(
+                  out_file=out_file, runs=built.runs, since=since, until=until, count=len(built.failures),
+                  sent=built.sent, new_rejects=built.new_rejects),
               markup=False)
 
 
@@ -1076,10 +1131,10 @@ def _shown(value: Any) -> str:
 
 
 @cli.command()
-@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
-@click.option("--limit", default=20, show_default=True, help="How many source rows (the newest by cursor).")
-@click.option("--where", default=None, metavar="SQL", help="Only source rows that meet this condition (SQL of the "
-                                                            "source database, over the source's columns).")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help=N_("The mapping."))
+@click.option("--limit", default=20, show_default=True, help=N_("How many source rows (the newest by cursor)."))
+@click.option("--where", default=None, metavar="SQL", help=N_("Only source rows that meet this condition (SQL of the "
+                                                              "source database, over the source's columns)."))
 @click.pass_context
 def preview(ctx: click.Context, name: str, limit: int, where: str | None) -> None:
     """Source rows beside the rows the mapping makes of them, with what a run would do with each
@@ -1089,7 +1144,9 @@ def preview(ctx: click.Context, name: str, limit: int, where: str | None) -> Non
     project = _load(ctx)
     shown = commands.preview(project, mapping=name, limit=limit, where=where)
     verdicts = [{"key": ", ".join(map(str, r.key)), "would": r.verdict, "why": r.reason or ""} for r in shown.rows]
-    out.print(_table(verdicts, ["key", "would", "why"], title=f"{name}: {len(shown.rows)} source row(s), newest first"))
+    out.print(_table(verdicts, ["key", "would", "why"], title=_("{name}: "
+                                                                "{count} source row(s), newest first")
+                                                              .format(name=name, count=len(shown.rows))))
     for row in shown.rows:
         lines = []
         for column in shown.columns:
@@ -1102,12 +1159,12 @@ def preview(ctx: click.Context, name: str, limit: int, where: str | None) -> Non
                           "": "changes" if column in row.changed else ""})
         title = f"key {', '.join(map(str, row.key))}: would {row.verdict}" + (f" ({row.reason})" if row.reason else "")
         out.print(_table(lines, ["column", "from", "source value", "mapped", "in the target now", ""], title=title))
-    out.print(f"read with: {shown.statement}", markup=False)
+    out.print(_("read with: {statement}").format(statement=shown.statement), markup=False)
 
 
 @cli.command("plan")
-@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help="The mapping.")
-@click.option("--full", is_flag=True, help="The plan of a full copy (run --once --full).")
+@click.option("-m", "--mapping", "name", required=True, metavar="NAME", help=N_("The mapping."))
+@click.option("--full", is_flag=True, help=N_("The plan of a full copy (run --once --full)."))
 @click.pass_context
 def plan_command(ctx: click.Context, name: str, full: bool) -> None:
     """The SQL a run of the mapping executes now: its window's query with the bounds, the upsert,
@@ -1116,20 +1173,20 @@ def plan_command(ctx: click.Context, name: str, full: bool) -> None:
 
     project = _load(ctx)
     found = commands.plan_mapping(project, mapping=name, full=full)
-    out.print("order of the mappings (each after what it depends on):", markup=False)
+    out.print(_("order of the mappings (each after what it depends on):"), markup=False)
     for i, (mapping, depends) in enumerate(found.order, 1):
         mark = "  <--" if mapping == name else ""
         after = f" (after {', '.join(depends)})" if depends else ""
         out.print(f"  {i}. {mapping}{after}{mark}", markup=False)
-    sections = [("watermark", found.watermark or "none: the next run copies every row"),
-                ("next window", found.window), ("definition hash", found.definition_hash),
-                ("1. pending rejects, re-read by key", found.retry),
-                ("2. the window", found.read)]
+    sections = [(_("watermark"), found.watermark or _("none: the next run copies every row")),
+                (_("next window"), found.window), (_("definition hash"), found.definition_hash),
+                (_("1. pending rejects, re-read by key"), found.retry),
+                (_("2. the window"), found.read)]
     if found.nulls:
-        sections.append(("3. rows with a NULL cursor (null_cursor: include)", found.nulls))
-    sections.append(("each batch is written with", found.upsert))
-    sections += [("the bulk path", text) for text in found.staging]
-    sections += [("parent check", text) for text in found.parents]
+        sections.append((_("3. rows with a NULL cursor (null_cursor: include)"), found.nulls))
+    sections.append((_("each batch is written with"), found.upsert))
+    sections += [(_("the bulk path"), text) for text in found.staging]
+    sections += [(_("parent check"), text) for text in found.parents]
     for title, text in sections:
         out.print("")
         out.print(f"-- {title}:", markup=False)
@@ -1137,14 +1194,15 @@ def plan_command(ctx: click.Context, name: str, full: bool) -> None:
 
 
 @cli.command()
-@click.option("--source-table", required=True, metavar="TABLE", help="The county table to read.")
-@click.option("--target-table", required=True, metavar="TABLE", help="The intermediate table to fill.")
-@click.option("--source-schema", default=None, metavar="SCHEMA", help="The source table's schema, if not the default.")
+@click.option("--source-table", required=True, metavar="TABLE", help=N_("The county table to read."))
+@click.option("--target-table", required=True, metavar="TABLE", help=N_("The intermediate table to fill."))
+@click.option("--source-schema", default=None, metavar="SCHEMA", help=N_("The source table's schema, if not the "
+                                                                         "default."))
 @click.option("--target-schema", default=None, metavar="SCHEMA",
-              help="The target table's schema (default: target.schema).")
+              help=N_("The target table's schema (default: target.schema)."))
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
-              help="Write the mapping to this file (e.g. mappings/NAME.yaml) instead of printing it.")
-@click.option("--force", is_flag=True, help="With --out: overwrite the file.")
+              help=N_("Write the mapping to this file (e.g. mappings/NAME.yaml) instead of printing it."))
+@click.option("--force", is_flag=True, help=N_("With --out: overwrite the file."))
 @click.pass_context
 def scaffold(ctx: click.Context, source_table: str, target_table: str, source_schema: str | None,
              target_schema: str | None, out_file: str | None, force: bool) -> None:
@@ -1158,7 +1216,9 @@ def scaffold(ctx: click.Context, source_table: str, target_table: str, source_sc
         click.echo(text, nl=False)
         return
     todos = text.count("TODO")
-    err.print(f"written to {out_file}" + (f"; {todos} TODO(s) to do before `syncd check --connect`" if todos else ""),
+    err.print(_("written to {out_file}")
+              .format(out_file=out_file) + (_("; {todos} TODO(s) to do before "
+                                            "`syncd check --connect`").format(todos=todos) if todos else ""),
               markup=False)
 
 
