@@ -661,11 +661,11 @@ def report(project: Project, start: date, end: date, out: str | Path, lang: str 
     except ValueError as exc:
         raise ConfigError([Problem("", None, "--lang", str(exc))]) from None
     if end < start:
-        raise ConfigError([Problem("", None, "--from/--to", _("--from {isoformat} is after --to {isoformat2}; give "
+        raise ConfigError([Problem("", None, "--from/--to", _("--from {since} is after --to {to}; give "
                                                               "the earlier day first")
                                                             .format(
-                                                                isoformat=start.isoformat(),
-                                                                isoformat2=end.isoformat()))])
+                                                                since=start.isoformat(),
+                                                                to=end.isoformat()))])
     with _state(project) as state:
         built = report_module.make_report(state, start, end, tz=project.tz, lang=chosen, now=now)
     report_module.write(built, path, kind)

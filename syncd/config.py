@@ -166,8 +166,8 @@ def parse_retention(value: Any) -> timedelta:
         days = timedelta(days=int(match.group(1)) * _DAYS_PER[match.group(2)])
     if days < MIN_AUDIT_RETENTION:
         raise ValueError(_("{days} days is too short: network logs must be kept at least six months, so "
-                           "audit.retention must be {days2} "
-                           "days or more").format(days=days.days, days2=MIN_AUDIT_RETENTION.days))
+                           "audit.retention must be {minimum} "
+                           "days or more").format(days=days.days, minimum=MIN_AUDIT_RETENTION.days))
     return days
 
 

@@ -184,8 +184,8 @@ class ColumnSpec(_Frozen):
                 strange = [str(k) for k in data if k not in known]
                 raise ValueError(_("give exactly one of from, const, expr, value, uuid5")
                                  + (_(" (found {given})").format(given=', '.join(given)) if given else "")
-                                 + (_("; unknown key {map}: check the "
-                                      "spelling").format(map=', '.join(map(repr, strange)))
+                                 + (_("; unknown key {key}: check the "
+                                      "spelling").format(key=', '.join(map(repr, strange)))
                                     if strange else ""))
         return data
 
@@ -347,8 +347,8 @@ class Mapping_(_Frozen):
                 return SoftDelete.model_validate(value)
             except ValidationError as exc:
                 first = exc.errors()[0]
-                raise ValueError(_("on_source_delete.set: {removeprefix}")
-                                 .format(removeprefix=first['msg'].removeprefix('Value error, '))) from None
+                raise ValueError(_("on_source_delete.set: {problem}")
+                                 .format(problem=first['msg'].removeprefix('Value error, '))) from None
         if not isinstance(value, (str, SoftDelete)):
             raise ValueError(_("on_source_delete is report, delete, or {set: {deleted: '1'}}"))
         return value

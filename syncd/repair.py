@@ -205,8 +205,8 @@ class Reconciler:
                 self.result.counts.retries += 1
                 wait = min(self.retry.wait * 2 ** (attempt - 1), self.retry.wait_max)
                 logger.warning(_("mapping {name}: transient error while reconciling, trying again in {wait:.0f}s: "
-                                  "{describe_error}").format(
-                                      name=self.mapping.name, wait=wait, describe_error=describe_error(exc)))
+                                  "{error}").format(
+                                      name=self.mapping.name, wait=wait, error=describe_error(exc)))
                 self.sleep(wait)
                 attempt += 1
                 self._reset()

@@ -240,7 +240,7 @@ def _compare(op: str, arg: Any) -> Clause:
     if isinstance(arg, Mapping):
         if set(arg) != {"column"} or not isinstance(arg["column"], str) or not arg["column"]:
             raise ValueError(_("'{op}' compares with a number, or with another column as {{column: NAME}}; not "
-                               "{dict!r}").format(op=op, dict=dict(arg)))
+                               "{given!r}").format(op=op, given=dict(arg)))
         return CompareColumn(op=op, column=arg["column"])
     try:
         number = None if isinstance(arg, bool) or arg is None else Decimal(str(arg).strip())

@@ -592,9 +592,9 @@ class MappingRun:
         key = ", ".join(str(first_row[i]) for i in self.layout.key)
         if policy == "error":
             raise FatalSyncError(
-                N_("mapping {name!r}: source row {key}: {first_problem} (column {column}); fix the row in the "
+                N_("mapping {name!r}: source row {key}: {problem} (column {column}); fix the row in the "
                    "source, or set source.bad_cursor to reject or exclude in {file}")
-                .format(name=name, key=key, first_problem=first_problem, column=column, file=self.mapping.file))
+                .format(name=name, key=key, problem=first_problem, column=column, file=self.mapping.file))
         if policy == "exclude":
             self._excluded += len(bad)
             self._first_excluded = self._first_excluded or f"row {key}, {first_problem}"

@@ -172,12 +172,12 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
     ahead = bound is not None and _gt(newest, _clock_bound(newest, db_now, db_now_utc, clock_offset, timedelta(0)))
     if ahead:
         warnings.append(
-            _("the newest cursor value {describe_value} is ahead of the source database's clock "
-              "({describe_value2}{offset_text}); rows beyond the clock are not read until the clock passes them. If "
+            _("the newest cursor value {newest} is ahead of the source database's clock "
+              "({clock}{offset_text}); rows beyond the clock are not read until the clock passes them. If "
               "the application writes local time into a database whose clock is UTC, set source.clock_offset (e.g. "
               "8h) in the config")
             .format(
-                describe_value=describe_value(newest), describe_value2=describe_value(db_now),
+                newest=describe_value(newest), clock=describe_value(db_now),
                 offset_text=_offset_text(clock_offset)))
     if previous is not None and previous.snapshot and not full:
         # A full copy was interrupted: finish it, with the bound it started with.
