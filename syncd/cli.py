@@ -96,6 +96,12 @@ def _load(ctx: click.Context, only: Sequence[str] = ()) -> commands.Project:
     return project
 
 
+def _marked(style: str, text: str) -> str:
+    """``text`` in rich's markup for ``style`` (the text itself, translated, holds none)."""
+    escaped = text.replace("[", "\\[")
+    return f"[{style}]{escaped}[/{style}]"
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
@@ -214,7 +220,7 @@ class _Group(click.Group):
             err.print(f"[red]{i18n.translate_stored(str(exc))}[/red]", markup=True)
             ctx.exit(EXIT_LOCKED)
         except SyncdError as exc:
-            err.print(f"[red]{_('error:')}[/red] ", end="")
+            err.print(_marked("red", _("error:")) + " ", end="")
             err.print(i18n.translate_stored(str(exc)), markup=False)
             ctx.exit(EXIT_FAILED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -223,7 +229,7 @@ class _Group(click.Group):
             from loguru import logger
 
             logger.opt(exception=exc).error(_("unexpected error"))
-            err.print(f"[red]{_('unexpected error:')}[/red] {type(exc).__name__}: ", end="")
+            err.print(_marked("red", _("unexpected error:")) + f" {type(exc).__name__}: ", end="")
             err.print(str(exc).splitlines()[0] if str(exc) else "", markup=False)
             err.print(_("the full traceback is in the log (run with -v to see it on stderr); please report it"))
             ctx.exit(EXIT_FAILED)
@@ -301,10 +307,10 @@ def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
     out.print(_table(rows, columns, title=title.format(run_id=report.run_id)))
     for r in report.results:
         for warning in r.warnings:
-            out.print(f"[yellow]{_('warning')}[/yellow] {r.mapping}: ", end="")
+            out.print(_marked("yellow", _("warning")) + f" {r.mapping}: ", end="")
             out.print(i18n.translate_stored(warning), markup=False)
         if r.error:
-            out.print(f"[red]{_('failed')}[/red] {r.mapping}: ", end="")
+            out.print(_marked("red", _("failed")) + f" {r.mapping}: ", end="")
             out.print(i18n.translate_stored(r.error), markup=False)
         if dry_run:
             if r.sample:
@@ -337,12 +343,12 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
                      title=_("{path}: {count} mapping(s), dependency order; {how}").format(
                          path=project.config.path, count=len(rows), how=how)))
     for warning in [*commands.secret_warnings(project.config), *warnings]:
-        out.print(f"[yellow]{_('warning')}[/yellow] ", end="")
+        out.print(_marked("yellow", _("warning")) + " ", end="")
         out.print(i18n.translate_stored(warning), markup=False)
     for note in notes:
-        out.print(f"[cyan]{_('note')}[/cyan] ", end="")
+        out.print(_marked("cyan", _("note")) + " ", end="")
         out.print(i18n.translate_stored(note), markup=False)
-    out.print(f"[green]{_('ok')}[/green]" + (_(": config, mappings and databases") if connect_databases else
+    out.print(_marked("green", _("ok")) + (_(": config, mappings and databases") if connect_databases else
                                             _(": config and mappings (not connected)")))
 
 
@@ -409,20 +415,20 @@ def status(ctx: click.Context) -> None:
     out.print(_table(rows, ["mapping", "watermark", "last_status", "last_ended", "rows_read", "written",
                             "rows_rejected", "pending_rejects", "next_run", "lag"]))
     for problem in problems:
-        out.print(f"[yellow]{_('lag unknown')}[/yellow] ", end="")
+        out.print(_marked("yellow", _("lag unknown")) + " ", end="")
         out.print(i18n.translate_stored(problem), markup=False)
     for row in rows:
         if row["doing"]:
-            out.print(f"[cyan]{_('running')}[/cyan] ", end="")
+            out.print(_marked("cyan", _("running")) + " ", end="")
             out.print(_("{mapping} since {running_since}: ").format(
                 mapping=row["mapping"], running_since=_fmt(row["running_since"])), end="", markup=False)
             out.print(_("{doing} since {doing_since}").format(
                 doing=i18n.translate_stored(row["doing"]), doing_since=_fmt(row["doing_since"])), markup=False)
         if row["warning"]:
-            out.print(f"[yellow]{_('warning')}[/yellow] {row['mapping']}: ", end="")
+            out.print(_marked("yellow", _("warning")) + f" {row['mapping']}: ", end="")
             out.print(i18n.translate_stored(row["warning"]), markup=False)
         if row["error"]:
-            out.print(f"[red]{_('last run failed')}[/red] {row['mapping']}: ", end="")
+            out.print(_marked("red", _("last run failed")) + f" {row['mapping']}: ", end="")
             out.print(i18n.translate_stored(row["error"]), markup=False)
 
 
@@ -734,10 +740,10 @@ def audit_verify(ctx: click.Context, since: Any, head: Any) -> None:
         ctx.exit(EXIT_OK)
     findings = verdict.findings
     total = len(findings) + check.more
-    out.print(_("[red]the audit journal is NOT "
-                "intact[/red]: {total} problem(s) in {store} and {directory}")
-              .format(total=total, store=check.store, directory=check.directory))
-    out.print(_("first bad record: {value}").format(value=findings[0]), markup=False)
+    out.print(_marked("red", _("the audit journal is NOT intact")) + ": ", end="")
+    out.print(_("{total} problem(s) in {store} and {directory}").format(
+        total=total, store=check.store, directory=check.directory), markup=False)
+    out.print(_("first bad record: {finding}").format(finding=findings[0]), markup=False)
     for finding in findings[1:20]:
         out.print(f"  {finding}", markup=False)
     if total > 20:
@@ -1002,7 +1008,7 @@ def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) 
         try:
             written = ddl_module.write_reference(out_dir, dialect_names or None)
         except ValueError as exc:
-            err.print(f"[red]{_('error:')}[/red] ", end="")
+            err.print(_marked("red", _("error:")) + " ", end="")
             err.print(str(exc), markup=False)
             sys.exit(EXIT_CONFIG)
         for path in written:
@@ -1012,7 +1018,7 @@ def ddl(out_dir: Path | None, dialect_names: tuple[str, ...], check_only: bool) 
     try:
         files = ddl_module.rendered_files(root)
     except ValueError as exc:
-        err.print(f"[red]{_('error:')}[/red] ", end="")
+        err.print(_marked("red", _("error:")) + " ", end="")
         err.print(str(exc), markup=False)
         sys.exit(EXIT_CONFIG)
     stale = [p for p, text in files.items()
@@ -1063,7 +1069,7 @@ def demo(ctx: click.Context, directory: str, rows: int, seed: int) -> None:
 
     logs.setup(level=ctx.obj["level"] or "WARNING")
     result = demo_module.run_demo(Path(directory), rows=rows, seed=seed)
-    for title, report in (("first run (full copy)", result.first), ("second run (incremental)", result.second)):
+    for title, report in ((_("first run (full copy)"), result.first), (_("second run (incremental)"), result.second)):
         out.print(f"[bold]{title}[/bold]")
         _print_report(report, dry_run=False)
     out.print(_("changed in the county database between the runs: {changes}").format(changes=result.changes))

@@ -100,7 +100,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
-_FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
+_FIELD = re.compile(r"\{([A-Za-z_]\w*)(?:![rsa])?(?::[^{}]*)?\}")
 
 
 @lru_cache(maxsize=1)
@@ -118,8 +118,12 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
             pattern.append(f"(?P<{name}>.+?)" if f"(?P<{name}>" not in "".join(pattern) else f"(?P={name})")
             position = field.end()
         pattern.append(re.escape(msgid[position:]))
+        try:
+            compiled = re.compile("".join(pattern), re.DOTALL)
+        except re.error:   # pragma: no cover - a field named twice in one text in a way re cannot say
+            continue
         # refilled with the text as it was shown: no conversion or format spec a second time
-        found.append((re.compile("".join(pattern), re.DOTALL), _FIELD.sub(r"{\1}", msgstr)))
+        found.append((compiled, _FIELD.sub(r"{\1}", msgstr)))
     # the longest English texts first: the most specific wins
     found.sort(key=lambda item: -len(item[0].pattern))
     return tuple(found)
