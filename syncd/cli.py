@@ -1100,8 +1100,8 @@ def _report_file(ctx: click.Context, param: click.Parameter, value: str | None) 
               help=N_("FILE.html (one self-contained page that prints on A4) or FILE.xlsx (a sheet per table, with "
                       "charts)."))
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-              help=N_("Labels in Chinese or English (default: Chinese when LC_ALL, LC_MESSAGES or LANG starts with "
-                      "zh)."))
+              help=N_("Labels in Chinese or English (default: the language of the other messages, see --lang "
+                      "of syncd)."))
 @click.pass_context
 def report(ctx: click.Context, since: Any, until: Any, out_file: str, lang: str | None) -> None:
     """A report for supervisors: per day and mapping the rows sent, rejects by reason, failed runs,

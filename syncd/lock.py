@@ -81,11 +81,11 @@ def holder(path: Path) -> dict[str, Any] | None:
 
 def _describe(info: dict[str, Any] | None) -> str:
     if not info:
-        return "another syncd"
+        return _("another syncd")
     started = info.get("started", "?")
     with contextlib.suppress(TypeError, ValueError):
         started = datetime.fromisoformat(started).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-    return f"another syncd (pid {info.get('pid', '?')}, started {started})"
+    return _("another syncd (pid {pid}, started {started})").format(pid=info.get("pid", "?"), started=started)
 
 
 def acquire(path: Path | str, wait: bool | float = False, *, purpose: str = "") -> Lock:
@@ -106,7 +106,7 @@ def acquire(path: Path | str, wait: bool | float = False, *, purpose: str = "") 
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise
                 if deadline is None or time.monotonic() >= deadline:
-                    waited = "" if wait is False else f" (waited {float(wait):g}s)"
+                    waited = "" if wait is False else _(" (waited {seconds:g}s)").format(seconds=float(wait))
                     raise LockedError(_("{describe} holds {path}{waited}; stop it or pass --wait")
                                       .format(describe=_describe(holder(path)), path=path, waited=waited)) from None
                 time.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))

@@ -230,7 +230,8 @@ class Reconciler:
             self._defer(refusal)
         expected = int(self.source.scalar(plan.count_rows(m)) or 0)
         buckets = result.buckets = bucket_count(expected)
-        self._doing(f"hashing source {m.source.table or 'query'} and target {m.target.table} by bucket")
+        self._doing(N_("hashing source {source} and target {target} by bucket").format(
+            source=m.source.table or "query", target=m.target.table))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncd-digest") as pool:
             theirs_future = pool.submit(self.target.bucket_digests, self.digest, buckets, batch_size=m.batch_size)
             ours = self._hash_source().coarse(buckets)
@@ -246,7 +247,7 @@ class Reconciler:
 
     def _prepare(self) -> None:
         m, target = self.mapping, self.target
-        self._doing(f"describing target table {m.target.table}")
+        self._doing(N_("describing target table {table}").format(table=m.target.table))
         targets = target.describe(m)
         self.layout = plan.layout(m)
         dialect = target.dialect
@@ -403,7 +404,7 @@ class Reconciler:
         """Read the buckets of ``group`` key by key on both sides; re-send what is missing or
         different, and deal with what only the target has."""
         m = self.mapping
-        self._doing(f"reading {len(group)} differing bucket(s) of {m.target.table}")
+        self._doing(N_("reading {count} differing bucket(s) of {table}").format(count=len(group), table=m.target.table))
         theirs = KeyedValues()
         for key_hex, value, _key in self.target.bucket_rows(self.digest, buckets, sorted(group), with_key=False,
                                                             batch_size=m.batch_size):

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from loguru import logger
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
-from syncd import faults, plan
+from syncd import faults, i18n, plan
 from syncd.dialects.base import Written
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.i18n import N_, _
@@ -317,10 +317,12 @@ class MappingRun:
 
     def _describe_phase(self, phase: Phase) -> str:
         source = self.mapping.source.table or "query"
-        return {"prepare": f"describing target table {self.mapping.target.table}",
-                "rejects": "re-reading pending rejects", "plan": f"probing source {source}",
-                "read": f"reading source {source}", "nulls": f"reading rows of {source} with a NULL cursor",
-                "done": "done"}[phase]
+        # kept in English (the state store shows it to another process), translated where shown
+        return {"prepare": N_("describing target table {table}").format(table=self.mapping.target.table),
+                "rejects": N_("re-reading pending rejects"), "plan": N_("probing source {table}").format(table=source),
+                "read": N_("reading source {table}").format(table=source),
+                "nulls": N_("reading rows of {table} with a NULL cursor").format(table=source),
+                "done": N_("done")}[phase]
 
     def _do(self, doing: str | None) -> None:
         if doing != self._doing:
