@@ -33,7 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
-from syncd import commands, engines, files, lock, schedule
+from syncd import commands, engines, files, i18n, lock, schedule
 from syncd.errors import ConfigError, SyncdError
 from syncd.i18n import _
 from syncd.sync import Observer, Stopped
@@ -89,10 +89,10 @@ def summarize(report: commands.RunReport, when: datetime) -> str:
     ok = sum(1 for r in results if r.status == "ok")
     written = sum(r.counts.rows_written for r in results)
     rejected = sum(r.counts.rows_rejected for r in results)
-    text = (f"last run {when.astimezone():%Y-%m-%d %H:%M:%S}: {ok}/{len(results)} mapping(s) ok, "
-            f"{written} row(s) written, {rejected} rejected")
+    text = _("last run {when}: {ok}/{count} mapping(s) ok, {written} row(s) written, {rejected} rejected").format(
+        when=f"{when.astimezone():%Y-%m-%d %H:%M:%S}", ok=ok, count=len(results), written=written, rejected=rejected)
     if report.failed:
-        text += "; failed: " + ", ".join(r.mapping for r in report.failed)
+        text += _("; failed: {names}").format(names=", ".join(r.mapping for r in report.failed))
     return text
 
 
@@ -156,7 +156,7 @@ class Daemon:
         self._signals = 0
         self._busy = threading.Condition()
         self._running = 0
-        self._status = "no run yet"
+        self._status = _("no run yet")
         self.scheduler: BackgroundScheduler | None = None
         self.lock: lock.Lock | None = None
         self.activity = Activity()
@@ -188,7 +188,7 @@ class Daemon:
                 return EXIT_OK if self.stopping.is_set() else EXIT_FAILED
             self._start_scheduler()
             self.notify("READY=1")
-            self.notify(f"STATUS=running; {self._status}")
+            self.notify("STATUS=" + _("running; {status}").format(status=self._status))
             logger.info(_("syncd daemon started (pid {getpid}): {describe_jobs}").format(
                 getpid=os.getpid(), describe_jobs=self._describe_jobs()))
             while not self.stopping.is_set():
@@ -217,7 +217,7 @@ class Daemon:
                 return False
             logger.warning(_("{problem}; trying again in {startup_retry:.0f}s").format(
                 problem=problem, startup_retry=STARTUP_RETRY))
-            self.notify(f"STATUS=waiting for the databases: {problem}")
+            self.notify("STATUS=" + _("waiting for the databases: {problem}").format(problem=problem))
             if ping:
                 self.notify("WATCHDOG=1")
             self._wake.wait(timeout=STARTUP_RETRY)
@@ -296,8 +296,10 @@ class Daemon:
             results = commands.repair(project, names=job.mappings, repair=repair, locked=True,
                                       observer=_StopObserver(self.stopping, self.activity))
             for r in results:
-                logger.log("WARNING" if r.status != "ok" else "INFO", "reconcile of {} {}: {}{}", r.mapping,
-                           r.status, r.describe(), f"; {r.error}" if r.error else "")
+                level = "WARNING" if r.status != "ok" else "INFO"
+                logger.log(level, _("reconcile of {mapping} {status}: {what}").format(
+                    mapping=r.mapping, status=_(r.status), what=r.describe()) + (
+                    f"; {i18n.translate_stored(r.error)}" if r.error else ""))
         except Stopped as exc:
             logger.info(_("reconcile ended early: {exc}").format(exc=exc))
         except Exception:  # noqa: BLE001 - the daemon outlives a bug in one reconcile; the next one tries again
@@ -358,11 +360,13 @@ class Daemon:
         except Exception:  # noqa: BLE001 - the daemon outlives a bug in one run; the next run tries again
             logger.exception(_("run of {names} failed unexpectedly; the next run resumes from the last "
                                "checkpoint").format(names=", ".join(names)))
-            self._status = f"last run {started.astimezone():%Y-%m-%d %H:%M:%S}: failed unexpectedly (see the log)"
+            self._status = _("last run {when}: failed unexpectedly (see the log)").format(
+                when=f"{started.astimezone():%Y-%m-%d %H:%M:%S}")
         else:
             self._status = summarize(report, started)
         nxt = self._next_run()
-        self.notify(f"STATUS={self._status}" + (f"; next {nxt.astimezone():%H:%M:%S}" if nxt else ""))
+        self.notify(f"STATUS={self._status}" + (_("; next {time}").format(time=f"{nxt.astimezone():%H:%M:%S}")
+                                                 if nxt else ""))
 
     def _next_run(self) -> datetime | None:
         if self.scheduler is None:
@@ -385,11 +389,11 @@ class Daemon:
         except ConfigError as exc:
             for problem in exc.problems:
                 logger.error(_("reload refused, still running the previous config: {problem}").format(problem=problem))
-            self.notify(f"STATUS=reload refused (see the log); {self._status}")
+            self.notify("STATUS=" + _("reload refused (see the log); {status}").format(status=self._status))
             return
         except (SyncdError, OSError, ValueError) as exc:
             logger.error(_("reload refused, still running the previous config: {exc}").format(exc=exc))
-            self.notify(f"STATUS=reload refused (see the log); {self._status}")
+            self.notify("STATUS=" + _("reload refused (see the log); {status}").format(status=self._status))
             return
         self.project = project
         self.reconcile = reconcile
@@ -404,7 +408,7 @@ class Daemon:
         self._reschedule(jobs)
         self._publish()
         logger.info(_("reloaded: {describe_jobs}").format(describe_jobs=self._describe_jobs()))
-        self.notify(f"STATUS=reloaded; {self._status}")
+        self.notify("STATUS=" + _("reloaded; {status}").format(status=self._status))
 
     def _reschedule(self, jobs: list[schedule.Job]) -> None:
         assert self.scheduler is not None
@@ -425,9 +429,9 @@ class Daemon:
         self.jobs = jobs
 
     def _describe_jobs(self) -> str:
-        text = "; ".join(f"[{j.schedule}] {', '.join(j.mappings)}" for j in self.jobs) or "no mappings to run"
+        text = "; ".join(f"[{j.schedule}] {', '.join(j.mappings)}" for j in self.jobs) or _("no mappings to run")
         if self.reconcile is not None:
-            what = "reconcile and repair" if self.project.config.reconcile.repair else "reconcile"
+            what = _("reconcile and repair") if self.project.config.reconcile.repair else _("reconcile")
             text += f"; [{self.reconcile.schedule}] {what} {', '.join(self.reconcile.mappings)}"
         return text
 

@@ -278,7 +278,11 @@ def test_health_rejects_and_history_in_chinese(demo):
     health = syncd("--lang", "zh", "-c", str(demo), "health", cwd=demo.parent)
     assert _HAN.search(health.stdout), health.stdout
     history = syncd("--lang", "zh", "-c", str(demo), "history", cwd=demo.parent, env={"COLUMNS": "200"})
-    assert "映射" in history.stdout, history.stdout
+    assert "映射" in history.stdout and "运行编号" in history.stdout, history.stdout
+    rejects = syncd("--lang", "zh", "-c", str(demo), "rejects", "--all", cwd=demo.parent, env={"COLUMNS": "200"})
+    assert rejects.returncode == 0 and "原因" in rejects.stdout and "reason" not in rejects.stdout, rejects.stdout
+    check = syncd("--lang", "zh", "-c", str(demo), "check", cwd=demo.parent, env={"COLUMNS": "200"})
+    assert "按依赖顺序" in check.stdout and "正常" in check.stdout, check.stdout
 
 
 def test_machine_readable_output_is_the_same_in_both_languages(demo):
