@@ -115,6 +115,26 @@ def mo_bytes(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+def messages_of_mo(data: bytes) -> dict[object, str]:
+    """The translations a compiled catalog holds (its header, which names the Babel version, left out)."""
+    import gettext
+
+    catalog = gettext.GNUTranslations(io.BytesIO(data))
+    return {k: v for k, v in catalog._catalog.items() if k != ""}  # type: ignore[attr-defined]
+
+
+def stale() -> list[str]:
+    """What is out of date: messages the code has and the .po lacks (or the reverse), a stale .mo."""
+    found = []
+    held = {m.id for m in read() if m.id} if PO.exists() else set()
+    extracted = {m.id for m in extract() if m.id}
+    found += [f"not in the .po: {msgid!r}" for msgid in sorted(map(str, extracted - held))]
+    found += [f"in the .po, no longer in the code: {msgid!r}" for msgid in sorted(map(str, held - extracted))]
+    if not MO.exists() or (PO.exists() and messages_of_mo(MO.read_bytes()) != messages_of_mo(mo_bytes(read()))):
+        found.append(f"{MO.relative_to(ROOT)} is not the .po compiled")
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
@@ -123,13 +143,12 @@ def main() -> int:
     missing = [m.id for m in catalog if m.id and (m.fuzzy or not all(m.string if isinstance(m.string, tuple)
                                                                       else [m.string]))]
     if args.check:
-        stale = not PO.exists() or PO.read_bytes() != po_bytes(catalog) or not MO.exists() or \
-            MO.read_bytes() != mo_bytes(read())
+        problems = stale()
         for msgid in missing:
             print(f"untranslated: {msgid!r}", file=sys.stderr)
-        if stale:
-            print(f"{PO.relative_to(ROOT)} or its .mo is out of date: run python scripts/catalog.py", file=sys.stderr)
-        return 1 if stale or missing else 0
+        for problem in problems:
+            print(f"{problem} (run python scripts/catalog.py)", file=sys.stderr)
+        return 1 if problems or missing else 0
     PO.parent.mkdir(parents=True, exist_ok=True)
     PO.write_bytes(po_bytes(catalog))
     MO.write_bytes(mo_bytes(read()))

@@ -61,6 +61,9 @@ def test_the_bundle_installs_without_a_network_and_runs_outside_the_source_tree(
     _run([syncd, "init", "start"], elsewhere, clean)
     assert (elsewhere / "start" / "config.yaml").is_file()
     assert (elsewhere / "start" / "mappings" / "codes").is_dir()
+    # the wheel carries the compiled message catalog
+    chinese = _run([syncd, "--lang", "zh", "--help"], elsewhere, clean)
+    assert "显示此帮助信息并退出" in chinese.stdout, chinese.stdout
 
 
 @pytest.mark.slow

@@ -48,8 +48,8 @@ def test_every_message_in_the_code_is_in_the_po_file(tool, catalog):
     held = {m.id for m in catalog if m.id}
     missing = sorted(map(str, extracted - held))
     assert not missing, f"not in the catalog (run python scripts/catalog.py, then translate): {missing[:20]}"
-    assert tool.PO.read_bytes() == tool.po_bytes(tool.updated()), \
-        "syncd.po is not as scripts/catalog.py writes it: run python scripts/catalog.py"
+    gone = sorted(map(str, held - extracted))
+    assert not gone, f"in the catalog but no longer in the code (run python scripts/catalog.py): {gone[:20]}"
 
 
 def test_every_message_has_a_chinese_translation_and_none_is_fuzzy(catalog):
@@ -63,7 +63,9 @@ def test_every_message_has_a_chinese_translation_and_none_is_fuzzy(catalog):
 
 def test_the_compiled_mo_is_the_po_compiled(tool, catalog):
     """The .mo shipped in the wheel is compiled from the committed .po, not an older one."""
-    assert tool.MO.read_bytes() == tool.mo_bytes(catalog), "syncd.mo is stale: run python scripts/catalog.py"
+    shipped = tool.messages_of_mo(tool.MO.read_bytes())
+    assert shipped == tool.messages_of_mo(tool.mo_bytes(catalog)), "syncd.mo is stale: run python scripts/catalog.py"
+    assert len(shipped) > 300
 
 
 _FIELDS = re.compile(r"\{(\w*)(?:![rsa])?(?::[^{}]*)?\}")
