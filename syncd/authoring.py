@@ -109,9 +109,11 @@ def cursor_index_warnings(m: TableMapping, source: Source) -> list[Problem]:
     leading |= {shape["primary_key"][0].lower()} if shape["primary_key"] else set()
     where = f"{m.source.schema_}.{m.source.table}" if m.source.schema_ else m.source.table
     return [m.problem(("source", "cursor"),
-                      f"mapping {m.name!r}: cursor column {cursor} has no index in the source (no index begins "
-                      f"with it): every run reads all of {where} to find its window; ask the county's DBA for "
-                      f"CREATE INDEX idx_{m.source.table}_{cursor} ON {where} ({cursor})")
+                      _("mapping {name!r}: cursor column {cursor} has no index in the source (no index begins "
+                        "with it): every run reads all of {where} to find its window; ask the county's DBA for "
+                        "{statement}").format(
+                          name=m.name, cursor=cursor, where=where,
+                          statement=f"CREATE INDEX idx_{m.source.table}_{cursor} ON {where} ({cursor})"))
             for cursor in m.source.cursors if cursor.lower() not in leading]
 
 

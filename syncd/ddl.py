@@ -331,7 +331,8 @@ def render_ddl(metadata: MetaData, dialect_name: str) -> str:
         dialect = ours.sqlalchemy_dialect()
     except Exception as exc:  # noqa: BLE001 - an optional dialect package may raise anything while it loads
         raise ValueError(_("no DDL for {dialect}: its SQLAlchemy dialect cannot be loaded ({exc}); "
-                           "install it (pip install 'syncd[{dialect}]')").format(dialect=dialect_name, exc=exc)) from None
+                           "install it (pip install 'syncd[{dialect}]')").format(
+                               dialect=dialect_name, exc=exc)) from None
     source = metadata.info.get("source", "the table definitions")
     title = metadata.info.get("title", "")
     out = [

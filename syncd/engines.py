@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from syncd import dialects, files, state
 from syncd.config import Config, DatabaseConfig
 from syncd.errors import FatalSyncError, SyncdError, TransientSyncError, first_line
-from syncd.i18n import N_
+from syncd.i18n import N_, _
 from syncd.source import Source
 from syncd.state import StateStore
 from syncd.target import Target
@@ -60,8 +60,8 @@ def engine_for(db: DatabaseConfig, *, target: bool = False) -> sa.Engine:
         def must_exist(*_args: Any) -> None:
             missing = dialect.missing_file(url)
             if missing is not None:
-                raise FatalSyncError(f"{missing}; check the path in the URL (a relative path is relative to the "
-                                     "config file's folder)")
+                raise FatalSyncError(N_("{missing}; check the path in the URL (a relative path is relative to the "
+                                        "config file's folder)").format(missing=missing))
         sa.event.listen(engine, "do_connect", must_exist)
     return engine
 
@@ -125,16 +125,17 @@ def answers(role: str, db: DatabaseConfig) -> str | None:
     try:
         engine = engine_for(db)
     except (OSError, sa.exc.ArgumentError) as exc:
-        return f"the {role} database cannot be configured: {exc}"
+        return _("the {role} database cannot be configured: {exc}").format(role=role, exc=exc)
     try:
         with engine.connect() as conn:
             conn.execute(sa.select(sa.literal_column("1"))).scalar()
     except sa.exc.SQLAlchemyError as exc:
-        return f"the {role} database ({db.display_url()}) does not answer: {first_line(exc)}; {_what_to_check(exc)}"
+        return _("the {role} database ({url}) does not answer: {error}; {advice}").format(
+            role=role, url=db.display_url(), error=first_line(exc), advice=_what_to_check(exc))
     except Exception as exc:  # noqa: BLE001 - a driver refusing a URL option or charset raises whatever it likes
-        return (f"the {role} database ({db.display_url()}) cannot be reached with this URL: "
-                f"{type(exc).__name__}: {first_line(exc)}; check the options after '?' in the URL "
-                "(an unknown option or character set)")
+        return _("the {role} database ({url}) cannot be reached with this URL: {kind}: {error}; check the options "
+                 "after '?' in the URL (an unknown option or character set)").format(
+            role=role, url=db.display_url(), kind=type(exc).__name__, error=first_line(exc))
     finally:
         engine.dispose()
     return None
@@ -144,15 +145,16 @@ def _what_to_check(exc: BaseException) -> str:
     text = first_line(exc).lower()
     if any(w in text for w in ("access denied", "password authentication", "authentication failed",
                                "invalid username/password", "ora-01017")):
-        return "check the user and its password (password_file)"
+        return _("check the user and its password (password_file)")
     if any(w in text for w in ("connection refused", "can't connect", "could not connect", "timed out", "timeout",
                                "name or service not known", "no route to host", "could not translate host")):
-        return "check the host and port, that the server runs, and that this machine reaches it (firewall, extranet)"
+        return _("check the host and port, that the server runs, and that this machine reaches it (firewall, "
+                 "extranet)")
     if "database" in text and any(w in text for w in ("unknown", "does not exist")):
-        return "check the database name in the URL"
+        return _("check the database name in the URL")
     if "option" in text or "charset" in text or "character set" in text:
-        return "check the options after '?' in the URL"
-    return "check the URL, the password and that the server is reachable from this machine"
+        return _("check the options after '?' in the URL")
+    return _("check the URL, the password and that the server is reachable from this machine")
 
 
 def file_problem(role: str, db: DatabaseConfig) -> str | None:
@@ -161,8 +163,8 @@ def file_problem(role: str, db: DatabaseConfig) -> str | None:
     missing = dialects.get(url.get_backend_name()).missing_file(url)
     if missing is None:
         return None
-    return (f"the {role} database: {missing}; check the path in {role}.url (a relative path is relative to the "
-            "config file's folder)")
+    return _("the {role} database: {missing}; check the path in {role}.url (a relative path is relative to the "
+             "config file's folder)").format(role=role, missing=missing)
 
 
 # -- what check --connect shows of each database ---------------------------------------------------
@@ -226,7 +228,7 @@ def server_facts(config: Config) -> list[ServerFacts]:
     where = url.render_as_string(hide_password=True)
     dialect = dialects.get(url.get_backend_name())
     if dialect.database_file(url) is not None and dialect.missing_file(url) is not None:
-        found.append(ServerFacts("state", where, problem="the file does not exist yet: the first run creates it"))
+        found.append(ServerFacts("state", where, problem=_("the file does not exist yet: the first run creates it")))
         return found
     engine = make_engine(url)
     try:

@@ -20,7 +20,7 @@ from syncd.dialects.oracle import OracleDialect
 from syncd.dialects.postgresql import PostgreSQLDialect
 from syncd.dialects.sqlite import SQLiteDialect
 from syncd.errors import FatalSyncError
-from syncd.i18n import N_
+from syncd.i18n import N_, _
 
 REGISTRY: dict[str, Dialect] = {
     "sqlite": SQLiteDialect(),
@@ -61,15 +61,15 @@ def url_problem(url: sa.URL) -> str | None:
     """Why syncd cannot use a database URL without connecting (unknown kind, driver not loadable), or None."""
     name = url.get_backend_name()
     if name not in REGISTRY:
-        return (f"syncd does not support the database kind {name!r} (supported: {', '.join(REGISTRY)}); "
-                "write e.g. mysql+pymysql://, postgresql+psycopg://, oracle+oracledb://, dm+dmPython://, "
-                "kingbase+psycopg:// or sqlite:///")
+        return _("syncd does not support the database kind {name!r} (supported: {supported}); write e.g. "
+                 "mysql+pymysql://, postgresql+psycopg://, oracle+oracledb://, dm+dmPython://, kingbase+psycopg:// "
+                 "or sqlite:///").format(name=name, supported=", ".join(REGISTRY))
     try:
         url.get_dialect().import_dbapi()
     except Exception as exc:  # noqa: BLE001 - a dialect package may raise anything while it loads
-        return (f"the driver of {url.drivername!r} cannot be loaded ({exc}); install it, or name one that is "
-                "installed (mysql+pymysql, postgresql+psycopg, oracle+oracledb, dm+dmPython with pip install "
-                "'syncd[dm]', kingbase+psycopg)")
+        return _("the driver of {driver!r} cannot be loaded ({exc}); install it, or name one that is installed "
+                 "(mysql+pymysql, postgresql+psycopg, oracle+oracledb, dm+dmPython with pip install 'syncd[dm]', "
+                 "kingbase+psycopg)").format(driver=url.drivername, exc=exc)
     return None
 
 

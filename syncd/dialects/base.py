@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
 
 from syncd.digest import BUCKET_DIGITS, GROUP, SEPARATOR, VALUE_DIGITS, DigestPlan, HashColumn, groups
+from syncd.i18n import _
 
 
 @dataclass(frozen=True)
@@ -208,10 +209,11 @@ class Dialect:
         if path is None or path.is_file():
             return None
         if path.exists():
-            return f"{path} is not a database file (it is a folder or a device)"
+            return _("{path} is not a database file (it is a folder or a device)").format(path=path)
         if not path.parent.is_dir():
-            return f"the database file {path} does not exist, nor does its folder {path.parent}"
-        return f"the database file {path} does not exist"
+            return _("the database file {path} does not exist, nor does its folder {folder}").format(
+                path=path, folder=path.parent)
+        return _("the database file {path} does not exist").format(path=path)
 
     def snapshot_cursor(self, cursor: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """The cursor column as the conditions of a snapshot read (a full copy, in key order) name
