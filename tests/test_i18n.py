@@ -281,7 +281,7 @@ def test_health_rejects_and_history_in_chinese(demo):
     assert _HAN.search(health.stdout), health.stdout
     history = syncd("--lang", "zh", "-c", str(demo), "history", cwd=demo.parent, env={"COLUMNS": "200"})
     assert "映射" in history.stdout and "运行编号" in history.stdout, history.stdout
-    rejects = syncd("--lang", "zh", "-c", str(demo), "rejects", "--all", cwd=demo.parent, env={"COLUMNS": "200"})
+    rejects = syncd("--lang", "zh", "-c", str(demo), "rejects", "list", "--all", cwd=demo.parent, env={"COLUMNS": "200"})
     assert rejects.returncode == 0 and "原因" in rejects.stdout and "reason" not in rejects.stdout, rejects.stdout
     check = syncd("--lang", "zh", "-c", str(demo), "check", cwd=demo.parent, env={"COLUMNS": "200"})
     assert "按依赖顺序" in check.stdout and "正常" in check.stdout, check.stdout
