@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from loguru import logger
 
+from syncd import i18n
 from syncd.config import AlertsConfig, SmtpAlerts, WebhookAlerts
 from syncd.engines import open_state
 from syncd.errors import SyncdError
@@ -155,11 +156,13 @@ def message_for(steps: Sequence[Step], name: str, now: datetime) -> Message:
 def _message_one(step: Step, name: str, now: datetime) -> Message:
     title = TITLES.get(step.kind, step.kind)
     if step.action == "clear":
-        return Message(f"[syncd {name}] cleared: {step.mapping}: {title}",
-                       f"Cleared at {_local(now)}. It began at {_local(step.opened_at)}:\n{step.text}")
+        return Message(_("[syncd {name}] cleared: {mapping}: {title}").format(name=name, mapping=step.mapping,
+                                                                            title=title),
+                       _("Cleared at {now}. It began at {began}:\n{text}").format(
+                           now=_local(now), began=_local(step.opened_at), text=text))
     return Message(f"[syncd {name}] {step.mapping}: {title}",
-                   f"{step.text}\nSince {_local(step.opened_at or now)}. A message follows when this clears; "
-                   f"`syncd status` and `syncd health` on {name} say more.")
+                   _("{text}\nSince {since}. A message follows when this clears; `syncd status` and `syncd health` "
+                     "on {name} say more.").format(text=text, since=_local(step.opened_at or now), name=name))
 
 
 # -- channels ---------------------------------------------------------------------------------

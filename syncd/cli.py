@@ -125,18 +125,49 @@ def _written(counts: Mapping[str, Any]) -> str:
 #: Columns never wrapped or cut, however narrow the terminal: the others give way.
 _WHOLE = ("mapping", "run_id")
 
+#: The column headings of the tables, for the catalog (shown through _(); csv and json keep the keys).
+HEADINGS = (
+    N_("mapping"), N_("status"), N_("read"), N_("would write"), N_("written"), N_("rejected"), N_("resolved"),
+    N_("retries"), N_("seconds"), N_("watermark"), N_("source"), N_("target"), N_("key"), N_("cursor"),
+    N_("columns"), N_("depends on"), N_("last status"), N_("last ended"), N_("rows read"), N_("rows written"),
+    N_("rows rejected"), N_("pending rejects"), N_("next run"), N_("lag"), N_("episode"), N_("column name"),
+    N_("reason"), N_("attempts"), N_("first seen"), N_("last seen"), N_("resolved at"), N_("dropped by"),
+    N_("column"), N_("value"), N_("run id"), N_("started at"), N_("rejects resolved"), N_("seq"), N_("time"),
+    N_("action"), N_("by"), N_("user"), N_("kind"), N_("outcome"), N_("what"), N_("missing"), N_("different"),
+    N_("waiting"), N_("dropped"), N_("extra"), N_("stale"), N_("equal"), N_("buckets"), N_("re-sent"),
+    N_("marked deleted"), N_("deleted"), N_("backdated"), N_("expected"), N_("actual"), N_("would"), N_("why"),
+    N_("from"), N_("source value"), N_("mapped"), N_("in the target now"), N_("opened run"), N_("resolved run"),
+    N_("drop reason"), N_("row hash"), N_("by run"),
+)
+#: Columns whose values are words syncd chose (a status, a verdict, a kind of difference): shown translated.
+WORD_COLUMNS = {"status", "last_status", "equal", "would", "kind", "action", ""}
+WORDS = (N_("ok"), N_("failed"), N_("stopped"), N_("running"), N_("deferred"), N_("dry-run"), N_("pending"),
+         N_("resolved"), N_("gone"), N_("dropped"), N_("yes"), N_("NO"), N_("insert"), N_("update"), N_("unchanged"),
+         N_("reject"), N_("changes"), N_("rewind"), N_("set"), N_("reset"))
+
+
+def _cell(column: str, value: Any) -> str:
+    """A table cell: syncd's own words and kept reasons in the current language, the rest as it is."""
+    if isinstance(value, str) and column in WORD_COLUMNS:
+        return _(value)
+    if isinstance(value, str) and column in ("reason", "why", "error"):
+        return i18n.translate_stored(value)
+    return _fmt(value)
+
 
 def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
+    from rich.cells import cell_len
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    cells = [[_cell(c, row.get(c)) for c in columns] for row in rows]
     for i, col in enumerate(columns):
+        heading = _(col.replace("_", " ")) if col else ""
         if col in _WHOLE:
-            widest = max([len(col), *(len(r[i]) for r in cells)])
-            table.add_column(col.replace("_", " "), no_wrap=True, min_width=widest)
+            widest = max([cell_len(heading), *(cell_len(r[i]) for r in cells)])
+            table.add_column(heading, no_wrap=True, min_width=widest)
         else:
-            table.add_column(col.replace("_", " "), overflow="fold")
+            table.add_column(heading, overflow="fold")
     for cell in cells:
         table.add_row(*cell)
     return table
@@ -166,7 +197,7 @@ def _progress_bars(names: Sequence[str]) -> Any:
     class Rate(ProgressColumn):
         def render(self, task: Any) -> Text:
             speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+            return Text(_("{speed:,.0f} rows/s").format(speed=speed) if speed else "", style="progress.data.speed")
 
     bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
                     TimeRemainingColumn(), console=err.real(), redirect_stderr=True, redirect_stdout=False)
@@ -846,11 +877,12 @@ def alerts_test(ctx: click.Context) -> None:
     failed = False
     for where, problem in commands.send_test_alert(project):
         if problem is None:
-            out.print(f"[green]sent[/green] {where}", markup=True)
+            out.print(_marked("green", _("sent")) + " ", end="")
+            out.print(where, markup=False)
         else:
             failed = True
-            out.print(f"[red]not sent[/red] {where}: ", end="")
-            out.print(problem, markup=False)
+            out.print(_marked("red", _("not sent")) + " ", end="")
+            out.print(f"{where}: {i18n.translate_stored(problem)}", markup=False)
     ctx.exit(EXIT_FAILED if failed else EXIT_OK)
 
 

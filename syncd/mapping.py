@@ -61,21 +61,24 @@ def _shown(value: str, limit: int = 40) -> str:
 
 def _mapping_name(value: str) -> str:
     if len(value) > MAX_NAME or not _NAME.fullmatch(value):
-        raise ValueError(f"mapping name {_shown(value)}: a mapping's name is 1 to {MAX_NAME} letters (A-Z, a-z), "
-                         "digits, '_' or '-'")
+        raise ValueError(_("mapping name {value}: a mapping's name is 1 to {max_name} letters (A-Z, a-z), digits, "
+                           "'_' or '-'").format(value=_shown(value), max_name=MAX_NAME))
     return value
 
 
 def _identifier(value: str) -> str:
     if not value:
-        raise ValueError("a table or column name cannot be empty")
+        raise ValueError(_("a table or column name cannot be empty"))
     if len(value) > MAX_IDENTIFIER:
-        raise ValueError(f"the name {_shown(value)} is longer than {MAX_IDENTIFIER} characters, more than any "
-                         "database allows for a table or column name")
+        raise ValueError(_("the name {value} is longer than {max_identifier} characters, more than any database "
+                           "allows for a table or column "
+                           "name").format(value=_shown(value), max_identifier=MAX_IDENTIFIER))
     control = _CONTROL.search(value)
     if control is not None:
-        raise ValueError(f"the name {_shown(value)} holds a control character ({control.group()!r} at position "
-                         f"{control.start() + 1}); check the file for a stray tab or line break")
+        raise ValueError(_("the name {value} holds a control character ({group!r} at position {position}); check the "
+                           "file for "
+                           "a stray tab or line break")
+                         .format(value=_shown(value), group=control.group(), position=control.start() + 1))
     return value
 
 

@@ -154,31 +154,34 @@ def findings(project: Project, *, now: datetime | None = None, probe: bool = Tru
             found.append(Finding(name, kind, text))
 
         if row["running_since"] is not None and now - row["running_since"] > limits.max_run:
-            note("running", f"mapping {name}: its run has lasted {_span(now - row['running_since'])} (more than "
-                            f"health.max_run {_span(limits.max_run)}); it is {row['doing']} since "
-                            f"{_local(row['doing_since'])}")
+            note("running", _("mapping {name}: its run has lasted {span} (more than health.max_run {limit}); it is "
+                              "{doing} since {time}").format(
+                name=name, span=_span(now - row["running_since"]), limit=_span(limits.max_run),
+                doing=i18n.translate_stored(row["doing"] or ""), time=_local(row["doing_since"])))
         if row["last_status"] is None:
-            note("never-ran", f"mapping {name} has never run")
+            note("never-ran", _("mapping {name} has never run").format(name=name))
             continue
         if row["last_status"] == "failed":
             error = (row["error"] or "").strip().splitlines()
-            note("failed", f"mapping {name}: last run failed at {_local(row['last_ended'])}: "
-                           f"{error[0] if error else 'see syncd status'}")
+            note("failed", _("mapping {name}: last run failed at {time}: {error}").format(
+                name=name, time=_local(row["last_ended"]),
+                error=i18n.translate_stored(error[0]) if error else _("see syncd status")))
         last_seen = row["last_ended"] or row["started_at"]
         if last_seen is not None and now - last_seen > limits.max_lag:
-            note("stale", f"mapping {name}: no run since {_local(last_seen)} (more than health.max_lag "
-                          f"{_span(limits.max_lag)}); is the daemon running?")
+            note("stale", _("mapping {name}: no run since {time} (more than health.max_lag {span}); is the daemon "
+                            "running?").format(name=name, time=_local(last_seen), span=_span(limits.max_lag)))
         behind = row["lag"]
         if behind is None and row["newest_source"] is not None:   # (both None: the source was unreadable)
-            note("unsynced", f"mapping {name}: has not synced any row of a non-empty source")
+            note("unsynced", _("mapping {name}: has not synced any row of a non-empty source").format(name=name))
         elif behind is not None:
             worst = max(worst, behind)
             if behind > limits.max_lag:
-                note("lag", f"mapping {name}: {_span(behind)} behind the newest source row "
-                            f"(health.max_lag {_span(limits.max_lag)})")
+                note("lag", _("mapping {name}: {span} behind the newest source row (health.max_lag {limit})").format(
+                    name=name, span=_span(behind), limit=_span(limits.max_lag)))
         if row["pending_rejects"] > limits.max_rejects:
-            note("rejects", f"mapping {name}: {row['pending_rejects']} pending reject(s) (health.max_rejects "
-                            f"{limits.max_rejects}); see syncd rejects")
+            note("rejects", _("mapping {name}: {pending_rejects} pending reject(s) (health.max_rejects "
+                              "{max_rejects}); see syncd rejects").format(
+                name=name, pending_rejects=row["pending_rejects"], max_rejects=limits.max_rejects))
     return found, worst, len(enabled)
 
 
@@ -187,9 +190,9 @@ def health(project: Project, *, now: datetime | None = None) -> tuple[bool, str]
     line); the reasons are ``findings``."""
     found, worst, enabled = findings(project, now=now)
     if found:
-        more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+        more = _(" (and {count} more problem(s))").format(count=len(found) - 1) if len(found) > 1 else ""
         return False, found[0].text + more
-    return True, f"ok: {enabled} mapping(s) fresh, largest lag {_span(worst)}"
+    return True, _("ok: {count} mapping(s) fresh, largest lag {lag}").format(count=enabled, lag=_span(worst))
 
 
 def _local(moment: datetime | None) -> str:

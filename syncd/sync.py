@@ -334,14 +334,19 @@ class MappingRun:
         error = state.outcome.exception() if state.outcome else None
         if error is not None and self.target.dialect.is_lock_wait(error):
             # The target is the table a run writes and locks: name it, and say whose lock it was.
-            logger.warning("mapping {}: target table {} is locked by another session: waited target.lock_timeout "
-                           "while {}; retry {} of {} from the last checkpoint: {}", self.mapping.name,
-                           self.mapping.target.table, self._doing or "starting", self._budget.failures_in_a_row,
-                           self.retry.attempts - 1, _describe_error(error))
+            logger.warning(_("mapping {name}: target table {table} is locked by another session: waited "
+                             "target.lock_timeout while {doing}; retry {failures_in_a_row} of {attempts} from the "
+                             "last checkpoint: {error}").format(
+                name=self.mapping.name, table=self.mapping.target.table,
+                doing=i18n.translate_stored(self._doing or N_("starting")),
+                failures_in_a_row=self._budget.failures_in_a_row, attempts=self.retry.attempts - 1,
+                error=_describe_error(error)))
         else:
-            logger.warning("mapping {}: transient error while {}, retry {} of {} from the last checkpoint: {}",
-                           self.mapping.name, self._doing or "starting", self._budget.failures_in_a_row,
-                           self.retry.attempts - 1, _describe_error(error))
+            logger.warning(_("mapping {name}: transient error while {doing}, retry {failures_in_a_row} of "
+                             "{attempts} from the last checkpoint: {error}").format(
+                name=self.mapping.name, doing=i18n.translate_stored(self._doing or N_("starting")),
+                failures_in_a_row=self._budget.failures_in_a_row, attempts=self.retry.attempts - 1,
+                error=_describe_error(error)))
         self.observer.retrying(self.mapping.name, state.attempt_number, error)  # type: ignore[arg-type]
 
     @property

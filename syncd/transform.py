@@ -632,8 +632,9 @@ def _recode_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> 
         if isinstance(v, str):
             raw = latin1_bytes(v)
             if raw is None:
-                raise DataError(None, f"{v!r} holds characters latin1 has not, so it is no {codec} text read as "
-                                      f"latin1; remove 'recode: {codec}' if the source column was converted")
+                raise DataError(None, N_("{v!r} holds characters latin1 has not, so it is no {codec} text read as "
+                                         "latin1; remove 'recode: {codec}' if the source "
+                                         "column was converted").format(v=v, codec=codec))
         elif isinstance(v, (bytes, bytearray, memoryview)):
             raw = bytes(v)
         else:
@@ -641,8 +642,8 @@ def _recode_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> 
         try:
             return raw.decode(codec)
         except UnicodeDecodeError as exc:
-            raise DataError(None, f"{v!r} is no {codec} text: byte {exc.start + 1} of it does not decode as "
-                                  f"{codec}; fix the value in the source") from None
+            raise DataError(None, N_("{v!r} is no {codec} text: byte {byte} of it does not decode as {codec}; fix "
+                                     "the value in the source").format(v=v, codec=codec, byte=exc.start + 1)) from None
     return recode
 
 
