@@ -201,13 +201,13 @@ def table_entry(row: Mapping[str, Any]) -> Entry:
     where = "table" if seq is None else f"table row seq {seq}"
     text = row.get("record")
     if not isinstance(text, str):
-        return Entry(where, problem="its record is not text", seq=seq)
+        return Entry(where, problem=_("its record is not text"), seq=seq)
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
-        return Entry(where, problem=f"its record is not valid JSON ({exc.msg})", seq=seq)
+        return Entry(where, problem=_("its record is not valid JSON ({msg})").format(msg=exc.msg), seq=seq)
     if not isinstance(record, dict):
-        return Entry(where, problem="its record is not a JSON object", seq=seq)
+        return Entry(where, problem=_("its record is not a JSON object"), seq=seq)
     record = {**record, "hash": row.get("hash")}
     problem = shape_problem(record)
     if problem:
@@ -217,8 +217,8 @@ def table_entry(row: Mapping[str, Any]) -> Entry:
                "run_id": ("run_id", row.get("run_id")), "prev_hash": ("prev_hash", row.get("prev_hash"))}
     for column, (name, value) in columns.items():
         if record.get(name) != value:
-            return Entry(where, problem=f"its column {column} ({value!r}) disagrees with its record ({name} "
-                         f"{record.get(name)!r})", seq=seq)
+            return Entry(where, problem=_("its column {column} ({value!r}) disagrees with its record ({name} {get!r})")
+                                        .format(column=column, value=value, name=name, get=record.get(name)), seq=seq)
     return Entry(where, record=record, seq=record["seq"])
 
 
@@ -228,21 +228,22 @@ def line_entries(name: str, lines: Iterable[bytes]) -> Iterator[Entry]:
     for number, raw in enumerate(lines, 1):
         where = f"{name} line {number}"
         if not raw.strip():
-            yield Entry(where, problem="is empty", day=day)
+            yield Entry(where, problem=_("is empty"), day=day)
             continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            yield Entry(where, problem="is not UTF-8 text", day=day)
+            yield Entry(where, problem=_("is not UTF-8 text"), day=day)
             continue
         if not text.endswith("\n"):
-            yield Entry(where, problem="is cut off (no end of line): the record was not completely written "
-                        "or the file was truncated", seq=_seq_hint(text), day=day)
+            yield Entry(where, problem=_("is cut off (no end of line): the record was not completely written or the "
+                                         "file was truncated"), seq=_seq_hint(text), day=day)
             continue
         try:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield Entry(where, problem=f"is not valid JSON ({exc.msg}); cut off or edited", seq=_seq_hint(text),
+            yield Entry(where, problem=_("is not valid JSON ({msg}); cut "
+                                         "off or edited").format(msg=exc.msg), seq=_seq_hint(text),
                         day=day)
             continue
         problem = shape_problem(record)
@@ -334,7 +335,8 @@ class ChainCheck:
         self.count += 1
         self._check_hash(record, entry.where)
         if entry.day is not None and day_of(record["time"]) != entry.day:
-            self._find(seq, entry.where, f"its time {record['time']} is not of the day its file is named after")
+            self._find(seq, entry.where, _("its time {time} is not of the day its file "
+                                           "is named after").format(time=record['time']))
         if self.prev is None:
             self.first = record
             if self.before is not None:
@@ -351,37 +353,40 @@ class ChainCheck:
             if self.keyed_seen is None:
                 self.keyed_seen = seq
             if self.key is None:
-                self._find(seq, where, "it is sealed with an HMAC key and audit.key_file is not set: set it to "
-                                       "the key the journal was written with")
+                self._find(seq, where, _("it is sealed with an HMAC key and audit.key_file is not set: set it to the "
+                                         "key the journal was written with"))
                 return
             if record.get("key_id") != self.key_id:
-                self._find(seq, where, f"it is sealed with another key (key id {record.get('key_id')}; "
-                                       f"audit.key_file has key id {self.key_id})")
+                self._find(seq, where, _("it is sealed with another key (key id {get}; audit.key_file has key id "
+                                         "{key_id})").format(get=record.get('key_id'), key_id=self.key_id))
                 return
             expected = seal(record, self.key)
         else:
             if self.keyed_seen is not None:
-                self._find(seq, where, f"it has a plain SHA-256 hash although record {self.keyed_seen} before it "
-                                       "is sealed with the key: the chain was recomputed without the key")
+                self._find(seq, where, _("it has a plain SHA-256 hash although record {keyed_seen} before it is "
+                                         "sealed with the key: the chain was "
+                                         "recomputed without the key").format(keyed_seen=self.keyed_seen))
                 return
             expected = seal(record, None)
         if not hmac.compare_digest(expected, record["hash"]):
-            self._find(seq, where, "its content does not match its hash: the record was edited")
+            self._find(seq, where, _("its content does not match its hash: the record was edited"))
 
     def _link(self, record: Mapping[str, Any], prev: Mapping[str, Any], where: str) -> None:
         seq, prev_seq = record["seq"], prev["seq"]
         if seq <= prev_seq:
-            self._find(seq, where, f"it comes after record {prev_seq}: records are out of order, or it is a "
-                                   "second copy of a record")
+            self._find(seq, where, _("it comes after record {prev_seq}: records are out of order, or it is a second "
+                                     "copy of a record").format(prev_seq=prev_seq))
             return
         if seq > prev_seq + 1:
             missing = f"record {prev_seq + 1}" if seq == prev_seq + 2 else f"records {prev_seq + 1}..{seq - 1}"
-            self._find(prev_seq + 1, where, f"{missing} missing: record {seq} follows record {prev_seq} in the "
-                                            f"{self.copy}")
+            self._find(prev_seq + 1, where, _("{missing} missing: record {seq} follows record {prev_seq} in the "
+                                              "{copy}")
+                                            .format(missing=missing, seq=seq, prev_seq=prev_seq, copy=self.copy))
             return
         if record["prev_hash"] != prev["hash"]:
-            self._find(seq, where, f"its prev_hash is not the hash of record {prev_seq}: record {prev_seq} was "
-                                   "changed and its hash recomputed, or this record was put in its place")
+            self._find(seq, where, _("its prev_hash is not the hash of record {prev_seq}: record {prev_seq} was "
+                                     "changed and its hash recomputed, or this record was "
+                                     "put in its place").format(prev_seq=prev_seq))
 
     def finish(self) -> list[Finding]:
         """The start of the chain, once every record has been fed (anchors may come late)."""
@@ -390,24 +395,26 @@ class ChainCheck:
         if newest is not None and self.key is not None and self.keyed_seen is None:
             # Records from before the key was set may be plain, but every record since is sealed
             # with it: a journal whose newest record is plain was recomputed without the key.
-            self._find(newest["seq"], self.copy, "no record is sealed with the key of audit.key_file: the chain "
-                                                 "was recomputed without the key (or nothing has been journaled "
-                                                 "since the key was set; then the next run seals with it)")
+            self._find(newest["seq"], self.copy, _("no record is sealed with the key of audit.key_file: the chain "
+                                                   "was recomputed without the key (or nothing has been journaled "
+                                                   "since the key was set; then the next run seals with it)"))
         if first is not None and self.before is None:
             if first["seq"] == 1:
                 if first["prev_hash"] != GENESIS:
-                    self._find(1, self.copy, "the first record does not start a chain (its prev_hash is not "
-                                             "the genesis value): records before it were removed")
+                    self._find(1, self.copy, _("the first record does not start a chain (its prev_hash is not the "
+                                               "genesis value): records before it were removed"))
             else:
                 anchor = self.anchors.get(first["seq"] - 1)
                 if anchor is None:
                     gap = "record 1" if first["seq"] == 2 else f"records 1..{first['seq'] - 1}"
-                    self._find(1, self.copy, f"{gap} missing: the {self.copy} starts at record {first['seq']} "
-                                             "and no pruning record (audit.retention) covers the ones before")
+                    self._find(1, self.copy, _("{gap} missing: the {copy} starts at record {seq} and no pruning "
+                                               "record "
+                                               "(audit.retention) covers the ones before")
+                                             .format(gap=gap, copy=self.copy, seq=first['seq']))
                 elif anchor.through_hash != first["prev_hash"]:
                     self._find(first["seq"], self.copy,
-                               f"its prev_hash is not the hash that pruning record {anchor.seq} kept for record "
-                               f"{anchor.through_seq}")
+                               _("its prev_hash is not the hash that pruning record {seq} kept for record "
+                                 "{through_seq}").format(seq=anchor.seq, through_seq=anchor.through_seq))
         return self.findings
 
 

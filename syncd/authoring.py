@@ -83,7 +83,7 @@ def check_connected(project: Project, source: Source, target: Target) -> tuple[l
     for m in project.mappings:
         targets = _target_columns(m, target, problems)
         if targets is not None:
-            problems += [m.problem(loc, f"mapping {m.name!r}: {message}")
+            problems += [m.problem(loc, _("mapping {name!r}: {message}").format(name=m.name, message=message))
                          for loc, message in target_problems(m, targets)]
             warnings += [str(m.problem(loc, message)) for loc, message in target_warnings(m, targets)]
             warnings += [str(w) for w in narrowing_warnings(m, source, targets)]
@@ -135,8 +135,11 @@ def privilege_problems(project: Project, source: Source, target: Target) -> list
         for privilege, grant in gaps:
             if (side, table, schema, privilege) not in seen:
                 seen.add((side, table, schema, privilege))
-                problems.append(m.problem(loc, f"mapping {m.name!r}: the {side} user may not {privilege} {table} "
-                                               f"({why.get(privilege, 'the run reads it')}): {grant}"))
+                problems.append(m.problem(loc, _("mapping {name!r}: the {side} user may not {privilege} {table} "
+                                                 "({get}): {grant}")
+                                               .format(
+                                                   name=m.name, side=side, privilege=privilege, table=table,
+                                                   get=why.get(privilege, 'the run reads it'), grant=grant)))
 
     for m in project.mappings:
         try:
@@ -178,8 +181,8 @@ def _target_columns(m: TableMapping, target: Target, problems: list[Problem]) ->
     except MappingError as exc:
         problems.extend(placed(m, p) for p in exc.problems)
     except sa.exc.SQLAlchemyError as exc:
-        problems.append(m.problem(("target", "table"), f"mapping {m.name!r}: cannot read target table "
-                                                       f"{m.target.table}: {first_line(exc)}"))
+        problems.append(m.problem(("target", "table"), _("mapping {name!r}: cannot read target table {table}: {exc}")
+                                                       .format(name=m.name, table=m.target.table, exc=first_line(exc))))
     return None
 
 
@@ -191,21 +194,25 @@ def parent_problems(m: TableMapping, target: Target) -> list[Problem]:
         try:
             columns = target.columns(parent.table, schema)
         except sa.exc.SQLAlchemyError as exc:
-            found.append(m.problem(("parents", i, "table"), f"mapping {m.name!r}: cannot read parent table "
-                                                            f"{parent.table}: {first_line(exc)}"))
+            found.append(m.problem(("parents", i, "table"), _("mapping {name!r}: cannot read parent table {table}: "
+                                                              "{exc}")
+                                                            .format(
+                                                                name=m.name, table=parent.table, exc=first_line(exc))))
             continue
         if columns is None:
             where = f"{schema}.{parent.table}" if schema else parent.table
             found.append(m.problem(("parents", i, "table"),
-                                   f"mapping {m.name!r}: parent table {where} does not exist in the target; name the "
-                                   "intermediate table whose rows this table's columns point at"))
+                                   _("mapping {name!r}: parent table {where} does not exist in the target; name the "
+                                     "intermediate table whose rows this table's "
+                                     "columns point at").format(name=m.name, where=where)))
             continue
         have = {c.lower() for c in columns}
         for j, key in enumerate(parent.key):
             if key.lower() not in have:
                 found.append(m.problem(("parents", i, "key", j) if m.line_of("parents", i, "key") else ("parents", i),
-                                       f"mapping {m.name!r}: parent key column {key!r} is not in {parent.table} (it "
-                                       f"has: {', '.join(columns)}); set 'key:' of this parent to its key columns"))
+                                       _("mapping {name!r}: parent key column {key!r} is not in {table} (it has: "
+                                         "{columns}); set 'key:' of this parent to its key columns")
+                                       .format(name=m.name, key=key, table=parent.table, columns=', '.join(columns))))
     return found
 
 
@@ -221,7 +228,8 @@ def source_problems(m: TableMapping, source: Source) -> list[Problem]:
     try:
         failure = source.query_problem(plan.read_window(m, Window()))
     except sa.exc.SQLAlchemyError as exc:
-        return [m.problem(("source",), f"mapping {m.name!r}: cannot ask the source: {first_line(exc)}")]
+        return [m.problem(("source",), _("mapping {name!r}: cannot ask the "
+                                         "source: {exc}").format(name=m.name, exc=first_line(exc)))]
     if failure is None:
         return []
     found = []
@@ -231,11 +239,14 @@ def source_problems(m: TableMapping, source: Source) -> list[Problem]:
             continue
         key = str(loc[-1]) if not isinstance(loc[-1], int) else str(loc[-2])
         hint = _HINTS.get(key, "check the column name against the source table or query")
-        found.append(m.problem(loc, f"mapping {m.name!r}: the source query fails at {what}: {problem}; {hint}"))
+        found.append(m.problem(loc, _("mapping {name!r}: "
+                                      "the source query fails at {what}: {problem}; {hint}")
+                                    .format(name=m.name, what=what, problem=problem, hint=hint)))
         if loc in (("source", "table"), ("source", "query")):
             break         # nothing else can work without it
     if not found:
-        found.append(m.problem(("source",), f"mapping {m.name!r}: the source query fails: {failure}"))
+        found.append(m.problem(("source",), _("mapping {name!r}: the source "
+                                              "query fails: {failure}").format(name=m.name, failure=failure)))
     return found
 
 
@@ -292,9 +303,9 @@ def misread_warnings(m: TableMapping, source: Source, sample: int = SAMPLE_ROWS)
         if misread and 2 * len(misread) > len(texts):
             shown, fixed = misread[0]
             found.append(m.problem(("columns", name), (
-                f"source column {column}: {len(misread)} of {len(rows)} sampled values are GBK text held as latin1 "
-                f"(e.g. {shown[:20]!r} is {fixed[:10]!r} in GBK); to repair them in flight, set recode: gbk on "
-                "the column")))
+                _("source column {column}: {count} of {count2} sampled values are GBK text held as latin1 (e.g. "
+                  "{value!r} is {value2!r} in GBK); to repair them in flight, set recode: gbk on the column")
+                .format(column=column, count=len(misread), count2=len(rows), value=shown[:20], value2=fixed[:10]))))
     return found
 
 
@@ -714,17 +725,17 @@ def _scaffold_column(col: str, target: TargetColumn, dst: _Shape, src: _Shape, v
         if found is not None:
             out.spec["map"] = found[0]
             if found[1]:
-                out.notes.append(f"TODO: values not in code list {found[0]}: {', '.join(found[1][:8])}; add them "
-                                 "as aliases, or set unknown:")
+                out.notes.append(_("TODO: values not in code list {value}: {items}; add them as aliases, or set "
+                                   "unknown:").format(value=found[0], items=', '.join(found[1][:8])))
     warning = narrowing(match, sa_type, target)
     if warning is not None and kind == "datetime" and target.kind == "date":
         out.spec["cast"] = "date"
-        out.notes.append("cast: date drops the time of day")
+        out.notes.append(_("cast: date drops the time of day"))
     elif warning is not None and kind in ("decimal", "float") and "round:" in warning:
         out.spec["round"] = target.scale if target.kind == "decimal" else 0
-        out.notes.append("round rounds half up to the decimal places the column keeps")
+        out.notes.append(_("round rounds half up to the decimal places the column keeps"))
     elif warning is not None:
-        out.notes.append(f"TODO: {warning}")
+        out.notes.append(_("TODO: {warning}").format(warning=warning))
     return out
 
 
@@ -755,7 +766,8 @@ def _guess_coded(columns: Sequence[_Column], described: Mapping[str, TargetColum
         col.spec, col.todo = {"from": best[1], "map": code_list.name}, None
         col.notes = [f"TODO: guessed from the values of {best[1]} ({shown}): check it"]
         if best[2]:
-            col.notes.append(f"values not in code list {code_list.name}: {', '.join(best[2][:8])}")
+            col.notes.append(_("values not in code list "
+                               "{name}: {items}").format(name=code_list.name, items=', '.join(best[2][:8])))
         used.add(best[1].lower())
 
 
@@ -763,14 +775,14 @@ def _unmatched(out: _Column, target: TargetColumn, dst: _Shape, src: _Shape, nam
     lower = out.name.lower()
     if lower == "sync_time" and target.kind in ("datetime", "other"):
         out.spec["value"] = "now"
-        out.notes.append("stamped with the run's start")
+        out.notes.append(_("stamped with the run's start"))
     elif lower == "run_id" and target.kind in ("str", "text"):
         out.spec["value"] = "run_id"
-        out.notes.append("the run that wrote the row")
+        out.notes.append(_("the run that wrote the row"))
     elif out.name in dst.key() and src.key() and target.kind in ("str", "text") and (target.length or 36) >= 36:
         out.spec["uuid5"] = list(src.key())
         out.spec["namespace"] = namespace
-        out.notes.append("a deterministic id from the source key: the same row always gets the same id")
+        out.notes.append(_("a deterministic id from the source key: the same row always gets the same id"))
     elif not target.nullable:
         out.todo = (f"TODO: {out.name} is NOT NULL ({_type_text(target)}) and no source column has its name: "
                     "fill it (from:, expr:, const:) and remove the # in front")

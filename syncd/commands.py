@@ -551,7 +551,7 @@ def _verify_once(state: StateStore, directory: Path, key: bytes | None, since: d
     if head is not None and (problem := _head_finding(state, head, through, anchors)) is not None:
         findings.append(problem)
     if not directory.is_dir() and through is not None:
-        check.notes.append(f"the folder of the JSON lines, {directory}, does not exist")
+        check.notes.append(_("the folder of the JSON lines, {directory}, does not exist").format(directory=directory))
     verdict = check.verdict
     verdict.findings = audit.sort_findings(findings)
     verdict.checked = table.count
@@ -589,7 +589,7 @@ def state_check(project: Project) -> StoreCheck:
     file = dialects.get(url.get_backend_name()).database_file(url)
     result = StoreCheck(str(file) if file is not None else url.render_as_string(hide_password=True))
     if file is not None and not file.is_file():
-        result.problems.append("the file does not exist (nothing has run yet, or it was moved away)")
+        result.problems.append(_("the file does not exist (nothing has run yet, or it was moved away)"))
         return result
     engine = make_engine(url)
     try:

@@ -260,8 +260,8 @@ class Reconciler:
         self.result.left_out = tuple(f"{c} ({targets[c].kind})" for c in columns
                                      if m.columns[c].value is None and targets[c].kind not in HASHED_KINDS)
         if self.result.left_out and not any("not compared" in w for w in self.result.warnings):
-            self._warn(f"columns not compared (their text differs between databases): "
-                       f"{', '.join(self.result.left_out)}")
+            self._warn(_("columns not compared (their text differs "
+                         "between databases): {left_out}").format(left_out=', '.join(self.result.left_out)))
         self.key_at = [columns.index(k) for k in m.target.key]
         for k in m.target.key:
             if targets[k].kind not in HASHED_KINDS:
@@ -293,9 +293,9 @@ class Reconciler:
             self.parents = ParentCheck(m, self.mapper, target)
             self._limiter = self.pacing.limiter()
         if self.shared and not self.scope and m.spec.on_source_delete != "report":
-            self._warn(f"target table {m.target.table} is written by other mappings too and this mapping has no "
-                       "target.scope: rows only in the target are reported, never marked deleted or deleted "
-                       f"(set target.scope in {m.file})")
+            self._warn(_("target table {table} is written by other mappings too and this mapping has no "
+                         "target.scope: rows only in the target are reported, never marked deleted or deleted (set "
+                         "target.scope in {file})").format(table=m.target.table, file=m.file))
 
     def _hash_column(self, col: TargetColumn) -> HashColumn:
         dialect = self.target.dialect
@@ -605,7 +605,7 @@ class Reconciler:
     def _defer(self, reason: str) -> None:
         self.writing = False
         if reason not in self.result.warnings:
-            self._warn(reason + "; the differences are reported, and repaired by a later reconcile")
+            self._warn(reason + _("; the differences are reported, and repaired by a later reconcile"))
 
     def _paced(self, rows: int) -> None:
         """After a write: keep to ``max_rows_per_second``, and stop here if the process is stopping."""

@@ -1400,7 +1400,8 @@ def salvage(engine: sa.Engine) -> Salvage:
         with engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
     except sa.exc.DBAPIError as exc:
-        found.problems.append(f"the list of tables cannot be read ({_first_line(exc)}): nothing carried over")
+        found.problems.append(_("the list of tables cannot be read "
+                                "({first_line}): nothing carried over").format(first_line=_first_line(exc)))
         return found
     for name, target in (("syncd_watermark", found.watermarks), ("syncd_run", found.runs),
                          ("syncd_reject", found.rejects), ("syncd_audit", found.journal),
@@ -1565,4 +1566,4 @@ def read_journal_files(directory: Path, *, from_day: str | None = None, through:
                             continue
                         yield entry
             except OSError as exc:
-                yield audit.Entry(path.name, problem=f"cannot be read: {exc.strerror or exc}")
+                yield audit.Entry(path.name, problem=_("cannot be read: {error}").format(error=exc.strerror or exc))
