@@ -235,6 +235,14 @@ def _progress_bars(names: Sequence[str]) -> Any:
     return bars, Bars()
 
 
+def _print_version(ctx: click.Context, wanted: bool) -> None:
+    """``--version``, in the current language (click's own option words it when syncd is imported)."""
+    if not wanted or ctx.resilient_parsing:
+        return
+    click.echo(_("%(prog)s, version %(version)s") % {"prog": "syncd", "version": __version__})
+    ctx.exit()
+
+
 class _Group(click.Group):
     """Turns syncd's own errors into a message and an exit code; nothing else prints tracebacks."""
 
@@ -274,7 +282,8 @@ class _Group(click.Group):
 @click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
               help=N_("Language of messages: zh (Simplified Chinese) or en (default: lang: in the config, "
                       "else LC_ALL, LC_MESSAGES, LANG)."))
-@click.version_option(__version__, prog_name="syncd")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, param, value:
+              _print_version(ctx, value), help=N_("Show the version and exit."))
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool, lang: str | None) -> None:
     """syncd: keep the province's intermediate tables equal to the county's dual-prevention data.

@@ -255,6 +255,7 @@ def test_help_in_chinese_and_english():
     assert _HAN.search(zh.stdout.split("选项")[0])   # the description, not only click's words
     en = syncd("--help", cwd=REPO, env={"LANG": "C.UTF-8"})
     assert "Usage:" in en.stdout and not _HAN.search(en.stdout.replace("库表对接", ""))
+    assert syncd("--lang", "zh", "--version", cwd=REPO).stdout.startswith("syncd，版本 ")
     usage = syncd("--lang", "zh", "run", "--no-such-option", cwd=REPO)
     assert usage.returncode == 2 and "--no-such-option" in usage.stderr and _HAN.search(usage.stderr), usage.stderr
 
