@@ -129,11 +129,12 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(found)
 
 
-def translate_stored(text: str) -> str:
+def translate_stored(text: str, _depth: int = 0) -> str:
     """A message kept in English (a reject's reason, a run's error) in the current language.
 
     A text the catalog knows whole is translated; one made from an entry with fields is matched
-    against it and refilled; anything else (a database's own words) is returned as it is.
+    against it and refilled, its fields that are sentences themselves translated the same way;
+    anything else (a database's own words) is returned as it is.
     """
     if current() == ENGLISH or not text:
         return text
@@ -143,8 +144,10 @@ def translate_stored(text: str) -> str:
     for pattern, msgstr in _patterns():
         match = pattern.fullmatch(text)
         if match is not None:
+            fields = {name: translate_stored(value, _depth + 1) if " " in value and _depth < 2 else value
+                      for name, value in match.groupdict().items()}
             try:
-                return msgstr.format(**match.groupdict())
+                return msgstr.format(**fields)
             except (KeyError, IndexError, ValueError):
                 continue
     return text

@@ -337,8 +337,10 @@ def _int_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Ca
     low, high = bounds if bounds is not None else (None, None)
     # More digits than the largest value the column holds: out of range before any int() is made.
     most_digits = MAX_INTEGER_DIGITS if bounds is None else len(str(max(-bounds[0], bounds[1])))
-    out_of_range = "out of range: the column holds whole numbers" + (
-        f" from {low} to {high}" if bounds is not None else f" of at most {MAX_INTEGER_DIGITS} digits")
+    out_of_range = (N_("out of range: the column holds whole numbers from {low} to {high}").format(low=low, high=high)
+                    if bounds is not None else
+                    N_("out of range: the column holds whole numbers of at most {digits} digits").format(
+                        digits=MAX_INTEGER_DIGITS))
 
     def in_range(number: int) -> int:
         if low is not None and high is not None and not low <= number <= high:

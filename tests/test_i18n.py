@@ -201,6 +201,10 @@ def test_a_message_kept_in_english_is_translated_where_it_is_shown():
         english = i18n.N_("no mapping named {name!r}").format(name="hazard")
         shown = i18n.translate_stored(english)
         assert "hazard" in shown and shown != english and re.search(r"[\u4e00-\u9fff]", shown)
+        # a reason made of two messages: both parts translated, the values kept
+        nested = i18n.N_("{v!r} is {out_of_range}").format(v=300, out_of_range=i18n.N_(
+            "out of range: the column holds whole numbers from {low} to {high}").format(low=0, high=255))
+        assert i18n.translate_stored(nested) == "300 超出范围：该列只能存放 0 到 255 之间的整数"
         # a database's own words are quoted as they are
         assert i18n.translate_stored("ORA-00942: table or view does not exist") == \
             "ORA-00942: table or view does not exist"
