@@ -119,7 +119,8 @@ def _written(counts: Mapping[str, Any]) -> str:
     inserted, updated, unchanged = counts.get("inserted"), counts.get("updated"), counts.get("unchanged")
     if inserted is None or updated is None or unchanged is None:
         return str(written)
-    return f"{written} ({inserted} inserted, {updated} updated, {unchanged} unchanged)"
+    return _("{written} ({inserted} inserted, {updated} updated, {unchanged} unchanged)").format(
+        written=written, inserted=inserted, updated=updated, unchanged=unchanged)
 
 
 #: Columns never wrapped or cut, however narrow the terminal: the others give way.

@@ -311,7 +311,7 @@ class Dialect:
     def count_existing(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> int:
         """How many of the rows' keys the target holds (the keys of a batch are distinct)."""
         if upsert.existing_sql is None:
-            raise ValueError("this upsert cannot count existing keys")
+            raise ValueError(_("this upsert cannot count existing keys"))
         at = [upsert.columns.index(k) for k in upsert.key]
         key_kinds = [kinds[i] for i in at] if kinds else []
         found = 0
