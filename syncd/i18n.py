@@ -19,6 +19,7 @@ from __future__ import annotations
 import gettext
 import os
 import re
+import string
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from importlib import resources
@@ -100,33 +101,45 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
-_FIELD = re.compile(r"\{([A-Za-z_]\w*)(?:![rsa])?(?::[^{}]*)?\}")
+
+
+def _plain(template: str) -> str:
+    """``template`` with its fields bare (``{v!r:>8}`` -> ``{v}``), to be filled with the texts as shown."""
+    out = []
+    for text, name, _spec, _conversion in string.Formatter().parse(template):
+        out.append(text.replace("{", "{{").replace("}", "}}"))
+        if name is not None:
+            out.append("{" + name + "}")
+    return "".join(out)
 
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each catalog entry with fields as a pattern over its filled-in English text."""
+    """Each catalog entry with fields as a pattern over its filled-in English text, the entries
+    with the most words of their own first (``{v!r} is not a number`` before ``{v!r} is {what}``)."""
     translations = _state["translations"]
-    found: list[tuple[re.Pattern[str], str]] = []
+    found: list[tuple[int, re.Pattern[str], str]] = []
     for msgid, msgstr in getattr(translations, "_catalog", {}).items():
         if not isinstance(msgid, str) or not msgid or not msgstr or "{" not in msgid:
             continue
-        pattern, position = [], 0
-        for field in _FIELD.finditer(msgid):
-            pattern.append(re.escape(msgid[position:field.start()]))
-            name = field.group(1)
-            pattern.append(f"(?P<{name}>.+?)" if f"(?P<{name}>" not in "".join(pattern) else f"(?P={name})")
-            position = field.end()
-        pattern.append(re.escape(msgid[position:]))
+        pattern: list[str] = []
+        literal = 0
         try:
+            for text, name, _spec, _conversion in string.Formatter().parse(msgid):
+                pattern.append(re.escape(text))
+                literal += len(text)
+                if name is not None:
+                    if not name.isidentifier():
+                        raise ValueError(name)
+                    pattern.append(f"(?P<{name}>.+?)" if f"(?P<{name}>" not in "".join(pattern) else f"(?P={name})")
             compiled = re.compile("".join(pattern), re.DOTALL)
-        except re.error:   # pragma: no cover - a field named twice in one text in a way re cannot say
+            refill = _plain(msgstr)
+        except (ValueError, re.error):   # not a text with fields (braces of YAML), or fields re cannot say
             continue
         # refilled with the text as it was shown: no conversion or format spec a second time
-        found.append((compiled, _FIELD.sub(r"{\1}", msgstr)))
-    # the longest English texts first: the most specific wins
-    found.sort(key=lambda item: -len(item[0].pattern))
-    return tuple(found)
+        found.append((literal, compiled, refill))
+    found.sort(key=lambda item: -item[0])
+    return tuple((pattern, msgstr) for _length, pattern, msgstr in found)
 
 
 def translate_stored(text: str, _depth: int = 0) -> str:

@@ -183,6 +183,30 @@ def f(x):
     assert set(lines) == {4, 6, 7, 8, 9, 12}
 
 
+def test_every_message_with_fields_is_found_again_in_its_english_text():
+    """translate_stored picks the right entry for every message of the catalog, filled in: none is
+    taken for a shorter one that happens to match (``{v!r} is {what}`` for ``{v!r} is not a number``)."""
+    import string
+
+    try:
+        i18n.use("zh")
+        wrong = []
+        for msgid, msgstr in i18n.catalog("zh")._catalog.items():
+            if not isinstance(msgid, str) or "{" not in msgid or "%(" in msgid:
+                continue
+            try:
+                names = [n for _t, n, _s, _c in string.Formatter().parse(msgid) if n]
+                english = i18n._plain(msgid).format(**{n: f"V{i}" for i, n in enumerate(names)})
+                wanted = i18n._plain(msgstr).format(**{n: f"V{i}" for i, n in enumerate(names)})
+            except (ValueError, KeyError, IndexError):
+                continue   # braces of YAML, not fields: the whole text is the entry
+            if names and i18n.translate_stored(english) != wanted:
+                wrong.append(msgid)
+        assert not wrong, wrong
+    finally:
+        i18n.use("en")
+
+
 # --- choosing the language ----------------------------------------------------------------------
 
 def test_the_language_is_chosen_from_option_then_config_then_locale():
