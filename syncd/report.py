@@ -38,7 +38,7 @@ import jinja2
 
 from syncd import i18n
 from syncd.errors import FatalSyncError
-from syncd.i18n import _
+from syncd.i18n import N_, _
 from syncd.state import StateStore
 from syncd.watermark import Watermark, describe_value
 
@@ -47,115 +47,100 @@ FORMATS = {".html": "html", ".xlsx": "xlsx"}
 LANGUAGES = ("zh", "en")
 
 # -- labels ------------------------------------------------------------------------------------
-# Every text the report shows, (English, Chinese). ``{name}`` fields are filled by ``Labels``.
-LABELS: dict[str, tuple[str, str]] = {
-    "title": ("syncd report: dual-prevention data sent to the province", "双重预防机制数据报送报告"),
-    "period": ("Period", "报告期间"),
-    "period_value": ("{start} to {end} (days in {tz})", "{start} 至 {end}（按 {tz} 时区计日）"),
-    "generated": ("Generated", "生成时间"),
-    "store": ("State store", "状态库"),
-    "summary": ("Summary", "概要"),
-    "no_runs": ("There were no runs between {start} and {end}.", "{start} 至 {end} 期间没有运行记录。"),
-    "runs": ("Runs", "运行次数"),
-    "failed": ("Failed", "失败"),
-    "read": ("Rows read", "读取行数"),
-    "inserted": ("Inserted", "新增"),
-    "updated": ("Updated", "更新"),
-    "sent": ("Rows sent", "报送行数"),
-    "held_back": ("Held back in runs", "运行中拦截"),
-    "new_rejects": ("New rejects", "新增拦截"),
-    "still_pending": ("Still pending", "仍待补报"),
-    "largest_lag": ("Largest lag", "最大延迟"),
-    "lag_minutes": ("Largest lag (minutes)", "最大延迟（分钟）"),
-    "lag_run": ("Run with the largest lag", "最大延迟的运行"),
-    "day": ("Day", "日期"),
-    "mapping": ("Mapping", "映射"),
-    "total": ("Total", "合计"),
-    "kind": ("Kind of reason", "原因类别"),
-    "example": ("Example reason", "原因示例"),
-    "started": ("Started", "开始时间"),
-    "ended": ("Ended", "结束时间"),
-    "cursor": ("Watermark cursor", "水位线游标"),
-    "run_id": ("Run", "运行编号"),
-    "mode": ("Mode", "方式"),
-    "result": ("Result", "结果"),
-    "error": ("Error", "错误"),
-    "note": ("Note", "说明"),
-    "written": ("Rows written", "写入行数"),
-    "rejected": ("Rows held back", "拦截行数"),
-    "section_sent": ("Rows sent per day", "每日报送量"),
-    "section_rejects": ("Rejects by reason", "拦截数据及原因"),
-    "section_failed": ("Failed runs", "失败的运行"),
-    "section_lag": ("Lag", "同步延迟"),
-    "section_reconcile": ("Reconciliation", "核对结果"),
-    "chart_sent": ("Rows sent per day, by mapping", "每日报送行数（按映射）"),
-    "chart_rejects": ("New rejects by kind of reason, by mapping", "新增拦截数据（按原因类别、映射）"),
-    "chart_lag": ("Largest lag per day, by mapping ({unit})", "每日最大延迟（按映射，单位：{unit}）"),
-    "axis_rows": ("rows", "行数"),
-    "unit_minutes": ("minutes", "分钟"),
-    "unit_hours": ("hours", "小时"),
-    "unit_days": ("days", "天"),
-    "sent_meaning": (
-        "Rows sent: the rows inserted plus the rows updated in the intermediate database. A row read "
-        "again inside the lookback that the intermediate database already holds as it is, is neither "
-        "written nor counted. Inserted and updated are blank for runs recorded before syncd told them "
-        "apart; rows sent then counts those runs' rows written, rows read again included. Held back in "
-        "runs: rows a run could not send, retries of earlier rejects included.",
-        "报送行数：写入中间库的新增行数加更新行数。回看窗口内被再次读取、而中间库已有且内容相同的行，"
-        "不写入，也不计数。"
-        "早期运行未区分新增与更新时，这两列为空，报送行数按该次运行的写入行数计（含再次读取的行）。"
-        "运行中拦截：运行时未能报送的行数，包括以前被拦数据的重试。"),
-    "rejects_meaning": (
-        "New rejects: rows held back whose reject opened on that day, grouped by the kind of their "
-        "reason. Still pending: those neither sent, found deleted at the source nor dropped by an "
-        "operator yet (syncd rejects list shows them with their full reason).",
-        "新增拦截：当天首次被拦下的数据，按原因类别统计。仍待补报：至今既未补报成功、也未在源库删除、也未被人工放弃的"
-        "（完整原因见 syncd rejects list）。"),
-    "lag_meaning": (
-        "Lag of a run: the moment the run ended minus the cursor value (the update time of the newest "
-        "row sent) its watermark had reached, i.e. how old the newest data in the intermediate database "
-        "was when the run finished. A day's lag is the largest of its runs'. It is computed only for "
-        "mappings whose cursor is a time; cursor values without a time zone are read in {tz}. When the "
-        "county changes nothing for a while the lag grows although nothing is wrong: read it beside "
-        "the rows sent.",
-        "延迟：每次运行结束的时刻减去该次运行后水位线的游标值（已报送的最新一行数据的更新时间），即运行结束时中间库中"
-        "最新的数据已有多久。每天的延迟取当天各次运行中的最大值。只对游标为时间的映射计算；不带时区的游标值按 {tz} "
-        "解释。县级系统一段时间没有新数据时，延迟也会增大，并不表示有故障，请结合报送行数判断。"),
-    "no_sent": ("No row was sent in this period.", "本期间没有报送数据。"),
-    "no_rejects": ("No row was held back in this period.", "本期间没有数据被拦截。"),
-    "no_failures": ("No run failed in this period.", "本期间没有失败的运行。"),
-    "no_lag": ("No lag can be given: no run of this period has a watermark whose cursor is a time.",
-               "无法计算延迟：本期间没有游标为时间的运行记录。"),
-    "no_reconcile": (
-        "No reconciliation was recorded in the run history in this period. syncd reconcile compares "
-        "the intermediate tables with the source row by row on demand; its --csv file can be kept "
-        "with this report.",
-        "本期间的运行历史中没有核对记录。syncd reconcile 可按需逐行核对中间库与源库，"
-        "其 --csv 文件可与本报告一并保存。"),
-    "kind_rule": ("A rule of the mapping is not met", "不符合映射规则"),
-    "kind_parent": ("Parent row not in the target yet", "上级数据尚未报送"),
-    "kind_too_long": ("Text longer than the column", "文本超过字段长度"),
-    "kind_code_list": ("Value not in the code list", "代码表中没有该值"),
-    "kind_cursor": ("Cursor value cannot be read", "游标值（更新时间）无效"),
-    "kind_required": ("Required value missing", "必填值为空"),
-    "kind_value": ("Value of the wrong type or too large", "值的类型不符或超出范围"),
-    "kind_other": ("Other", "其他"),
-    "status_ok": ("ok", "成功"),
-    "status_failed": ("failed", "失败"),
-    "status_stopped": ("stopped (resumed by the next run)", "中止（下次运行继续）"),
-    "status_running": ("running", "运行中"),
-    "mode_full": ("full copy", "全量"),
-    "mode_incremental": ("incremental", "增量"),
-    "mode_reconcile": ("reconcile", "核对"),
-    "sheet_summary": ("Summary", "概要"),
-    "sheet_days": ("Per day", "每日明细"),
-    "sheet_sent": ("Rows sent per day", "每日报送量"),
-    "sheet_rejects": ("Rejects", "拦截数据"),
-    "sheet_kinds": ("Rejects by kind", "拦截原因统计"),
-    "sheet_lag": ("Lag per day", "每日延迟"),
-    "sheet_failed": ("Failed runs", "失败的运行"),
-    "sheet_reconcile": ("Reconciliation", "核对结果"),
-    "of_day": ("{mapping}, {day}", "{mapping}，{day}"),
+# Every text the report shows, in English; the Chinese is in the message catalog (syncd.i18n).
+# ``{name}`` fields are filled by ``Labels``.
+LABELS: dict[str, str] = {
+    "title": N_("syncd report: dual-prevention data sent to the province"),
+    "period": N_("Period"),
+    "period_value": N_("{start} to {end} (days in {tz})"),
+    "generated": N_("Generated"),
+    "store": N_("State store"),
+    "summary": N_("Summary"),
+    "no_runs": N_("There were no runs between {start} and {end}."),
+    "runs": N_("Runs"),
+    "failed": N_("Failed"),
+    "read": N_("Rows read"),
+    "inserted": N_("Inserted"),
+    "updated": N_("Updated"),
+    "sent": N_("Rows sent"),
+    "held_back": N_("Held back in runs"),
+    "new_rejects": N_("New rejects"),
+    "still_pending": N_("Still pending"),
+    "largest_lag": N_("Largest lag"),
+    "lag_minutes": N_("Largest lag (minutes)"),
+    "lag_run": N_("Run with the largest lag"),
+    "day": N_("Day"),
+    "mapping": N_("Mapping"),
+    "total": N_("Total"),
+    "kind": N_("Kind of reason"),
+    "example": N_("Example reason"),
+    "started": N_("Started"),
+    "ended": N_("Ended"),
+    "cursor": N_("Watermark cursor"),
+    "run_id": N_("Run"),
+    "mode": N_("Mode"),
+    "result": N_("Result"),
+    "error": N_("Error"),
+    "note": N_("Note"),
+    "written": N_("Rows written"),
+    "rejected": N_("Rows held back"),
+    "section_sent": N_("Rows sent per day"),
+    "section_rejects": N_("Rejects by reason"),
+    "section_failed": N_("Failed runs"),
+    "section_lag": N_("Lag"),
+    "section_reconcile": N_("Reconciliation"),
+    "chart_sent": N_("Rows sent per day, by mapping"),
+    "chart_rejects": N_("New rejects by kind of reason, by mapping"),
+    "chart_lag": N_("Largest lag per day, by mapping ({unit})"),
+    "axis_rows": N_("rows"),
+    "unit_minutes": N_("minutes"),
+    "unit_hours": N_("hours"),
+    "unit_days": N_("days"),
+    "sent_meaning": N_("Rows sent: the rows inserted plus the rows updated in the intermediate database. A row "
+                       "read again inside the lookback that the intermediate database already holds as it is, is "
+                       "neither written nor counted. Inserted and updated are blank for runs recorded before syncd "
+                       "told them apart; rows sent then counts those runs' rows written, rows read again included. "
+                       "Held back in runs: rows a run could not send, retries of earlier rejects included."),
+    "rejects_meaning": N_("New rejects: rows held back whose reject opened on that day, grouped by the kind of "
+                          "their reason. Still pending: those neither sent, found deleted at the source nor "
+                          "dropped by an operator yet (syncd rejects list shows them with their full reason)."),
+    "lag_meaning": N_("Lag of a run: the moment the run ended minus the cursor value (the update time of the "
+                      "newest row sent) its watermark had reached, i.e. how old the newest data in the "
+                      "intermediate database was when the run finished. A day's lag is the largest of its runs'. "
+                      "It is computed only for mappings whose cursor is a time; cursor values without a time zone "
+                      "are read in {tz}. When the county changes nothing for a while the lag grows although "
+                      "nothing is wrong: read it beside the rows sent."),
+    "no_sent": N_("No row was sent in this period."),
+    "no_rejects": N_("No row was held back in this period."),
+    "no_failures": N_("No run failed in this period."),
+    "no_lag": N_("No lag can be given: no run of this period has a watermark whose cursor is a time."),
+    "no_reconcile": N_("No reconciliation was recorded in the run history in this period. syncd reconcile compares "
+                       "the intermediate tables with the source row by row on demand; its --csv file can be kept "
+                       "with this report."),
+    "kind_rule": N_("A rule of the mapping is not met"),
+    "kind_parent": N_("Parent row not in the target yet"),
+    "kind_too_long": N_("Text longer than the column"),
+    "kind_code_list": N_("Value not in the code list"),
+    "kind_cursor": N_("Cursor value cannot be read"),
+    "kind_required": N_("Required value missing"),
+    "kind_value": N_("Value of the wrong type or too large"),
+    "kind_other": N_("Other"),
+    "status_ok": N_("ok"),
+    "status_failed": N_("failed"),
+    "status_stopped": N_("stopped (resumed by the next run)"),
+    "status_running": N_("running"),
+    "mode_full": N_("full copy"),
+    "mode_incremental": N_("incremental"),
+    "mode_reconcile": N_("reconcile"),
+    "sheet_summary": N_("Summary"),
+    "sheet_days": N_("Per day"),
+    "sheet_sent": N_("Rows sent per day"),
+    "sheet_rejects": N_("Rejects"),
+    "sheet_kinds": N_("Rejects by kind"),
+    "sheet_lag": N_("Lag per day"),
+    "sheet_failed": N_("Failed runs"),
+    "sheet_reconcile": N_("Reconciliation"),
+    "of_day": N_("{mapping}, {day}"),
 }
 
 
@@ -165,9 +150,10 @@ class Labels:
     def __init__(self, lang: str):
         self.lang = lang
         self._column = 1 if lang == "zh" else 0
+        self._catalog = i18n.catalog(lang)
 
     def __call__(self, key: str, **values: Any) -> str:
-        text = LABELS[key][self._column]
+        text = self._catalog.gettext(LABELS[key])
         return text.format(**values) if values else text
 
     def status(self, value: str) -> str:
