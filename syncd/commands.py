@@ -800,7 +800,7 @@ def send_test_alert(project: Project) -> list[tuple[str, str | None]]:
     """Send a test message on every alert channel: (channel and where, None or why it failed)."""
     if not project.config.alerts.enabled:
         raise ConfigError([Problem(str(project.config.path), None, "alerts",
-                                   "no alerts.smtp or alerts.webhook in the config: nothing to test")])
+                                   _("no alerts.smtp or alerts.webhook in the config: nothing to test"))])
     from syncd import alerts
 
     return alerts.send_test(project)

@@ -75,8 +75,9 @@ def open_state(config: Config) -> StateStore:
         try:
             files.private_file(db)
         except OSError as exc:
-            raise FatalSyncError(f"state store {db}: cannot create or open it: {exc.strerror or exc}; check that "
-                                 "its folder exists and that the user syncd runs as may write there") from None
+            raise FatalSyncError(N_("state store {db}: cannot create or open it: {value}; check that its folder "
+                                    "exists and that the user "
+                                    "syncd runs as may write there").format(db=db, value=exc.strerror or exc)) from None
         # SQLite creates its -wal and -shm files with the mode of the store; ones left by a
         # store that had a wider mode are narrowed like it.
         for part in (db.with_name(f"{db.name}-wal"), db.with_name(f"{db.name}-shm")):
@@ -269,10 +270,12 @@ def state_write_problems(config: Config) -> list[str]:
             writable = [c.name for c in table.columns if not c.primary_key]
             for privilege, grant in missing_privileges(engine, table.name, None, select=names, insert=names,
                                                        update=writable):
-                found.append(f"the state store's user may not {privilege} {table.name}: {grant}")
+                found.append(_("the state store's user may "
+                               "not {privilege} {name}: {grant}")
+                             .format(privilege=privilege, name=table.name, grant=grant))
     except sa.exc.SQLAlchemyError as exc:
-        found.append(f"the state store ({url.render_as_string(hide_password=True)}) cannot be read: "
-                     f"{first_line(exc)}; {_what_to_check(exc)}")
+        found.append(_("the state store ({url}) cannot be read: {error}; {advice}").format(
+            url=url.render_as_string(hide_password=True), error=first_line(exc), advice=_what_to_check(exc)))
     finally:
         engine.dispose()
     return found
@@ -284,8 +287,9 @@ def _file_write_problems(db: Path) -> list[str]:
         found = [] if os.access(db, os.R_OK | os.W_OK) else [
             f"state store {db}: the user syncd runs as may not write it; give that user the file (chown) and mode 0600"]
         if not os.access(db.parent, os.W_OK | os.X_OK):
-            found.append(f"state store {db}: the user syncd runs as may not write its folder {db.parent}, where the "
-                         "database keeps its journal; give that user the folder (mode 0700)")
+            found.append(_("state store {db}: the user syncd runs as may not write its folder {parent}, where the "
+                           "database keeps its journal; give that user the folder "
+                           "(mode 0700)").format(db=db, parent=db.parent))
         return found
     folder = db.parent
     while not folder.exists() and folder != folder.parent:

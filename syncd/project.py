@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from syncd import files
 from syncd.config import Config, declared_language, find_config, load_config
 from syncd.errors import ConfigError, Problem
+from syncd.i18n import _
 from syncd.mapping import CodeList, TableMapping, load_codes, load_mappings
 
 
@@ -50,8 +51,9 @@ def open_project(config_path: str | Path | None = None, *, only: Sequence[str] =
         ZoneInfo(config.defaults.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError([Problem(str(config.path), None, "defaults.timezone",
-                                   f"unknown time zone {config.defaults.timezone!r}; "
-                                   "write e.g. Asia/Shanghai")]) from None
+                                   _("unknown time zone "
+                                     "{timezone!r}; write e.g. Asia/Shanghai")
+                                   .format(timezone=config.defaults.timezone))]) from None
     codes = load_codes(config.codes_dir)       # parsed once, for the mappings and the project
     mappings = load_mappings(config, only=tuple(only), code_lists=codes)
     return Project(config, mappings, codes[0])

@@ -399,12 +399,14 @@ def _decimal_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -
         if not number.is_finite():
             raise DataError(None, N_("{v!r} is not a finite number").format(v=v))
         if digits is not None and number != 0 and number.adjusted() + 1 > digits:
-            raise DataError(None, f"{v} has more than {digits} digits before the decimal point")
+            raise DataError(None, N_("{v} has more than {digits} digits before the "
+                                     "decimal point").format(v=v, digits=digits))
         # written with the column's decimal places (a float or text read from SQLite): they fit
         if quantum is not None and scale is not None and not number.same_quantum(quantum) and \
                 decimal_places(number) > scale:
-            raise DataError(None, f"{v} has more than {scale} digits after the decimal point, which the column "
-                                  f"would round away; to round it, set round: {scale} on the column")
+            raise DataError(None, N_("{v} has more than {scale} digits after the decimal point, which the column "
+                                     "would round away; to round it, set round: {scale} on "
+                                     "the column").format(v=v, scale=scale))
         return number
     return cast_decimal
 
@@ -685,8 +687,8 @@ class CodeLookup:
         if text in self.table:
             return self.table[text]
         if self.unknown == "reject":
-            raise DataError(None, f"{v!r} is not in code list {self.label}; add it (as a code or alias) "
-                                  f"to the code list, or set 'unknown:' on the column")
+            raise DataError(None, N_("{v!r} is not in code list {label}; add it (as a code or alias) to the code "
+                                     "list, or set 'unknown:' on the column").format(v=v, label=self.label))
         if self.unknown == "keep":
             return v
         return self.unknown
@@ -1135,7 +1137,7 @@ class RowMapper:
                 if rules:
                     for rule in rules:
                         if rule(values):
-                            raise DataError(None, "rule")
+                            raise DataError(None, N_("rule"))
             except DataError:
                 rejects.append(self._explain(row))
                 continue

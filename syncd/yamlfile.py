@@ -91,7 +91,8 @@ def load(path: Path) -> tuple[Any, list[Problem]]:
         return None, [Problem(str(path), None, "", _("cannot read the file: "
                                                      "{value}").format(value=exc.strerror or exc))]
     except UnicodeDecodeError as exc:
-        return None, [Problem(str(path), None, "", f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8")]
+        return None, [Problem(str(path), None, "", _("the file is not UTF-8 text "
+                                                     "({reason}); save it as UTF-8").format(reason=exc.reason))]
     loader = None
     try:
         loader = _Loader(text)
@@ -106,8 +107,8 @@ def load(path: Path) -> tuple[Any, list[Problem]]:
         return loader.construct_document(node), []
     except yaml.reader.ReaderError as exc:
         return None, [Problem(str(path), text.count("\n", 0, exc.position) + 1, "",
-                              f"not valid YAML: character #x{exc.character:04X} is a control character, which YAML "
-                              "does not allow; remove it")]
+                              _("not valid YAML: character #x{character:04X} is a control character, which YAML does "
+                                "not allow; remove it").format(character=exc.character))]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
