@@ -37,13 +37,19 @@ from syncd import i18n
 from syncd.config import AlertsConfig, SmtpAlerts, WebhookAlerts
 from syncd.engines import open_state
 from syncd.errors import SyncdError
+from syncd.i18n import N_, _
 from syncd.logs import redact
 from syncd.project import Project
 from syncd.status import Finding, findings
 
 #: The findings that make an incident, and what a message calls them.
-TITLES = {"failed": "the last run failed", "rejects": "rejected rows wait", "lag": "the lag passes health.max_lag",
-          "stale": "no run for longer than health.max_lag", "running": "a run lasts longer than health.max_run"}
+TITLES = {"failed": N_("the last run failed"), "rejects": N_("rejected rows wait"),
+          "lag": N_("the lag passes health.max_lag"), "stale": N_("no run for longer than health.max_lag"),
+          "running": N_("a run lasts longer than health.max_run")}
+
+
+def _title(kind: str) -> str:
+    return _(TITLES[kind]) if kind in TITLES else kind
 
 #: How much of a message lists incidents (a WeCom text robot takes 2048 bytes); the rest is counted.
 MAX_LISTING = 1500
@@ -130,31 +136,36 @@ def message_for(steps: Sequence[Step], name: str, now: datetime) -> Message:
         return _message_one(steps[0], name, now)
     opened = [st for st in steps if st.action != "clear"]
     cleared = [st for st in steps if st.action == "clear"]
-    counts = [f"{len(opened)} incident(s)"] if opened else []
-    counts += [f"{len(cleared)} cleared"] if cleared else []
+    counts = [_("{count} incident(s)").format(count=len(opened))] if opened else []
+    counts += [_("{count} cleared").format(count=len(cleared))] if cleared else []
     mappings = sorted({st.mapping for st in steps})
-    named = ", ".join(mappings[:3]) + (f" and {len(mappings) - 3} more" if len(mappings) > 3 else "")
+    named = ", ".join(mappings[:3]) + (_(" and {count} more").format(count=len(mappings) - 3)
+                                       if len(mappings) > 3 else "")
     lines: list[str] = []
     if opened:
-        lines.append("Incidents:")
-        lines += [f"- {st.text} (since {_local(st.opened_at or now)})" for st in opened]
+        lines.append(_("Incidents:"))
+        lines += ["- " + _("{text} (since {since})").format(text=i18n.translate_stored(st.text),
+                                                            since=_local(st.opened_at or now)) for st in opened]
     if cleared:
-        lines.append(f"Cleared at {_local(now)}:")
-        lines += [f"- {st.mapping}: {TITLES.get(st.kind, st.kind)} (it began at {_local(st.opened_at)})"
-                  for st in cleared]
+        lines.append(_("Cleared at {now}:").format(now=_local(now)))
+        lines += ["- " + _("{mapping}: {title} (it began at {began})").format(
+            mapping=st.mapping, title=_title(st.kind), began=_local(st.opened_at)) for st in cleared]
     listing, size = [], 0
     for i, line in enumerate(lines):
         if size + len(line) > MAX_LISTING:
-            listing.append(f"... and {len(lines) - i} more line(s): `syncd health` on {name} lists them.")
+            listing.append(_("... and {count} more line(s): `syncd health` on {name} lists them.").format(
+                count=len(lines) - i, name=name))
             break
         listing.append(line)
         size += len(line) + 1
-    listing.append(f"A message follows when each clears; `syncd status` and `syncd health` on {name} say more.")
+    listing.append(_("A message follows when each clears; `syncd status` and `syncd health` on {name} say "
+                     "more.").format(name=name))
     return Message(f"[syncd {name}] {', '.join(counts)}: {named}", "\n".join(listing))
 
 
 def _message_one(step: Step, name: str, now: datetime) -> Message:
-    title = TITLES.get(step.kind, step.kind)
+    title = _title(step.kind)
+    text = i18n.translate_stored(step.text)
     if step.action == "clear":
         return Message(_("[syncd {name}] cleared: {mapping}: {title}").format(name=name, mapping=step.mapping,
                                                                             title=title),
@@ -398,9 +409,11 @@ def _record(what: str, write: Callable[[], None], known: Sequence[str], attempts
             return True
         except (SyncdError, OSError) as exc:
             if attempt == attempts:
-                logger.warning("alerts: could not record {} in the state store: {}; the message may be sent again",
-                               what, redact(_scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                                                   known), known))
+                logger.warning(_("alerts: could not record {what} in the state store: {error}; the message may "
+                                  "be sent again").format(
+                                      what=what,
+                                      error=redact(_scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                                   known), known)))
                 return False
             time.sleep(0.2 * attempt)
     return False
@@ -454,18 +467,22 @@ def check(project: Project, *, now: datetime | None = None, using: Sequence[Chan
             message = _masked(message_for(steps, name, now), known)
             if time.monotonic() >= deadline:
                 result.failed.append(f"{channel.name} {channel.where()}: the check ran out of time")
-                logger.warning("alerts: no time left in this check (alerts.every {}) to send \"{}\" by {} to {}; "
-                               "sent at the next check", config.every, message.subject, channel.name, channel.where())
+                logger.warning(_("alerts: no time left in this check (alerts.every {every}) to send \"{subject}\" "
+                                  "by {name} to {where}; sent at the next check").format(
+                                      every=config.every, subject=message.subject, name=channel.name,
+                                      where=channel.where()))
                 continue
             try:
                 channel.send(message)
             except SendError as exc:
                 result.failed.append(f"{channel.name} {channel.where()}: {exc}")
-                logger.warning("alerts: cannot send \"{}\" by {} to {}: {}; sent at the next check",
-                               message.subject, channel.name, channel.where(), exc)
+                logger.warning(_("alerts: cannot send \"{subject}\" by {name} to {where}: {exc}; sent at the next "
+                                  "check").format(
+                                      subject=message.subject, name=channel.name, where=channel.where(), exc=exc))
                 continue
             result.sent.append(f"{channel.name}: {message.subject}")
-            logger.info("alerts: sent \"{}\" by {} to {}", message.subject, channel.name, channel.where())
+            logger.info(_("alerts: sent \"{subject}\" by {name} to {where}").format(
+                subject=message.subject, name=channel.name, where=channel.where()))
             for step in steps:
                 if step.action == "clear":
                     _record(f"that {step.mapping}: {step.kind} cleared",

@@ -791,8 +791,8 @@ def check_alerts(project: Project, *, now: datetime | None = None) -> alerts.Che
         return alerts.check(project, now=now)
     except Exception as exc:  # noqa: BLE001 - alerts never stop the sync; the next check tries again
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        logger.warning("alerts: could not check for incidents: {}; tried again at the next check",
-                       alerts.scrub(project, text))
+        logger.warning(_("alerts: could not check for incidents: {error}; tried again at the next check").format(
+            error=alerts.scrub(project, text)))
         return None
 
 

@@ -219,12 +219,12 @@ class WebhookAlerts(_Frozen):
     @classmethod
     def _http(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("write an http:// or https:// URL, e.g. http://10.1.2.3/robot/send?key=...")
+            raise ValueError(_("write an http:// or https:// URL, e.g. http://10.1.2.3/robot/send?key=..."))
         odd = re.search(r"[\x00-\x20\x7f]", value)
         if odd:
             what = "a space" if odd.group() == " " else "a tab, line break or control character"
-            raise ValueError(f"the URL holds {what} at character {odd.start() + 1}: remove it, or write a space "
-                             "as %20")
+            raise ValueError(_("the URL holds {what} at character {value}: "
+                               "remove it, or write a space as %20").format(what=what, value=odd.start() + 1))
         return value
 
     @field_validator("body")
@@ -233,8 +233,8 @@ class WebhookAlerts(_Frozen):
         try:
             json.dumps(value)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"body must be JSON: text, numbers, true/false, lists and mappings ({exc}); put a date "
-                             "or time in quotes") from None
+            raise ValueError(_("body must be JSON: text, numbers, true/false, lists and mappings ({exc}); put a date "
+                               "or time in quotes").format(exc=exc)) from None
         return value
 
 

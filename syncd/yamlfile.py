@@ -61,7 +61,7 @@ def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
     """A key written twice in one block: YAML parsers keep the last, so the first (a column a DBA
     mapped, say) would vanish without a word. Keys merged in with ``<<:`` may be overridden."""
     seen: dict[tuple[str, str], int] = {}
-    for key_node, _ in node.value:
+    for key_node, _value in node.value:
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
             continue
         line = key_node.start_mark.line + 1
