@@ -68,15 +68,16 @@ def secret_warnings(config: Config) -> list[str]:
                            "640 {password_file} (owner root, "
                            "group syncd)").format(section=section, password_file=db.password_file))
     if config.state.password_file is not None and files.readable_by_others(config.state.password_file):
-        found.append(f"state.password_file {config.state.password_file} can be read by every user of this machine; "
-                     f"chmod 640 {config.state.password_file}")
+        found.append(_("state.password_file {password_file} can be read by every user of this machine; chmod 640 "
+                       "{password_file}").format(password_file=config.state.password_file))
     smtp = config.alerts.smtp
     if smtp is not None and smtp.user and smtp.security == "none":
-        found.append(f"alerts.smtp has a user ({smtp.user}) and security: none: its password crosses the network in "
-                     f"clear to {smtp.host}; use security: starttls or ssl if the mail server offers it")
+        found.append(_("alerts.smtp has a user ({user}) and security: none: its password crosses the network in "
+                       "clear to {host}; use security: starttls or ssl if the "
+                       "mail server offers it").format(user=smtp.user, host=smtp.host))
     if smtp is not None and smtp.password_file is not None and files.readable_by_others(smtp.password_file):
-        found.append(f"alerts.smtp.password_file {smtp.password_file} can be read by every user of this machine; "
-                     f"chmod 640 {smtp.password_file}")
+        found.append(_("alerts.smtp.password_file {password_file} can be read by every user of this machine; chmod "
+                       "640 {password_file}").format(password_file=smtp.password_file))
     inline = [section for section, url in (("source", config.source.url), ("target", config.target.url),
                                            ("state", config.state.url)) if url and make_url(url).password]
     if inline and files.readable_by_others(config.path):

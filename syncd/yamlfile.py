@@ -69,8 +69,9 @@ def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
         if first != line:
             shown = key_node.value if len(key_node.value) <= 64 else key_node.value[:40] + "…"
             raise yaml.constructor.ConstructorError(
-                None, None, f"the key '{shown}' is written twice in one block (lines {first} and {line}); "
-                "YAML would keep only the second: remove or rename one", key_node.start_mark)
+                None, None, _("the key '{key}' is written twice in one block (lines {first} and {line}); YAML would "
+                              "keep only the second: remove or rename one").format(key=shown, first=first, line=line),
+                key_node.start_mark)
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
