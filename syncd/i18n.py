@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import gettext
 import os
-import re
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -113,33 +113,80 @@ def _plain(template: str) -> str:
     return "".join(out)
 
 
+#: Stored texts longer than this are translated only when the catalog knows them whole: matching
+#: a megabyte-long database error against every entry with fields would cost seconds a line.
+MAX_MATCHED = 4000
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A catalog entry with fields: its literal pieces around the fields, and the fields' names."""
+
+    pieces: tuple[str, ...]          # len(names) + 1 pieces: before, between and after the fields
+    names: tuple[str, ...]
+    refill: str
+    #: fields written right after another field (``{clock}{offset_text}``), in the translation too:
+    #: the first of them takes the text of both, these are left empty
+    glued: tuple[str, ...] = ()
+
+    def match(self, text: str) -> dict[str, str] | None:
+        """The fields' values if ``text`` is this entry filled in, each field the shortest that
+        lets the next piece follow (no backtracking: linear in ``text``); else None."""
+        first, last = self.pieces[0], self.pieces[-1]
+        end = len(text) - len(last)
+        if not text.startswith(first) or not text.endswith(last) or end - len(first) < len(self.names):
+            return None
+        values: dict[str, str] = {}
+        position = len(first)
+        for index, name in enumerate(self.names):
+            if index == len(self.names) - 1:
+                value, position = text[position:end], end
+            else:
+                following = self.pieces[index + 1]
+                found = text.find(following, position + 1, end) if following else position + 1
+                if found < 0:
+                    return None
+                value, position = text[position:found], found + len(following)
+            if not value or values.setdefault(name, value) != value:
+                return None
+        for name in self.glued:
+            values.setdefault(name, "")
+        return values
+
+
 @lru_cache(maxsize=1)
-def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each catalog entry with fields as a pattern over its filled-in English text, the entries
-    with the most words of their own first (``{v!r} is not a number`` before ``{v!r} is {what}``)."""
+def _patterns() -> tuple[_Shape, ...]:
+    """Each catalog entry with fields as a shape to match its filled-in English text against, the
+    entries with the most words of their own first (``{v!r} is not a number`` before ``{v!r} is {what}``)."""
     translations = _state["translations"]
-    found: list[tuple[int, re.Pattern[str], str]] = []
+    found: list[tuple[int, _Shape]] = []
     for msgid, msgstr in getattr(translations, "_catalog", {}).items():
         if not isinstance(msgid, str) or not msgid or not msgstr or "{" not in msgid:
             continue
-        pattern: list[str] = []
-        literal = 0
+        pieces: list[str] = [""]
+        names: list[str] = []
+        glued: list[str] = []
         try:
             for text, name, _spec, _conversion in string.Formatter().parse(msgid):
-                pattern.append(re.escape(text))
-                literal += len(text)
-                if name is not None:
-                    if not name.isidentifier():
-                        raise ValueError(name)
-                    pattern.append(f"(?P<{name}>.+?)" if f"(?P<{name}>" not in "".join(pattern) else f"(?P={name})")
-            compiled = re.compile("".join(pattern), re.DOTALL)
+                pieces[-1] += text
+                if name is None:
+                    continue
+                if not name.isidentifier():
+                    raise ValueError(name)
+                if names and not pieces[-1] and f"{{{names[-1]}}}{{{name}}}" in _plain(msgstr):
+                    glued.append(name)       # side by side here and in the translation: one span
+                    continue
+                names.append(name)
+                pieces.append("")
             refill = _plain(msgstr)
-        except (ValueError, re.error):   # not a text with fields (braces of YAML), or fields re cannot say
+        except ValueError:   # not a text with fields (braces of YAML)
             continue
+        if not names or any(not piece for piece in pieces[1:-1]):
+            continue         # two fields side by side: no piece between them tells where one ends
         # refilled with the text as it was shown: no conversion or format spec a second time
-        found.append((literal, compiled, refill))
+        found.append((sum(map(len, pieces)), _Shape(tuple(pieces), tuple(names), refill, tuple(glued))))
     found.sort(key=lambda item: -item[0])
-    return tuple((pattern, msgstr) for _length, pattern, msgstr in found)
+    return tuple(shape for _length, shape in found)
 
 
 def translate_stored(text: str, _depth: int = 0) -> str:
@@ -147,10 +194,23 @@ def translate_stored(text: str, _depth: int = 0) -> str:
 
     A text the catalog knows whole is translated; one made from an entry with fields is matched
     against it and refilled, its fields that are sentences themselves translated the same way;
-    anything else (a database's own words) is returned as it is.
+    anything else (a database's own words) is returned as it is. Linear in the text's length.
     """
     if current() == ENGLISH or not text:
         return text
+    whole = _(text)
+    if whole != text or len(text) > MAX_MATCHED:
+        return whole
+    for shape in _patterns():
+        values = shape.match(text)
+        if values is not None:
+            fields = {name: translate_stored(value, _depth + 1) if " " in value and _depth < 2 else value
+                      for name, value in values.items()}
+            try:
+                return shape.refill.format(**fields)
+            except (KeyError, IndexError, ValueError):
+                continue
+    return text
     whole = _(text)
     if whole != text:
         return whole

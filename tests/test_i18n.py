@@ -327,3 +327,24 @@ def test_machine_readable_output_is_the_same_in_both_languages(demo):
     assert outputs["zh"] == outputs["en"] and outputs["zh"]
     assert outputs["zh-csv"] == outputs["en-csv"]
     assert "mapping" in outputs["zh"][0]
+
+
+@pytest.mark.parametrize("text", [
+    "x" * 1_000_000,
+    ("the column a: " + "y" * 1000) * 1000,
+    "mapping a: " + ": " * 500_000,
+    (": " * 1999),
+    ("a: " * 1333),
+])
+def test_a_stored_text_of_any_length_is_translated_in_linear_time(text):
+    """A run's error can hold a megabyte of a database's words; every line of status and history
+    translates it. Matching it against the catalog's entries never backtracks."""
+    import time
+
+    try:
+        i18n.use("zh")
+        started = time.monotonic()
+        i18n.translate_stored(text)
+        assert time.monotonic() - started < 1.0
+    finally:
+        i18n.use("en")
