@@ -59,6 +59,17 @@ out = _LazyConsole(highlight=False, width=None if sys.stdout.isatty() else UNBOU
 err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
+#: A heading's rule line where there is no screen to span: as wide as a terminal's.
+RULE_WIDTH = 80
+
+
+def _rule(title: str, **options: Any) -> None:
+    """A heading with a rule line, as wide as the terminal, or ``RULE_WIDTH`` in a file or a pipe."""
+    from rich.rule import Rule
+
+    out.print(Rule(title, **options), width=None if sys.stdout.isatty() else RULE_WIDTH)
+
+
 def _secrets(project: commands.Project) -> list[str]:
     found = []
     for db in (project.config.source, project.config.target):
@@ -377,7 +388,7 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
     if connect_databases:
         for facts in commands.server_facts(project):
             warnings += _print_facts(facts)
-        out.rule(_("mappings"), style="dim")
+        _rule(_("mappings"), style="dim")
     how = _("checked against the databases") if connect_databases else \
         _("checked without connecting (--connect also checks the databases)")
     out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
@@ -410,7 +421,7 @@ def _span(seconds: float) -> str:
 
 def _print_facts(facts: commands.ServerFacts) -> list[str]:
     """One database's section of check --connect; returns its warnings."""
-    out.rule(f"{facts.role}: {facts.where}", style="cyan", align="left")
+    _rule(f"{facts.role}: {facts.where}", style="cyan", align="left")
     not_told = _("(not told)")
     if facts.problem is not None:
         out.print("  [yellow]" + _("not asked") + "[/yellow]  ", end="")

@@ -99,6 +99,8 @@ def test_check_connect_shows_each_databases_version_clock_time_zone_and_charset(
     assert "time zone SYSTEM (" in source and "charset utf8mb4 (connection utf8mb4)" in source
     assert "server SQLite 3." in text.split("target: ", 1)[1]
     assert "checked against the databases" in text and "ok: config, mappings and databases" in text
+    # piped, as here: the heading rules are a terminal's width, not the unbounded width of tables
+    assert max(len(line) for line in result.output.splitlines()) < 1000
 
 
 def test_plain_check_says_it_did_not_connect(tmp_path, mariadb_scenario):
