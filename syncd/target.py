@@ -46,7 +46,8 @@ class Target:
                 charsets = self.dialect.column_charsets(conn, table, schema)
                 units = self.dialect.column_length_units(conn, table, schema)
             self._tables[cache_key] = target_columns(reflected, charsets, units,
-                                                     wide_integers=self.dialect.wide_integers)
+                                                     wide_integers=self.dialect.wide_integers,
+                                                     reflected_type=self.dialect.reflected_type)
             self._types[cache_key] = {col["name"]: col["type"] for col in reflected}
         return self._tables[cache_key]
 

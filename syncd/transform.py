@@ -123,15 +123,18 @@ def target_column(name: str, sa_type: sa.types.TypeEngine[Any], *, nullable: boo
 
 
 def target_columns(reflected: Sequence[Mapping[str, Any]], charsets: Mapping[str, str],
-                   length_units: Mapping[str, str], *, wide_integers: bool = False) -> dict[str, TargetColumn]:
+                   length_units: Mapping[str, str], *, wide_integers: bool = False,
+                   reflected_type: Callable[[Any], Any] | None = None) -> dict[str, TargetColumn]:
     """A target table's columns as ``sa.inspect(...).get_columns`` reflects them, described for the
     casts with what the dialect tells besides: each text column's character set and how its length
-    counts (``char`` or ``byte``), and whether every integer is 64 bits."""
+    counts (``char`` or ``byte``), whether every integer is 64 bits, and what a reflected type really
+    holds (``Dialect.reflected_type``: Oracle's INTEGER is NUMBER(38,0))."""
     described = {}
     for col in reflected:
         name = col["name"]
         unit = length_units.get(name)
-        described[name] = target_column(name, col["type"], nullable=bool(col.get("nullable", True)),
+        sa_type = reflected_type(col["type"]) if reflected_type else col["type"]
+        described[name] = target_column(name, sa_type, nullable=bool(col.get("nullable", True)),
                                         charset=charsets.get(name), wide_integers=wide_integers,
                                         length_unit="byte" if unit == "byte" else "char" if unit == "char" else None)
     return described

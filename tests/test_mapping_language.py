@@ -297,6 +297,26 @@ def test_oracle_columns_as_reflected_check_ranges_and_byte_lengths_before_the_wr
         "chars: text of 6 characters is longer than the column's 5")
 
 
+def test_an_oracle_integer_holds_38_digits_as_its_number_does():
+    """SQLAlchemy reflects Oracle's INTEGER, SMALLINT and NUMBER(*,0) as a plain INTEGER(); on Oracle
+    they are NUMBER(38,0), so 3 000 000 000 fits. DM8's INTEGER is 32 bits, its BIGINT 64."""
+    from syncd import dialects
+
+    reflected = [{"name": "id", "type": sa.INTEGER(), "nullable": False},
+                 {"name": "n", "type": oracle.NUMBER(10, 0), "nullable": True}]
+    oracle_cols = target_columns(reflected, {}, {}, reflected_type=dialects.get("oracle").reflected_type)
+    assert oracle_cols["id"].integer_range() == (-(10 ** 38 - 1), 10 ** 38 - 1)
+    assert oracle_cols["n"].integer_range() == (-(10 ** 10 - 1), 10 ** 10 - 1)
+    m = mapper({"n": {"from": "n"}}, oracle_cols)
+    assert one(m, id=3_000_000_000, n=1)["id"] == 3_000_000_000
+    assert one(m, id=10 ** 38, n=1).reason.startswith("id: 100000000000000000000000000000000000000 is out of range")
+    dm = dialects.get("dm").reflected_type
+    dm_cols = target_columns([{"name": "id", "type": sa.INTEGER()}, {"name": "b", "type": sa.BIGINT()}], {}, {},
+                             reflected_type=dm)
+    assert dm_cols["id"].integer_range() == (-2 ** 31, 2 ** 31 - 1)
+    assert dm_cols["b"].integer_range() == (-2 ** 63, 2 ** 63 - 1)
+
+
 def test_sqlite_integers_are_64_bits_whatever_their_declared_type():
     [col] = target_columns([{"name": "n", "type": sa.SmallInteger()}], {}, {}, wide_integers=True).values()
     assert col.integer_range() == (-2 ** 63, 2 ** 63 - 1)

@@ -426,6 +426,11 @@ class Dialect:
     #: whether every whole-number column holds 64-bit integers whatever its declared type (SQLite)
     wide_integers = False
 
+    def reflected_type(self, sa_type: Any) -> Any:
+        """What a column of the reflected SQLAlchemy type really holds, where reflection says less
+        than the database stores (Oracle's INTEGER). The casts check values against this type."""
+        return sa_type
+
     def column_length_units(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
         """How each text column's declared length counts, where the column says: ``char`` or
         ``byte`` (Oracle's VARCHAR2(n CHAR) and VARCHAR2(n BYTE)). Columns not named count as

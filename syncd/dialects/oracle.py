@@ -50,6 +50,17 @@ class OracleDialect(Dialect):
         from sqlalchemy.dialects import oracle
 
         return oracle.dialect()
+
+    def reflected_type(self, sa_type: Any) -> Any:
+        """Oracle's INTEGER and SMALLINT are NUMBER(*,0), 38 digits; SQLAlchemy reflects them (and
+        NUMBER(*,0) itself) as a plain INTEGER, which would read as 32 bits. NUMBER(p,0) with a
+        precision keeps its own range."""
+        import sqlalchemy as sa
+        from sqlalchemy.dialects import oracle
+
+        if isinstance(sa_type, sa.Integer) and not isinstance(sa_type, (sa.Numeric, sa.Boolean)):
+            return oracle.NUMBER(38, 0)
+        return sa_type
     clock_sql = "SELECT LOCALTIMESTAMP, SYSTIMESTAMP FROM dual"
     facts_sql = ("SELECT (SELECT banner FROM v$version WHERE ROWNUM = 1), SYS_EXTRACT_UTC(SYSTIMESTAMP), "
                  "SESSIONTIMEZONE, (SELECT value FROM nls_database_parameters WHERE parameter = 'NLS_CHARACTERSET') "
