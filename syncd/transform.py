@@ -616,12 +616,39 @@ def latin1_bytes(text: str) -> bytes | None:
 
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# What Chinese text holds besides ASCII and ideographs: Greek letters (β), general punctuation
+# (“”…—), letterlike symbols and number forms (℃ № Ⅳ), arrows, mathematical signs (≥ ≠), circled numbers (①), box drawing and shapes (■ ○ ★),
+# CJK punctuation (、。《》), enclosed ideographs (㈠), vertical and full-width forms, and the few
+# latin1 signs GB2312 has (° ± · × ÷ § ¤ ¨).
+_CHINESE_TEXT = re.compile(r"[\x00-\x7f\xa4\xa7\xa8\xb0\xb1\xb7\xd7\xf7\u0391-\u03c9\u2010-\u205e\u2100-\u22ff"
+                           r"\u2460-\u24ff\u2500-\u25ff\u2600-\u26ff\u3000-\u303f\u3200-\u32ff"
+                           r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]*")
+
+
+@functools.lru_cache(maxsize=8192)
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def chinese_text(text: str) -> bool:
+    """Whether ``text`` reads as Chinese: ASCII, ideographs and the punctuation and signs Chinese
+    text uses, nothing else, and at least half of its ideographs among GB2312's common ones. Real
+    latin1 text read as GBK fails: an accented letter and the ASCII letter after it make one rare
+    ideograph outside GB2312 ('Müller' reads 'M黮ler', 'São' 'S鉶')."""
+    if not _CHINESE_TEXT.fullmatch(text):
+        return False
+    ideographs = _CJK.findall(text)
+    return 2 * sum(map(_in_gb2312, ideographs)) >= len(ideographs)
 
 
 def misread_text(text: str, codec: str = "gbk") -> str | None:
     """What ``text`` says when it is ``codec`` bytes that a latin1 column handed out as latin1: the
-    repaired text when its latin1 bytes decode cleanly as ``codec`` and hold Chinese characters;
-    else None (ASCII, real latin1 text, text already right)."""
+    repaired text when its latin1 bytes decode cleanly as ``codec`` into Chinese text
+    (``chinese_text``) with Chinese characters; else None (ASCII, real latin1 text, text already right)."""
     raw = latin1_bytes(text)
     if raw is None or raw.isascii():
         return None
@@ -629,7 +656,7 @@ def misread_text(text: str, codec: str = "gbk") -> str | None:
         repaired = raw.decode(codec)
     except UnicodeDecodeError:
         return None
-    return repaired if _CJK.search(repaired) else None
+    return repaired if _CJK.search(repaired) and chinese_text(repaired) else None
 
 
 def _recode_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> StepFunction:
@@ -647,10 +674,16 @@ def _recode_step(spec: ColumnSpec, codes: Mapping[str, CodeList], ctx: _Ctx) -> 
         else:
             return v                  # NULL, numbers, dates: the same in every character set
         try:
-            return raw.decode(codec)
+            repaired = raw.decode(codec)
         except UnicodeDecodeError as exc:
             raise DataError(None, N_("{v!r} is no {codec} text: byte {byte} of it does not decode as {codec}; fix "
                                      "the value in the source").format(v=v, codec=codec, byte=exc.start + 1)) from None
+        if not raw.isascii() and not chinese_text(repaired):
+            raise DataError(None, N_("{v!r} is no {codec} text: read as {codec} it says {repaired!r}, which is not "
+                                     "Chinese; it looks like real latin1 text: fix the value in the source, or remove "
+                                     "'recode: {codec}' if the column holds such text").format(
+                v=v, codec=codec, repaired=repaired))
+        return repaired
     return recode
 
 

@@ -289,6 +289,27 @@ def test_gbk_text_in_a_latin1_column_is_warned_about_and_recode_repairs_it(tmp_p
     assert [titles[str(i)] for i in range(1, len(GBK_TITLES) + 2)] == [*GBK_TITLES, "plain ascii"]
 
 
+def test_real_latin1_text_in_a_latin1_column_is_not_taken_for_gbk(tmp_path, mariadb_scenario):
+    """'Müller' read as GBK says 'M黮ler': its bytes decode, but into rare ideographs, not Chinese text."""
+    import sqlalchemy as sa
+
+    s = mariadb_scenario
+    with s.source.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE src_record MODIFY title VARCHAR(200) CHARACTER SET latin1"))
+    words = ["Müller", "São Paulo", "naïve", "Ångström", "Zürich"]
+    s.insert({"id": i, "title": word, "update_time": s.at(i)} for i, word in enumerate(words, start=1))
+    result = _check(tmp_path, "--connect")
+    assert result.exit_code == 0, result.output
+    assert "recode" not in " ".join(result.output.split())
+
+    s.write_mapping(columns={"title": "{from: title, recode: gbk}"})
+    [result] = s.run().results
+    assert result.counts.rows_rejected == len(words), result
+    assert all("is no gbk text: read as gbk it says" in r.reason for r in result.rejects), result.rejects
+    with s.target.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM dp_record")).scalar() == 0
+
+
 # -- privileges: every one a run will use, each missing one named with its GRANT --------------------
 
 def _use_users(tmp_path, source_url: str, target_url: str) -> None:

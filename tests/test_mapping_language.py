@@ -22,6 +22,7 @@ from syncd.errors import MappingError
 from syncd.mapping import Mapping_, TableMapping, definition_change, load_mappings
 from syncd.plan import layout
 from syncd.transform import (
+    Reject,
     RowMapper,
     TargetColumn,
     integer_range,
@@ -345,6 +346,27 @@ def test_recode_repairs_gbk_text_read_as_latin1():
     assert one(m, id=5, title="隐患").reason.startswith("title: '隐患' holds characters latin1 has not")
     assert one(m, id=6, title="\xff\xff").reason == (
         "title: 'ÿÿ' is no gbk text: byte 1 of it does not decode as gbk; fix the value in the source")
+
+
+LATIN1_WORDS = ["Müller", "São Paulo", "naïve", "Ångström", "Zürich", "Français"]
+
+
+@pytest.mark.parametrize("word", LATIN1_WORDS)
+def test_recode_rejects_real_latin1_text_instead_of_mangling_it(word):
+    m = mapper({"title": {"from": "title", "recode": "gbk"}}, {"title": TargetColumn("title", "text")})
+    reject = one(m, id=1, title=word)
+    assert isinstance(reject, Reject) and reject.column == "title", reject
+    assert reject.reason.startswith(f"title: {word!r} is no gbk text: read as gbk it says ")
+    assert "not Chinese" in reject.reason
+    assert misread_text(word) is None
+
+
+@pytest.mark.parametrize("text", ["隐患排查治理", "丂隐患排查", "王堃", "（一）风险点：重大，温度≥30℃。",
+                                  "①检查“消防通道”…", "２０２６年 第Ⅲ季度"])
+def test_recode_repairs_real_gbk_text_with_punctuation_and_rare_characters(text):
+    m = mapper({"title": {"from": "title", "recode": "gbk"}}, {"title": TargetColumn("title", "text")})
+    assert one(m, id=1, title=_as_mysql_latin1(text))["title"] == text
+    assert misread_text(_as_mysql_latin1(text)) == text
 
 
 @pytest.mark.parametrize(("text", "found"), [
