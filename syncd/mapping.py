@@ -45,9 +45,18 @@ OnChange = Literal["resync", "warn"]
 
 
 #: A mapping's name (in logs, ``status``, ``-m NAME``, ``depends_on`` and the state store): 1 to
-#: ``MAX_NAME`` letters, digits, ``_`` or ``-``.
+#: ``MAX_NAME`` ASCII letters, digits, Chinese characters (CJK ideographs), ``_``, ``-`` or ``.``.
+#: No spaces, quotes or other signs: the name is one word in a log line and on the command line.
+#: The state store holds Chinese text anyway (rejected rows), so it takes a Chinese name.
 MAX_NAME = 64
-_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_NAME = re.compile(r"[A-Za-z0-9_.\-\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def _name_rule() -> str:
+    return _("a mapping's name is 1 to {max_name} letters (A-Z, a-z), Chinese characters, digits, '_', '-' or "
+             "'.'").format(max_name=MAX_NAME)
+
+
 #: The longest name of a table, schema or column (Oracle 12.2+ and MySQL take 128 and 64;
 #: PostgreSQL 63 bytes); a name has no control characters.
 MAX_IDENTIFIER = 128
@@ -61,9 +70,16 @@ def _shown(value: str, limit: int = 40) -> str:
 
 def _mapping_name(value: str) -> str:
     if len(value) > MAX_NAME or not _NAME.fullmatch(value):
-        raise ValueError(_("mapping name {value}: a mapping's name is 1 to {max_name} letters (A-Z, a-z), digits, "
-                           "'_' or '-'").format(value=_shown(value), max_name=MAX_NAME))
+        raise ValueError(_("mapping name {value}: {rule}").format(value=_shown(value), rule=_name_rule()))
     return value
+
+
+def _file_name_problem(path: Path) -> Problem:
+    """A mapping file without ``name:`` is named after the file; when that name is not valid, say so."""
+    return Problem(str(path), None, "name",
+                   _("the file name {file} gives the mapping name {name}, which is not a valid mapping name ({rule}): "
+                     "add `name: ...` to the file or rename the file").format(
+                       file=path.name, name=_shown(path.stem), rule=_name_rule()))
 
 
 def _identifier(value: str) -> str:
@@ -745,13 +761,17 @@ def _load_mapping(path: Path, config: Config, codes: Mapping[str, CodeList], blo
         problems.append(Problem(file, 1, "", _("a mapping file must be a YAML mapping")))
         return path.stem
     data = yamlfile.interpolate(data, config.vars, os.environ, file=file, problems=problems)
+    named_by_file = "name" not in data
     data.setdefault("name", path.stem)
     included, found, waiting = _include(data, blocks, file)
     problems.extend(found)
     try:
         spec = Mapping_.model_validate(data)
     except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, data, file))
+        found_now = pydantic_problems(exc, data, file)
+        if named_by_file:
+            found_now = [_file_name_problem(path) if p.where == "name" else p for p in found_now]
+        problems.extend(found_now)
         return str(data.get("name"))
     if found or waiting:
         return spec.name

@@ -7,6 +7,7 @@ quadratic one takes on a megabyte.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,56 @@ def test_a_megabyte_mapping_name_is_refused_by_check(tmp_path):
     assert result.exit_code == 2, result.output[:2000]
     assert "record.yaml, line 1" in result.output and "(1000000 characters)" in result.output
     assert len(result.output) < 2000
+
+
+def _project_with_files(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "mappings").mkdir()
+    for name, text in files.items():
+        (tmp_path / "mappings" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "config.yaml").write_text('source: {url: "sqlite:///s.db"}\ntarget: {url: "sqlite:///t.db"}\n',
+                                          encoding="utf-8")
+    return tmp_path / "config.yaml"
+
+
+def test_a_mapping_named_after_its_file_may_hold_dots_and_chinese_characters(tmp_path):
+    """Mapping files from before the name limits, without ``name:``: the file name names them."""
+    from syncd.config import load_config
+    from syncd.mapping import load_mappings
+
+    body = MAPPING.format(name="x", table="src_record", column="title", source_column="title").split("\n", 1)[1]
+    config = _project_with_files(tmp_path, {"dp.check.yaml": body, "隐患台账.yaml": body.replace("dp_record", "dp_b")})
+    assert sorted(m.name for m in load_mappings(load_config(config))) == ["dp.check", "隐患台账"]
+
+
+def test_an_invalid_name_from_the_file_name_says_so_and_what_to_do(tmp_path):
+    from syncd.config import load_config
+    from syncd.errors import MappingError
+    from syncd.mapping import load_mappings
+
+    body = MAPPING.format(name="x", table="src_record", column="title", source_column="title").split("\n", 1)[1]
+    config = _project_with_files(tmp_path, {"risk list.yaml": body})
+    with pytest.raises(MappingError) as caught:
+        load_mappings(load_config(config))
+    [problem] = caught.value.problems
+    assert problem.message.startswith("the file name risk list.yaml gives the mapping name 'risk list', which is not "
+                                      "a valid mapping name (a mapping's name is 1 to 64 letters")
+    assert problem.message.endswith("add `name: ...` to the file or rename the file")
+    assert problem.file.endswith("risk list.yaml")
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql", "sqlite"])
+def test_the_state_store_keeps_a_chinese_mapping_name(make_database, kind):
+    import sqlalchemy as sa
+
+    from syncd.state import StateStore
+    from syncd.watermark import Watermark
+
+    engine = sa.create_engine(make_database(kind))
+    try:
+        store = StateStore(engine)
+        mark = Watermark(datetime(2026, 11, 29, 8, 0), (1,))
+        store.set_watermark("隐患台账.v2", mark, action="set", reason="test")
+        assert store.watermark("隐患台账.v2") == mark
+        assert "隐患台账.v2" in store.all_watermarks()
+    finally:
+        engine.dispose()
