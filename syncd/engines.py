@@ -263,13 +263,13 @@ def state_write_problems(config: Config) -> list[str]:
     found = []
     try:
         existing = set(sa.inspect(engine).get_table_names())
-        for table in (state.watermarks, state.runs, state.rejects, state.meta):
+        for table in state.metadata.sorted_tables:
             if table.name not in existing:
                 continue      # a new store: the first run creates its tables
             names = [c.name for c in table.columns]
-            writable = [c.name for c in table.columns if not c.primary_key]
+            writable = [c.name for c in table.columns if not c.primary_key] if table.name in state.UPDATED else []
             for privilege, grant in missing_privileges(engine, table.name, None, select=names, insert=names,
-                                                       update=writable):
+                                                       update=writable, delete=table.name in state.DELETED_FROM):
                 found.append(_("the state store's user may "
                                "not {privilege} {name}: {grant}")
                              .format(privilege=privilege, name=table.name, grant=grant))

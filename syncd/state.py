@@ -166,6 +166,12 @@ alerts = sa.Table(
     sa.Column("notified_at", sa.DateTime(timezone=True)),
 )
 
+#: The tables whose rows syncd updates, and those it deletes rows from (besides SELECT and INSERT on
+#: every table): ``check --connect`` asks the store's user for each of these privileges. The journal
+#: is only appended to and pruned.
+UPDATED = frozenset({watermarks.name, runs.name, rejects.name, meta.name, journal_head.name, watched.name, alerts.name})
+DELETED_FROM = frozenset({watermarks.name, journal.name, watched.name, alerts.name})
+
 VERSION_NAME = "schema_version"
 
 # -- schema migrations ---------------------------------------------------------------------

@@ -436,3 +436,77 @@ def test_check_connect_names_a_state_store_its_user_may_not_write(tmp_path, make
             conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')
         admin.dispose()
         s.dispose()
+
+
+def test_check_connect_asks_for_every_state_table_and_delete_where_syncd_deletes(tmp_path, make_database):
+    """The audit journal, its head, the watched files and the alerts too, and DELETE where the store
+    deletes rows (pruning the journal, resetting a watermark, forgetting a file or an incident)."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    from syncd import state
+    from syncd.engines import make_engine
+    from syncd.state import StateStore
+
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    admin = make_engine(sa.make_url(make_database("postgresql")))
+    StateStore(admin)
+    user = f"syncd_r{secrets.token_hex(4)}"
+    old_four = "syncd_watermark, syncd_run, syncd_reject, syncd_meta"
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD 'pw'")
+            conn.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{user}"')
+            conn.exec_driver_sql(f'GRANT INSERT, UPDATE ON {old_four} TO "{user}"')   # what check used to ask
+        restricted = admin.url.set(username=user, password="pw").render_as_string(hide_password=False)
+        config = tmp_path / "config.yaml"
+        config.write_text("\n".join(f'state: {{url: "{restricted}"}}' if line.startswith("state:") else line
+                                    for line in config.read_text(encoding="utf-8").splitlines()) + "\n",
+                          encoding="utf-8")
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        asked = set()
+        for table in state.metadata.sorted_tables:
+            privileges = ["INSERT"] * (table.name not in old_four) + ["UPDATE"] * (
+                table.name in state.UPDATED and table.name not in old_four) + ["DELETE"] * (
+                table.name in state.DELETED_FROM)
+            for privilege in privileges:
+                assert f"the state store's user may not {privilege} {table.name}: GRANT {privilege} ON " \
+                       f'public.{table.name} TO "{user}"' in said, (privilege, table.name, said)
+                asked.add((privilege, table.name))
+        assert {("INSERT", "syncd_audit"), ("DELETE", "syncd_audit"), ("UPDATE", "syncd_audit_head"),
+                ("DELETE", "syncd_watermark"), ("DELETE", "syncd_file"), ("UPDATE", "syncd_alert")} <= asked
+        assert "may not UPDATE syncd_audit:" not in said           # the journal is appended to, never changed
+        assert said.count("the state store's user may not") == len(asked)
+
+        with admin.begin() as conn:
+            for privilege, table in asked:
+                conn.exec_driver_sql(f'GRANT {privilege} ON public.{table} TO "{user}"')
+        result = _check(tmp_path, "--connect")
+        assert "the state store's user may not" not in " ".join(result.output.split()), result.output
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{user}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')
+        admin.dispose()
+        s.dispose()
+
+
+def test_the_state_privileges_asked_for_are_the_statements_the_store_runs():
+    """UPDATED and DELETED_FROM follow the store's code: each sa.update / sa.delete of a table of
+    the latest layout (migrations work on tables of their own)."""
+    import inspect
+    import re
+
+    from syncd import state
+
+    source = inspect.getsource(state)
+    tables = {name: getattr(state, name).name for name in dir(state)
+              if getattr(getattr(state, name), "name", None) in state.metadata.tables
+              and getattr(state, name) is state.metadata.tables.get(getattr(state, name).name)}
+    updated = {tables[n] for n in re.findall(r"sa\.update\((\w+)\)", source) if n in tables}
+    deleted = {tables[n] for n in re.findall(r"sa\.delete\((\w+)\)", source) if n in tables}
+    assert updated == state.UPDATED
+    assert deleted == state.DELETED_FROM
