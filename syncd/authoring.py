@@ -130,11 +130,17 @@ def privilege_problems(project: Project, source: Source, target: Target) -> list
     problems: list[Problem] = []
     seen: set[tuple[str, str, str | None, str]] = set()
 
-    def report(m: TableMapping, side: str, table: str, schema: str | None, gaps: list[tuple[str, str]],
+    def report(m: TableMapping, side: str, table: str, schema: str | None, gaps: list[tuple[str, str | None]],
                why: dict[str, str], loc: tuple[str, ...]) -> None:
         for privilege, grant in gaps:
             if (side, table, schema, privilege) not in seen:
                 seen.add((side, table, schema, privilege))
+                if grant is None:
+                    problems.append(m.problem(loc, _("mapping {name!r}: could not check whether the {side} user may "
+                                                     "{privilege} {table} (the table is locked by another session); "
+                                                     "run check --connect again").format(
+                        name=m.name, side=side, privilege=privilege, table=table)))
+                    continue
                 problems.append(m.problem(loc, _("mapping {name!r}: the {side} user may not {privilege} {table} "
                                                  "({get}): {grant}")
                                                .format(

@@ -243,9 +243,10 @@ def server_facts(config: Config) -> list[ServerFacts]:
 
 def missing_privileges(engine: sa.Engine, table: str, schema: str | None, *, select: Sequence[str] = (),
                        insert: Sequence[str] = (), update: Sequence[str] = (),
-                       delete: bool = False) -> list[tuple[str, str]]:
+                       delete: bool = False) -> list[tuple[str, str | None]]:
     """(privilege, the GRANT that gives it) for each of these uses of ``table`` that the engine's
-    user may not make; each use is tried on no rows and rolled back."""
+    user may not make, (privilege, None) for one that could not be checked (the table is locked):
+    ``Dialect.missing_privileges``."""
     dialect = dialects.get(engine.dialect.name)
     with engine.connect() as conn:
         return dialect.missing_privileges(conn, table, schema, select=select, insert=insert, update=update,
@@ -270,6 +271,11 @@ def state_write_problems(config: Config) -> list[str]:
             writable = [c.name for c in table.columns if not c.primary_key] if table.name in state.UPDATED else []
             for privilege, grant in missing_privileges(engine, table.name, None, select=names, insert=names,
                                                        update=writable, delete=table.name in state.DELETED_FROM):
+                if grant is None:
+                    found.append(_("could not check whether the state store's user may {privilege} {name} (the "
+                                   "table is locked by another session); run check --connect "
+                                   "again").format(privilege=privilege, name=table.name))
+                    continue
                 found.append(_("the state store's user may "
                                "not {privilege} {name}: {grant}")
                              .format(privilege=privilege, name=table.name, grant=grant))

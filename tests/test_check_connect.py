@@ -510,3 +510,92 @@ def test_the_state_privileges_asked_for_are_the_statements_the_store_runs():
     deleted = {tables[n] for n in re.findall(r"sa\.delete\((\w+)\)", source) if n in tables}
     assert updated == state.UPDATED
     assert deleted == state.DELETED_FROM
+
+
+# -- privilege checks have no side effects and do not hang on a locked table ------------------------
+
+def test_check_connect_fires_no_statement_trigger_on_postgresql(tmp_path, make_database):
+    """A statement trigger fires for an INSERT, UPDATE or DELETE that touches no row; check asks the
+    catalogue (has_table_privilege, has_column_privilege) instead of running one. The trigger's log
+    row would be rolled back with the probe, but what it does outside the transaction stays (Oracle's
+    autonomous-transaction audit logging; here a sequence, which no rollback takes back)."""
+    import sqlalchemy as sa
+
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", make_database("postgresql"))
+    try:
+        (tmp_path / "mappings" / "record.yaml").write_text(
+            (tmp_path / "mappings" / "record.yaml").read_text(encoding="utf-8") + "on_source_delete: delete\n",
+            encoding="utf-8")
+        with s.target.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE audit_log (op TEXT, at TIMESTAMPTZ DEFAULT now())")
+            conn.exec_driver_sql("CREATE SEQUENCE audit_fired")
+            conn.exec_driver_sql("CREATE FUNCTION log_op() RETURNS trigger LANGUAGE plpgsql AS "
+                                 "$$ BEGIN PERFORM nextval('audit_fired'); INSERT INTO audit_log (op) VALUES (TG_OP); "
+                                 "RETURN NULL; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER dp_record_audit AFTER INSERT OR UPDATE OR DELETE ON dp_record "
+                                 "FOR EACH STATEMENT EXECUTE FUNCTION log_op()")
+        with s.target.connect() as conn:                                  # the trigger fires on no rows
+            conn.exec_driver_sql("DELETE FROM dp_record WHERE 1 = 0")
+            assert conn.execute(sa.text("SELECT op FROM audit_log")).scalars().all() == ["DELETE"]
+            conn.rollback()
+
+        def fired() -> int:
+            with s.target.connect() as conn:
+                return conn.execute(sa.text("SELECT last_value FROM audit_fired")).scalar_one()
+        before = fired()
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 0, result.output
+        assert fired() == before
+        with s.target.connect() as conn:
+            assert conn.execute(sa.text("SELECT op FROM audit_log")).scalars().all() == []
+    finally:
+        s.dispose()
+
+
+def test_a_locked_table_is_reported_as_not_checked_without_waiting_the_lock_timeout(make_database):
+    """MariaDB's triggers are all row triggers, so its privileges are still tried on no rows: with a
+    2 s lock timeout, and a lock that outlasts it said to be one."""
+    import time
+
+    import sqlalchemy as sa
+
+    from syncd.engines import make_engine, missing_privileges
+
+    engine = make_engine(sa.make_url(make_database("mariadb")))
+    holder = engine.connect()
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+        holder.exec_driver_sql("LOCK TABLES t WRITE")
+        started = time.monotonic()
+        found = missing_privileges(engine, "t", None, select=["id", "v"], insert=["id", "v"], update=["v"],
+                                   delete=True)
+        assert time.monotonic() - started < 15
+        assert found == [("SELECT", None), ("INSERT", None), ("UPDATE", None), ("DELETE", None)]
+        holder.exec_driver_sql("UNLOCK TABLES")
+        assert missing_privileges(engine, "t", None, select=["id", "v"], insert=["id", "v"], update=["v"],
+                                  delete=True) == []
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def test_oracle_privileges_are_asked_of_the_dictionary():
+    """Compiled against SQLAlchemy's Oracle dialect: no Oracle server runs here."""
+    from sqlalchemy.dialects import oracle
+
+    from syncd import dialects
+
+    sa_dialect = oracle.dialect()
+    ora = dialects.get("oracle")
+    query = ora.privilege_query(sa_dialect, "dp_record", None, "FEP", "UPDATE", ["title", "Mixed"])
+    compiled = query.compile(dialect=sa_dialect)
+    sql = str(compiled)
+    for piece in ("FROM session_privs", "FROM all_tab_privs p", "FROM all_col_privs p", "session_roles",
+                  "p.column_name IN (:c0, :c1)", "FROM dual"):
+        assert piece in sql, sql
+    assert compiled.params == {"owner": "FEP", "name": "DP_RECORD", "privilege": "UPDATE",
+                               "any_privilege": "UPDATE ANY TABLE", "c0": "TITLE", "c1": "Mixed", "columns": 2}
+    select = ora.privilege_query(sa_dialect, "dp_record", "prov", "FEP", "SELECT", ["title"]).compile(
+        dialect=sa_dialect)
+    assert "all_col_privs" not in str(select) and select.params["owner"] == "PROV"

@@ -384,43 +384,76 @@ class Dialect:
 
     def privilege_probes(self, sa_dialect: SADialect, table: str, schema: str | None, *,
                          select: Sequence[str] = (), insert: Sequence[str] = (), update: Sequence[str] = (),
-                         delete: bool = False) -> list[tuple[str, str]]:
-        """(privilege, a statement that needs it and touches no row) for each use of ``table``."""
+                         delete: bool = False) -> list[tuple[str, Sequence[str], str]]:
+        """(privilege, the columns it is needed on, a statement that needs it and touches no row)
+        for each use of ``table``."""
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
         ref = self.table_ref(sa_dialect, table, schema)
-        probes = []
+        probes: list[tuple[str, Sequence[str], str]] = []
         if select:
-            probes.append(("SELECT", f"SELECT {', '.join(q(c) for c in select)} FROM {ref} WHERE 1 = 0"))
+            probes.append(("SELECT", select, f"SELECT {', '.join(q(c) for c in select)} FROM {ref} WHERE 1 = 0"))
         if insert:
-            probes.append(("INSERT", f"INSERT INTO {ref} ({', '.join(q(c) for c in insert)}) "
-                                     f"SELECT {', '.join('NULL' for _ in insert)}{self.from_nothing} WHERE 1 = 0"))
+            probes.append(("INSERT", insert, f"INSERT INTO {ref} ({', '.join(q(c) for c in insert)}) "
+                                             f"SELECT {', '.join('NULL' for _ in insert)}{self.from_nothing} WHERE 1 = 0"))
         if update:
-            probes.append(("UPDATE", f"UPDATE {ref} SET {', '.join(f'{q(c)} = NULL' for c in update)} WHERE 1 = 0"))
+            probes.append(("UPDATE", update,
+                           f"UPDATE {ref} SET {', '.join(f'{q(c)} = NULL' for c in update)} WHERE 1 = 0"))
         if delete:
-            probes.append(("DELETE", f"DELETE FROM {ref} WHERE 1 = 0"))
+            probes.append(("DELETE", (), f"DELETE FROM {ref} WHERE 1 = 0"))
         return probes
+
+    def privilege_query(self, sa_dialect: SADialect, table: str, schema: str | None, current_schema: str | None,
+                        privilege: str, columns: Sequence[str]) -> sa.TextClause | None:
+        """A query of the database's catalogue whose one value is true when the session's user holds
+        ``privilege`` on ``table`` (on each of ``columns``, where given), through a role too. None: this
+        database has none that can be trusted, and the use is tried on no rows instead (a statement
+        trigger would fire: only for databases whose triggers are all row triggers)."""
+        return None
+
+    #: how long a privilege probe waits for a lock another session holds before it gives up
+    probe_lock_timeout = timedelta(seconds=2)
 
     def missing_privileges(self, conn: sa.Connection, table: str, schema: str | None, *,
                            select: Sequence[str] = (), insert: Sequence[str] = (), update: Sequence[str] = (),
-                           delete: bool = False) -> list[tuple[str, str]]:
+                           delete: bool = False) -> list[tuple[str, str | None]]:
         """(privilege, the GRANT that gives it) for each use of ``table`` the session's user may not
-        make. Each use is tried on no rows and rolled back; an error other than a refused privilege
-        is left to the checks that look for it."""
+        make; (privilege, None) for a use that could not be checked because the table is locked.
+        The catalogue is asked (``privilege_query``) where the database has one; else the use is
+        tried on no rows, waiting ``probe_lock_timeout`` at most for a lock, and rolled back; an error
+        other than a refused privilege or a lock is left to the checks that look for it."""
         if self.whoami_sql is None:
             return []
         user, current = conn.exec_driver_sql(self.whoami_sql).one()
         conn.rollback()
-        missing = []
-        for privilege, statement in self.privilege_probes(conn.dialect, table, schema, select=select, insert=insert,
-                                                          update=update, delete=delete):
-            try:
-                conn.exec_driver_sql(statement)
-            except sa.exc.DBAPIError as exc:
-                if self.is_privilege_error(exc):
-                    ref = self.table_ref(conn.dialect, table, schema or (str(current) if current else None))
+        current_schema = str(current) if current else None
+        missing: list[tuple[str, str | None]] = []
+        probed = False
+        try:
+            for privilege, columns, statement in self.privilege_probes(conn.dialect, table, schema, select=select,
+                                                                       insert=insert, update=update, delete=delete):
+                query = self.privilege_query(conn.dialect, table, schema, current_schema, privilege, columns)
+                held = True
+                try:
+                    if query is not None:
+                        held = bool(conn.execute(query).scalar())
+                    else:
+                        if not probed:
+                            self.bound_lock_waits(conn.connection.dbapi_connection, self.probe_lock_timeout)
+                            probed = True
+                        conn.exec_driver_sql(statement)
+                except sa.exc.DBAPIError as exc:
+                    if self.is_lock_wait(exc):
+                        missing.append((privilege, None))
+                    elif self.is_privilege_error(exc):
+                        held = False
+                finally:
+                    conn.rollback()
+                if not held:
+                    ref = self.table_ref(conn.dialect, table, schema or current_schema)
                     missing.append((privilege, f"GRANT {privilege} ON {ref} TO {self.grantee(str(user))}"))
-            finally:
-                conn.rollback()
+        finally:
+            if probed:
+                conn.invalidate()        # its session's lock timeout was shortened for the probes
         return missing
 
     #: whether every whole-number column holds 64-bit integers whatever its declared type (SQLite)

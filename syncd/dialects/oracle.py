@@ -78,6 +78,32 @@ class OracleDialect(Dialect):
     whoami_sql = "SELECT USER, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM dual"
     from_nothing = " FROM dual"
 
+    def privilege_query(self, sa_dialect: Any, table: str, schema: str | None, current_schema: str | None,
+                        privilege: str, columns: Sequence[str]) -> Any:
+        """The dictionary, not a statement on the table: an Oracle statement trigger would fire for a
+        statement that touches no row (and an autonomous transaction's audit row would stay). The user
+        holds ``privilege`` when it owns the table, holds the ``… ANY TABLE`` system privilege
+        (SESSION_PRIVS: directly or through an enabled role), or was granted it on the table, itself,
+        through PUBLIC or an enabled role (ALL_TAB_PRIVS lists all three); INSERT and UPDATE may be
+        granted column by column (ALL_COL_PRIVS). Compiled in the tests; not run on a live server."""
+        import sqlalchemy as sa
+
+        grantee = "(p.grantee IN (USER, 'PUBLIC') OR p.grantee IN (SELECT role FROM session_roles))"
+        held = [":owner = USER",
+                "EXISTS (SELECT 1 FROM session_privs WHERE privilege = :any_privilege)",
+                f"EXISTS (SELECT 1 FROM all_tab_privs p WHERE p.table_schema = :owner AND p.table_name = :name "
+                f"AND p.privilege = :privilege AND {grantee})"]
+        params: dict[str, Any] = {"owner": _oracle_name(schema) or current_schema, "name": _oracle_name(table),
+                                  "privilege": privilege, "any_privilege": f"{privilege} ANY TABLE"}
+        if columns and privilege in ("INSERT", "UPDATE"):
+            names = ", ".join(f":c{i}" for i in range(len(columns)))
+            held.append(f"(SELECT COUNT(DISTINCT p.column_name) FROM all_col_privs p WHERE p.table_schema = :owner "
+                        f"AND p.table_name = :name AND p.privilege = :privilege AND p.column_name IN ({names}) "
+                        f"AND {grantee}) = :columns")
+            stored = [_oracle_name(c) for c in columns]
+            params.update({f"c{i}": c for i, c in enumerate(stored)}, columns=len(set(stored)))
+        return sa.text(f"SELECT CASE WHEN {' OR '.join(held)} THEN 1 ELSE 0 END FROM dual").bindparams(**params)
+
     def open_since(self, conn: Any) -> tuple[bool, Any]:
         # v$transaction lists the transactions that have changed data; START_TIME is the
         # database's local time as text. Reading it needs the grant above. Not verified on a live

@@ -34,6 +34,19 @@ class PostgreSQLDialect(Dialect):
     def grantee(self, user: str) -> str:
         return '"' + user.replace('"', '""') + '"'
 
+    def privilege_query(self, sa_dialect: Any, table: str, schema: str | None, current_schema: str | None,
+                        privilege: str, columns: Sequence[str]) -> sa.TextClause | None:
+        # has_table_privilege / has_column_privilege: the privileges of the session's user, through
+        # the roles it inherits, a table-wide grant or one on each column; they run no statement on
+        # the table, so no trigger fires and no lock is waited for.
+        ref = self.table_ref(sa_dialect, table, schema)
+        if columns:
+            tests = " AND ".join(f"has_column_privilege(:t, :c{i}, :p)" for i in range(len(columns)))
+            params = {f"c{i}": c for i, c in enumerate(columns)}
+        else:
+            tests, params = "has_table_privilege(:t, :p)", {}
+        return sa.text(f"SELECT {tests}").bindparams(t=ref, p=privilege, **params)
+
     def is_row_error(self, exc: BaseException) -> bool:
         # SQLSTATE class 22 (a value the column cannot hold), 23 (a constraint), P0001 (raised
         # by a trigger): the row, not the batch.
