@@ -91,19 +91,28 @@ def _secrets(project: commands.Project) -> list[str]:
 
 
 def _load(ctx: click.Context, only: Sequence[str] = ()) -> commands.Project:
-    from syncd import commands, engines, logs
+    # Set-up (SQLAlchemy, pydantic, the config and mappings) makes some 60 000 objects the cyclic
+    # collector tracks and frees almost none: its passes over them find nothing and took about
+    # 80 ms of the 0.6 s of CPU of `syncd status`. The collector is off while the project loads
+    # and on again, whatever happens, before the command's own work; a command that loads no project
+    # (demo, init, ddl, scaffold) runs with it on from the start. No gc.freeze: a daemon that loads
+    # its project again would keep every frozen copy.
+    gc.disable()
+    try:
+        from syncd import commands, engines, logs
 
-    if ctx.obj["lang"] is None:
-        # `lang:` in the config, read before the rest so that its own problems are in that language
-        i18n.use(i18n.choose(commands.config_language(ctx.obj["config"])))
-    project = commands.open_project(ctx.obj["config"], only=only)
-    if ctx.obj["lang"] is None:
-        i18n.use(i18n.choose(project.config.lang))
-    engines.prepare_drivers(project.config)
-    log = project.config.log
-    logs.setup(level=ctx.obj["level"] or log.level, log_dir=log.dir if ctx.obj["file_log"] else None,
-               secrets=_secrets(project), rotation=log.rotation, retention=log.retention)
-    gc.enable()    # set up: the command's own work runs with the cyclic collector (see main)
+        if ctx.obj["lang"] is None:
+            # `lang:` in the config, read before the rest so that its own problems are in that language
+            i18n.use(i18n.choose(commands.config_language(ctx.obj["config"])))
+        project = commands.open_project(ctx.obj["config"], only=only)
+        if ctx.obj["lang"] is None:
+            i18n.use(i18n.choose(project.config.lang))
+        engines.prepare_drivers(project.config)
+        log = project.config.log
+        logs.setup(level=ctx.obj["level"] or log.level, log_dir=log.dir if ctx.obj["file_log"] else None,
+                   secrets=_secrets(project), rotation=log.rotation, retention=log.retention)
+    finally:
+        gc.enable()
     return project
 
 
@@ -1332,10 +1341,8 @@ def _route_click_messages() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    # Start-up (SQLAlchemy, pydantic, the config and mappings) makes some 60 000 objects the cyclic
-    # collector tracks and frees almost none: its passes over them find nothing and took about
-    # 80 ms of the 0.6 s of CPU of `syncd status`. It is off until the command is set up (_load
-    # turns it back on; the verbs that do not load a project are short).
+    # The catalog and the translated help are set-up too: the cyclic collector is off for them
+    # (see _load), and on again before the command runs.
     gc.disable()
     try:
         args = list(argv) if argv is not None else sys.argv[1:]
@@ -1343,9 +1350,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         i18n.use(i18n.choose(_command_line_language["lang"]))
         _route_click_messages()
         _localize(cli)
-        cli.main(args=args, prog_name="syncd")
     finally:
         gc.enable()
+    cli.main(args=args, prog_name="syncd")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,3 +51,37 @@ def test_ddl_out_writes_one_file_per_dialect_and_refuses_an_unknown_one(tmp_path
     bad = CliRunner().invoke(cli.cli, ["ddl", "--out", str(tmp_path), "--dialect", "db2"])
     assert bad.exit_code == 2
     assert "db2" in bad.output
+
+
+def test_the_cyclic_collector_is_on_while_each_command_works(tmp_path, monkeypatch):
+    """`syncd demo` loads no project, `syncd status` does: both do their work with gc enabled,
+    whatever the loading turned off for itself."""
+    import gc
+
+    import pytest
+
+    from syncd import cli, commands, demo
+
+    seen: dict[str, bool] = {}
+    real_demo, real_status = demo.run_demo, commands.status
+
+    def watched_demo(*args, **kwargs):
+        seen["demo"] = gc.isenabled()
+        return real_demo(*args, **kwargs)
+
+    def watched_status(*args, **kwargs):
+        seen["status"] = gc.isenabled()
+        return real_status(*args, **kwargs)
+
+    monkeypatch.setattr(demo, "run_demo", watched_demo)
+    monkeypatch.setattr(commands, "status", watched_status)
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.main(["demo", "--dir", str(tmp_path / "demo"), "--rows", "5"])
+        assert done.value.code == 0
+        with pytest.raises(SystemExit) as done:
+            cli.main(["-c", str(tmp_path / "demo" / "config.yaml"), "status"])
+        assert done.value.code == 0
+    finally:
+        gc.enable()
+    assert seen == {"demo": True, "status": True}
