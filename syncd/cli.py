@@ -333,7 +333,7 @@ def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_
     from syncd import commands, lock
 
     project = _load(ctx, names)
-    for warning in commands.secret_warnings(project.config):
+    for warning in [*commands.secret_warnings(project.config), *commands.state_warnings(project.config)]:
         logger.warning(warning)
     waiting: bool | float = False if wait is None else True if wait < 0 else wait
     if not once:
@@ -403,7 +403,7 @@ def check(ctx: click.Context, connect_databases: bool) -> None:
     out.print(_table(rows, ["mapping", "source", "target", "key", "cursor", "columns", "depends_on"],
                      title=_("{path}: {count} mapping(s), dependency order; {how}").format(
                          path=project.config.path, count=len(rows), how=how)))
-    for warning in [*commands.secret_warnings(project.config), *warnings]:
+    for warning in [*commands.secret_warnings(project.config), *commands.state_warnings(project.config), *warnings]:
         out.print(_marked("yellow", _("warning")) + " ", end="")
         out.print(i18n.translate_stored(warning), markup=False)
     for note in notes:

@@ -35,6 +35,7 @@ from syncd.engines import (
     file_problem,
     make_engine,
     open_state,
+    state_warnings,
     state_write_problems,
 )
 from syncd.errors import ConfigError, MappingError, Problem, SyncdError
@@ -78,7 +79,7 @@ __all__ = ["HISTORY_FIELDS", "Project", "RunReport", "ServerFacts", "StoreCheck"
            "history_records", "key_text",
            "lag", "note_files", "open_project", "plan_mapping", "preview", "reconcile", "rejects", "report",
            "rewind_watermark", "run_once", "scaffold", "schedule_problems", "secret_warnings", "server_facts",
-           "set_watermark", "source_notes",
+           "set_watermark", "source_notes", "state_warnings",
            "state_check", "state_rebuild", "status", "watermark_show"]
 
 

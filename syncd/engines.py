@@ -287,6 +287,20 @@ def state_write_problems(config: Config) -> list[str]:
     return found
 
 
+def state_warnings(config: Config) -> list[str]:
+    """A state store that is a file on a network file system (NFS, SMB/CIFS, FUSE): SQLite's
+    write-ahead log does not work there, so the store keeps the slower rollback journal."""
+    url = config.state_url()
+    db = dialects.get(url.get_backend_name()).database_file(url)
+    mount = state.file_system_type(db) if db is not None else None
+    if db is None or mount is None or files.state_journal_mode(mount[1]) == "WAL":
+        return []
+    point, kind = mount
+    return [f"state store {db} is on a {kind} file system (mounted on {point}): SQLite's write-ahead log does not "
+            "work there, so the store uses the rollback journal (journal_mode=DELETE: slower commits, and readers "
+            "wait for a writer); keep the state folder on a local disk (state.dir)"]
+
+
 def _file_write_problems(db: Path) -> list[str]:
     """A state store that is a file: it, or the folder it will be created in, must be writable."""
     if db.exists():

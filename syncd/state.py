@@ -512,15 +512,32 @@ def _wm(watermark: Watermark | None) -> Any:
     return _watermark_value(watermark.to_json()) if watermark is not None else None
 
 
+#: where Linux lists the mounted file systems
+MOUNTS = Path("/proc/mounts")
+
+
+def file_system_type(path: Path) -> tuple[str, str] | None:
+    """(mount point, file system type) of the file system ``path`` is (or would be created) on,
+    from /proc/mounts; None where there is no such list (not Linux) or it names none."""
+    try:
+        text = MOUNTS.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return files.mount_of(os.path.realpath(path), text)
+
+
 class StateStore:
     """The state store on ``engine``, brought to ``SCHEMA_VERSION`` when it is opened."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self.dialect = dialects.get(engine.dialect.name)
-        sa.event.listen(engine, "connect", lambda dbapi_connection, _: self.dialect.prepare_state_connection(
-            dbapi_connection))
         self.file = self.dialect.database_file(engine.url)
+        #: SQLite's journal mode for a store that is a file: WAL, or DELETE on a network file system
+        mount = file_system_type(self.file) if self.file is not None else None
+        self.journal_mode = files.state_journal_mode(mount[1] if mount else None)
+        sa.event.listen(engine, "connect", lambda dbapi_connection, _: self.dialect.prepare_state_connection(
+            dbapi_connection, journal_mode=self.journal_mode))
         #: How messages name the store: its file, or its URL without the password.
         self.where = str(self.file) if self.file is not None else engine.url.render_as_string(hide_password=True)
         #: The journal's settings; None: this store writes no journal (a library caller's, a test's).

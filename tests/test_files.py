@@ -112,3 +112,85 @@ def test_verbose_logs_sql_but_never_row_values(tmp_path):
     logged = result.stderr + (tmp_path / "logs" / "syncd.log").read_text(encoding="utf-8")
     assert "SELECT" in logged
     assert "一行只属于源库的秘密值" not in logged
+
+
+# -- a state store on a network file system -----------------------------------------------------
+
+FAKE_MOUNTS = (
+    "/dev/sda2 / ext4 rw,relatime 0 0\n"
+    "proc /proc proc rw,nosuid 0 0\n"
+    "/dev/sdb1 /var ext4 rw 0 0\n"
+    "fileserver:/export/syncd /var/lib/syncd nfs4 rw,vers=4.2 0 0\n"
+    "//nas/share /mnt/county\\040share cifs rw 0 0\n"
+    "sshfs#me@host: /mnt/remote fuse.sshfs rw 0 0\n"
+    "/dev/sdc1 /mnt/usb fuseblk rw 0 0\n"
+    "/dev/sdd1 /var/lib/syncd/local xfs rw 0 0\n"
+)
+
+
+@pytest.mark.parametrize(("path", "mount", "mode"), [
+    ("/var/lib/syncd/state.db", ("/var/lib/syncd", "nfs4"), "DELETE"),
+    ("/var/lib/syncd", ("/var/lib/syncd", "nfs4"), "DELETE"),
+    ("/var/lib/syncdx/state.db", ("/var", "ext4"), "WAL"),                 # a name that only begins alike
+    ("/var/lib/syncd/local/state.db", ("/var/lib/syncd/local", "xfs"), "WAL"),   # a local disk mounted inside
+    ("/mnt/county share/state.db", ("/mnt/county share", "cifs"), "DELETE"),     # \\040 is a space
+    ("/mnt/remote/state.db", ("/mnt/remote", "fuse.sshfs"), "DELETE"),
+    ("/mnt/usb/state.db", ("/mnt/usb", "fuseblk"), "WAL"),                 # NTFS through FUSE: a local disk
+    ("/home/syncd/state.db", ("/", "ext4"), "WAL"),
+])
+def test_the_state_store_s_journal_mode_follows_its_file_system(path, mount, mode):
+    from syncd import files
+
+    assert files.mount_of(path, FAKE_MOUNTS) == mount
+    assert files.state_journal_mode(mount[1]) == mode
+    assert files.state_journal_mode(None) == "WAL"                        # not Linux: no list to read
+
+
+@pytest.mark.parametrize("kind", ["nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "fuse.glusterfs", "9p"])
+def test_network_file_systems(kind):
+    from syncd import files
+
+    assert files.network_file_system(kind)
+    assert not files.network_file_system("ext4") and not files.network_file_system("fuseblk")
+
+
+def test_a_state_store_on_nfs_keeps_the_rollback_journal_and_check_says_why(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from syncd import cli, commands, state
+    from syncd.config import load_config
+    from syncd.engines import open_state
+
+    folder = tmp_path / "state"
+    (tmp_path / "config.yaml").write_text(
+        'source: {url: "sqlite:///s.db"}\ntarget: {url: "sqlite:///t.db"}\n'
+        f'state: {{dir: "{folder}"}}\n', encoding="utf-8")
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "record.yaml").write_text(
+        "source: {table: src, key: [id], cursor: ts}\ntarget: {table: dst, key: [id]}\ncolumns:\n  id: {from: id}\n",
+        encoding="utf-8")
+    for db in ("s.db", "t.db"):
+        (tmp_path / db).touch()
+    mounts = tmp_path / "mounts"
+    monkeypatch.setattr(state, "MOUNTS", mounts)
+    config = load_config(tmp_path / "config.yaml")
+
+    def journal_mode() -> str:
+        store = open_state(config)
+        try:
+            with store.engine.connect() as conn:
+                return conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        finally:
+            store.engine.dispose()
+
+    real = os.path.realpath(tmp_path)
+    mounts.write_text(f"/dev/sda2 / ext4 rw 0 0\nserver:/x {real} nfs rw 0 0\n", encoding="utf-8")
+    assert journal_mode() == "delete"
+    [warning] = commands.state_warnings(config)
+    assert f"is on a nfs file system (mounted on {real})" in warning and "local disk" in warning
+    said = " ".join(CliRunner().invoke(cli.cli, ["-c", str(tmp_path / "config.yaml"), "check"]).output.split())
+    assert "write-ahead log does not work there" in said
+
+    mounts.write_text("/dev/sda2 / ext4 rw 0 0\n", encoding="utf-8")
+    assert journal_mode() == "wal"
+    assert commands.state_warnings(config) == []

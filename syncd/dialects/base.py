@@ -220,9 +220,10 @@ class Dialect:
         it: as it is, for databases that choose the key's order for such a read themselves."""
         return cursor
 
-    def prepare_state_connection(self, dbapi_connection: Any) -> None:
+    def prepare_state_connection(self, dbapi_connection: Any, *, journal_mode: str = "WAL") -> None:
         """Settings for each new driver connection of a state store on this database (SQLite's
-        journal mode); a setting refused is left to the store's own statements to report."""
+        journal mode, ``journal_mode``: WAL, or DELETE on a network file system); a setting
+        refused is left to the store's own statements to report."""
 
     def sqlalchemy_dialect(self) -> SADialect:
         """SQLAlchemy's dialect, to compile statements without a server (DDL, tests)."""

@@ -44,7 +44,7 @@ class SQLiteDialect(Dialect):
 
         return UnaryExpression(cursor, operator=operators.custom_op("+"))
 
-    def prepare_state_connection(self, dbapi_connection: Any) -> None:
+    def prepare_state_connection(self, dbapi_connection: Any, *, journal_mode: str = "WAL") -> None:
         # Write-ahead log: a checkpoint's commit is one append and one fsync of the -wal file
         # instead of the rollback journal's several (17.6 -> 2.9 ms here), and readers (syncd
         # status) no longer wait for a writer. synchronous=FULL keeps each commit on the disk when
@@ -52,10 +52,12 @@ class SQLiteDialect(Dialect):
         # only replays a batch through the upsert, but would also undo an operator's reject
         # decision and the audit journal's newest records that its JSON lines already hold.
         # The mode is kept in the file; a store that cannot take it (read only, busy) keeps its
-        # own, and the store's next statement reports what is wrong with it.
+        # own, and the store's next statement reports what is wrong with it. On a network file
+        # system the write-ahead log does not work (its index is shared memory): ``journal_mode``
+        # is DELETE there (files.state_journal_mode).
         import sqlite3
 
-        for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"):
+        for pragma in (f"PRAGMA journal_mode={journal_mode}", "PRAGMA synchronous=FULL"):
             try:
                 dbapi_connection.execute(pragma).fetchall()
             except sqlite3.Error:
