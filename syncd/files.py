@@ -86,9 +86,9 @@ def mount_of(path: str, mounts: str) -> tuple[str, str] | None:
         if len(fields) < 3:
             continue
         point, kind = _mount_field(fields[1]), fields[2]
-        if path == point or path.startswith(point.rstrip("/") + "/"):
-            if found is None or len(point) >= len(found[0]):
-                found = (point, kind)
+        holds = path == point or path.startswith(point.rstrip("/") + "/")
+        if holds and (found is None or len(point) >= len(found[0])):
+            found = (point, kind)
     return found
 
 

@@ -77,8 +77,8 @@ def _mapping_name(value: str) -> str:
 def _file_name_problem(path: Path) -> Problem:
     """A mapping file without ``name:`` is named after the file; when that name is not valid, say so."""
     return Problem(str(path), None, "name",
-                   _("the file name {file} gives the mapping name {name}, which is not a valid mapping name ({rule}): "
-                     "add `name: ...` to the file or rename the file").format(
+                   _("the file name {file} gives the mapping name {name}, which is not a valid mapping name "
+                     "({rule}): add `name: ...` to the file or rename the file").format(
                        file=path.name, name=_shown(path.stem), rule=_name_rule()))
 
 

@@ -617,9 +617,9 @@ def latin1_bytes(text: str) -> bytes | None:
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # What Chinese text holds besides ASCII and ideographs: Greek letters (β), general punctuation
-# (“”…—), letterlike symbols and number forms (℃ № Ⅳ), arrows, mathematical signs (≥ ≠), circled numbers (①), box drawing and shapes (■ ○ ★),
-# CJK punctuation (、。《》), enclosed ideographs (㈠), vertical and full-width forms, and the few
-# latin1 signs GB2312 has (° ± · × ÷ § ¤ ¨).
+# (“”…—), letterlike symbols and number forms (℃ № Ⅳ), arrows, mathematical signs (≥ ≠), circled
+# numbers (①), box drawing and shapes (■ ○ ★), CJK punctuation (、。《》), enclosed ideographs (㈠),
+# vertical and full-width forms, and the few latin1 signs GB2312 has (° ± · × ÷ § ¤ ¨).
 _CHINESE_TEXT = re.compile(r"[\x00-\x7f\xa4\xa7\xa8\xb0\xb1\xb7\xd7\xf7\u0391-\u03c9\u2010-\u205e\u2100-\u22ff"
                            r"\u2460-\u24ff\u2500-\u25ff\u2600-\u26ff\u3000-\u303f\u3200-\u32ff"
                            r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]*")

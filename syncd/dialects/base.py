@@ -394,8 +394,9 @@ class Dialect:
         if select:
             probes.append(("SELECT", select, f"SELECT {', '.join(q(c) for c in select)} FROM {ref} WHERE 1 = 0"))
         if insert:
+            nulls = ", ".join("NULL" for _ in insert)
             probes.append(("INSERT", insert, f"INSERT INTO {ref} ({', '.join(q(c) for c in insert)}) "
-                                             f"SELECT {', '.join('NULL' for _ in insert)}{self.from_nothing} WHERE 1 = 0"))
+                                             f"SELECT {nulls}{self.from_nothing} WHERE 1 = 0"))
         if update:
             probes.append(("UPDATE", update,
                            f"UPDATE {ref} SET {', '.join(f'{q(c)} = NULL' for c in update)} WHERE 1 = 0"))
