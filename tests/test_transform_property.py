@@ -208,9 +208,17 @@ def misread(text: str) -> str:
     return "".join(out)
 
 
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 #: text a ``recode`` step takes: GBK read as latin1, ASCII, and what is neither
 MISREAD = [misread(t) for t in ("风险点", "隐患排查治理", "12小时", "正常", "丂")] + [
-    "abc 12", "", "caf\xe9", "\x81", "€", "€€", "隐患", "\xff\xff", b"\xb7\xe7\xcf\xd5", b"\xff"]
+    "abc 12", "", "caf\xe9", "\x81", "€", "€€", "隐患", "\xff\xff", b"\xb7\xe7\xcf\xd5", b"\xff", "M\xfcller"]
 
 
 def fitting(spec: dict[str, Any], target: TargetColumn) -> st.SearchStrategy[Any]:
@@ -425,10 +433,20 @@ class Reference:
         else:
             return v
         try:
-            return raw.decode(codec)
+            text = raw.decode(codec)
         except UnicodeDecodeError as exc:
             raise Refused(f"{v!r} is no {codec} text: byte {exc.start + 1} of it does not decode as {codec}; "
                           "fix the value in the source") from None
+        # Chinese text: every character ASCII, an ideograph or a GB2312 sign, and at least half of
+        # the ideographs GB2312's (the values drawn here hold no kana or Cyrillic, which GB2312 has)
+        ideographs = [ch for ch in text if unicodedata.name(ch, "").startswith("CJK ")]
+        common = [ch for ch in ideographs if _in_gb2312(ch)]
+        if not all(ch.isascii() or ch in ideographs or _in_gb2312(ch) for ch in text) or \
+                2 * len(common) < len(ideographs):
+            raise Refused(f"{v!r} is no {codec} text: read as {codec} it says {text!r}, which is not Chinese; it looks "
+                          f"like real latin1 text: fix the value in the source, or remove 'recode: {codec}' if the "
+                          "column holds such text")
+        return text
 
     def pattern(self, spec: dict[str, Any], v: Any) -> Any:
         found = None if v is None else re.search(spec["pattern"], str(v))
