@@ -296,9 +296,10 @@ def state_warnings(config: Config) -> list[str]:
     if db is None or mount is None or files.state_journal_mode(mount[1]) == "WAL":
         return []
     point, kind = mount
-    return [f"state store {db} is on a {kind} file system (mounted on {point}): SQLite's write-ahead log does not "
-            "work there, so the store uses the rollback journal (journal_mode=DELETE: slower commits, and readers "
-            "wait for a writer); keep the state folder on a local disk (state.dir)"]
+    return [_("state store {db} is on a {kind} file system (mounted on {point}): SQLite's write-ahead log does not "
+              "work there, so the store uses the rollback journal (journal_mode=DELETE: slower commits, and readers "
+              "wait for a writer); keep the state folder on a local disk (state.dir)").format(
+                db=db, kind=kind, point=point)]
 
 
 def _file_write_problems(db: Path) -> list[str]:
