@@ -222,7 +222,10 @@ def _progress_bars(names: Sequence[str]) -> Any:
 
     bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
                     TimeRemainingColumn(), console=err.real(), redirect_stderr=True, redirect_stdout=False)
-    width = max((len(n) for n in names), default=0)
+    from rich.cells import cell_len
+
+    # names padded by the columns they take on a screen: a Chinese character takes two
+    width = max((cell_len(n) for n in names), default=0)
 
     class Bars(Observer):
         def __init__(self) -> None:
@@ -230,7 +233,8 @@ def _progress_bars(names: Sequence[str]) -> Any:
 
         def _task(self, mapping: str) -> TaskID:
             if mapping not in self.tasks:
-                self.tasks[mapping] = bars.add_task(mapping.ljust(width), total=None)
+                padding = " " * (width - cell_len(mapping))
+                self.tasks[mapping] = bars.add_task(mapping + padding, total=None)
             return self.tasks[mapping]
 
         def reading(self, mapping: str, count: Callable[[], int | None]) -> None:
