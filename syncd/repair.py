@@ -252,7 +252,8 @@ class Reconciler:
         self.layout = plan.layout(m)
         dialect = target.dialect
         self.mapper = RowMapper(m, self.layout, targets, self.codes, now=self.now, run_id=self.run_id, tz=self.tz,
-                                text_length=dialect.text_length, unsupported_text=dialect.unsupported_text)
+                                text_length=dialect.text_length, unsupported_text=dialect.unsupported_text,
+                                key_forms=target.key_forms(m))
         columns = self.mapper.columns
         self.columns = {name: self._hash_column(targets[name]) for name in columns}
         compared = [i for i, c in enumerate(columns)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from syncd import plan
 from syncd.dialects import Dialect
-from syncd.dialects.base import Upsert, Written
+from syncd.dialects.base import KeyForm, Upsert, Written
 from syncd.digest import DigestPlan, Digests, RowHasher, fine_bucket, piece_function
 from syncd.errors import MappingError, Problem
 from syncd.i18n import _
@@ -146,6 +146,17 @@ class Target:
         """The reflected SQLAlchemy type of each column of ``table`` (after ``columns``/``describe``)."""
         self.columns(table, schema)
         return self._types.get((schema, table), {})
+
+    def key_forms(self, mapping: TableMapping) -> dict[str, KeyForm]:
+        """How the target compares the values of the mapping's key columns, where Python's ``==``
+        would differ (a CHAR column, a case-insensitive collation ...)."""
+        schema = self.schema_of(mapping.target.schema_)
+        types = self.column_types(mapping.target.table, schema)
+        by_name = {name.lower(): name for name in types}
+        keys = {by_name[k.lower()]: k for k in mapping.target.key if k.lower() in by_name}
+        with self.engine.connect() as conn:
+            forms = self.dialect.key_forms(conn, mapping.target.table, schema, {n: types[n] for n in keys})
+        return {keys[name]: form for name, form in forms.items() if name in keys}
 
     def server_version(self) -> tuple[int, ...] | None:
         """The target server's version, as the driver reports it once connected."""

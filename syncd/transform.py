@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from syncd.dialects.base import KeyForm
 from syncd.errors import MAX_REASON, DataError, cut_reason
 from syncd.i18n import N_
 from syncd.mapping import CodeList, ColumnSpec, RuleSpec, TableMapping
@@ -1096,6 +1097,9 @@ def _required(spec: ColumnSpec, target: TargetColumn) -> tuple[bool, str]:
 
 RowFunction = Callable[[Sequence[Any]], tuple[Any, ...]]
 
+#: a run remembers at most this many target keys written (beyond it, only batches are checked)
+MAX_REMEMBERED_KEYS = 2_000_000
+
 
 class RowMapper:
     """Maps rows read with ``layout`` into tuples for the target columns, in ``columns`` order."""
@@ -1103,7 +1107,8 @@ class RowMapper:
     def __init__(self, mapping: TableMapping, lay: Layout, targets: Mapping[str, TargetColumn],
                  codes: Mapping[str, CodeList], *, now: datetime, run_id: str, tz: tzinfo,
                  text_length: Callable[[str], int] = len,
-                 unsupported_text: Callable[[str, str | None], str | None] = lambda v, c: None):
+                 unsupported_text: Callable[[str, str | None], str | None] = lambda v, c: None,
+                 key_forms: Mapping[str, KeyForm] | None = None):
         ctx = _Ctx(now=now, run_id=run_id, tz=tz, text_length=text_length, unsupported_text=unsupported_text)
         self.mapping = mapping
         self.layout = lay
@@ -1124,11 +1129,23 @@ class RowMapper:
         if any(mapping.columns[p.name].on_overflow == "truncate" for p in plans):
             self._map_row = self._counting(self._map_row)
         self._target_key = [positions[k] for k in mapping.target.key]
-        # When the target key is a plain copy of the whole source key, source rows (unique by
-        # their key) cannot collide in the target: no need to look for duplicates.
+        forms = key_forms or {}
+        #: the target key as the target compares it: (position, its form's function or None)
+        self._key_forms = [(positions[k], forms[k].normal if k in forms else None) for k in mapping.target.key]
+        self._key_why = "; ".join(forms[k].why for k in mapping.target.key if k in forms)
+        # A target key that is a plain copy of the whole source key is meant to hold one row per
+        # source row: two source keys the target takes for one (after the cast to the column's
+        # type, by its collation, or CHAR's padding) are both rejects, within a batch and across
+        # the batches of a run. A key made otherwise may merge source rows: the later wins.
         copied = {spec.from_ for spec in (mapping.columns[k] for k in mapping.target.key)
                   if spec.from_ is not None and not steps_of(spec)}
-        self._unique_target_key = len(copied) == len(mapping.target.key) and set(mapping.source.key) <= copied
+        self._copied_key = len(copied) == len(mapping.target.key) and set(mapping.source.key) <= copied
+        #: in a copied key: each target key (its form) written in this run -> the source key that wrote it,
+        #: for the keys that a cast or a form changed (others cannot meet another source key)
+        self._written_keys: dict[Any, Any] = {}
+        self._remember_all = bool(forms)
+        self._copied_from = [(positions[k], lay.index(mapping.columns[k].from_ or "")) for k in mapping.target.key
+                             if mapping.columns[k].from_ in lay.names] if self._copied_key else []
 
     @property
     def truncated(self) -> int:
@@ -1185,13 +1202,80 @@ class RowMapper:
                 self.truncations[column] = self.truncations.get(column, 0) + 1
             self._cuts.clear()
         superseded: tuple[tuple[Any, ...], ...] = ()
-        if not self._unique_target_key:
+        if self._copied_key:
+            mapped_rows, keys, sources = self._one_row_per_target_key(mapped_rows, keys, sources, rejects)
+        else:
             every_key = keys
             mapped_rows, keys, sources = self._last_per_target_key(mapped_rows, keys, sources)
             if len(keys) != len(every_key):
                 kept = set(keys)
                 superseded = tuple(k for k in every_key if k not in kept)
         return MappedBatch(mapped_rows, keys, rejects, sources, superseded)
+
+    def _compared_key(self, values: Sequence[Any]) -> Any:
+        """The target key of mapped ``values`` as the target compares it."""
+        return tuple([values[j] if form is None else form(values[j]) for j, form in self._key_forms])
+
+    def _one_row_per_target_key(self, rows: list[tuple[Any, ...]], keys: list[tuple[Any, ...]],
+                                sources: list[Sequence[Any]], rejects: list[Reject]
+                                ) -> tuple[list[Any], list[Any], list[Any]]:
+        """The rows whose target key no other source key has, in this batch or written earlier in
+        the run; the others are rejects (``rejects`` grows), all of them, as with two source rows
+        of one key (syncd.keys)."""
+        compared = [self._compared_key(values) for values in rows]
+        written = self._written_keys
+        if len(set(compared)) == len(compared) and not written and not self._remember_all:
+            # the common case: no two alike, nothing from before to meet. Remember the keys the
+            # cast changed ('01' -> 1): a later batch may bring another source key cast alike.
+            for target_key, key, values, source in zip(compared, keys, rows, sources, strict=True):
+                if self._cast_changed(values, source):
+                    self._remember(target_key, key)
+            return rows, keys, sources
+        places: dict[Any, list[int]] = {}
+        for i, target_key in enumerate(compared):
+            places.setdefault(target_key, []).append(i)
+        held: set[int] = set()
+        for target_key, at in places.items():
+            before = written.get(target_key)
+            if len(at) > 1:
+                others = ", ".join(self._describe_key(keys[i]) for i in at)
+                for i in at:
+                    rejects.append(Reject(keys[i], None, (
+                        f"key not unique in the target: {len(at)} source rows ({others}) have target key "
+                        f"{self._describe_target(rows[i])}, which the target takes for one{self._because()}; all held "
+                        "back until the source has one row per target key"), self.source_row(sources[i])))
+                held.update(at)
+            elif before is not None and before != keys[at[0]]:
+                i = at[0]
+                rejects.append(Reject(keys[i], None, (
+                    f"key not unique in the target: the row of {self._describe_key(before)} written earlier in this "
+                    f"run has target key {self._describe_target(rows[i])} too, which the target takes for one"
+                    f"{self._because()}; this one is held back until the source has one row per target key"),
+                    self.source_row(sources[i])))
+                held.add(i)
+            elif self._remember_all or self._cast_changed(rows[at[0]], sources[at[0]]):
+                self._remember(target_key, keys[at[0]])
+        if not held:
+            return rows, keys, sources
+        kept = [i for i in range(len(rows)) if i not in held]
+        return [rows[i] for i in kept], [keys[i] for i in kept], [sources[i] for i in kept]
+
+    def _cast_changed(self, values: Sequence[Any], source: Sequence[Any]) -> bool:
+        """Whether the cast to the target's type changed a key value (of a copied key)."""
+        return any(type(values[j]) is not type(source[i]) or values[j] != source[i] for j, i in self._copied_from)
+
+    def _remember(self, target_key: Any, key: tuple[Any, ...]) -> None:
+        if len(self._written_keys) < MAX_REMEMBERED_KEYS:
+            self._written_keys[target_key] = key
+
+    def _because(self) -> str:
+        return f" ({self._key_why})" if self._key_why else ""
+
+    def _describe_key(self, key: tuple[Any, ...]) -> str:
+        return ", ".join(f"{self.layout.names[i]}={v!r}" for i, v in zip(self.layout.key, key, strict=True))
+
+    def _describe_target(self, values: Sequence[Any]) -> str:
+        return ", ".join(f"{self.columns[j]}={values[j]!r}" for j in self._target_key)
 
     def _explain(self, row: Sequence[Any]) -> Reject:
         """The reject for a row that failed: which column or rule, and why (the slow path)."""
@@ -1220,7 +1304,7 @@ class RowMapper:
         # Two source rows that derive the same target row: the later one wins, as it would in the target.
         last: dict[tuple[Any, ...], int] = {}
         for i, values in enumerate(rows):
-            target_key = tuple([values[j] for j in self._target_key])
+            target_key = self._compared_key(values)
             last.pop(target_key, None)
             last[target_key] = i
         order = list(last.values())

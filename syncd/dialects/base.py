@@ -8,6 +8,7 @@ checks a dialect's name.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,6 +42,37 @@ class Written:
         inserted = rows - existing
         updated = min(max(changed - inserted, 0), existing)
         return cls(inserted, updated, existing - updated)
+
+
+@dataclass(frozen=True)
+class KeyForm:
+    """How the target compares a key column's values, where Python's ``==`` would differ: ``normal``
+    maps two values to equal ones when the target takes them for the same key; ``why`` says so."""
+
+    normal: Callable[[Any], Any]
+    why: str
+
+
+def text_form(*, pad: bool, case: bool, accents: bool, why: str) -> KeyForm | None:
+    """The form of a text key compared ignoring trailing spaces (``pad``: CHAR, a PAD SPACE
+    collation), case (``case``) and accents (``accents``: an accent-insensitive collation)."""
+    if not (pad or case or accents):
+        return None
+
+    def normal(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if pad:
+            value = value.rstrip(" ")
+        if accents:
+            value = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+        return value.casefold() if case else value
+    return KeyForm(normal, why)
+
+
+def is_fixed_length(sa_type: Any) -> bool:
+    """CHAR(n) / NCHAR(n): a fixed-length text type, its values padded with spaces."""
+    return isinstance(sa_type, (sa.CHAR, sa.NCHAR)) and not isinstance(sa_type, (sa.VARCHAR, sa.NVARCHAR))
 
 
 #: keys per ``SELECT COUNT(*) ... WHERE key IN (...)`` (Oracle allows 1000 values in a list)
@@ -367,6 +399,13 @@ class Dialect:
     def column_charsets(self, conn: sa.Connection, table: str, schema: str | None) -> dict[str, str]:
         return {}
 
+    def key_forms(self, conn: sa.Connection, table: str, schema: str | None,
+                  types: dict[str, Any]) -> dict[str, KeyForm]:
+        """The columns of ``table`` (reflected: ``types`` by name) whose values the target compares
+        otherwise than Python's ``==``. By default CHAR(n) and NCHAR(n): blank-padded, 'b' = 'b '."""
+        return {name: KeyForm(_rstrip, f"{name} is CHAR: trailing spaces do not count")
+                for name, sa_type in types.items() if is_fixed_length(sa_type)}
+
     # -- privileges (check --connect): each use tried on no rows, rolled back ---------------------
     #: SQL giving (the session's user, its current schema or database); None: the database has no users
     whoami_sql: str | None = None
@@ -493,3 +532,7 @@ class Dialect:
 
     def stream_options(self, batch_size: int) -> dict[str, Any]:
         return {"stream_results": True, "yield_per": batch_size}
+
+
+def _rstrip(value: Any) -> Any:
+    return value.rstrip(" ") if isinstance(value, str) else value

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
 
-from syncd.dialects.base import Dialect, Upsert, Written
+from syncd.dialects.base import Dialect, KeyForm, Upsert, Written, is_fixed_length, text_form
 from syncd.digest import HashColumn
 from syncd.i18n import _
 
@@ -161,6 +161,29 @@ class MySQLDialect(Dialect):
             "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :table "
             "AND character_set_name IS NOT NULL"), {"schema": schema, "table": table})
         return {str(name): str(charset) for name, charset in rows}
+
+    def key_forms(self, conn: sa.Connection, table: str, schema: str | None,
+                  types: dict[str, Any]) -> dict[str, KeyForm]:
+        # A key compares by its column's collation: trailing spaces do not count under a PAD SPACE
+        # collation (all but MariaDB's _nopad_ and MySQL's _0900_ ones) nor in a CHAR column; case
+        # does not under a _ci one, nor accents unless it is _as_ (MySQL 8). Python's casefold
+        # and accent stripping stand for the collation's own rules: close, not the same letter for
+        # letter (utf8mb4_general_ci takes 'ß' for 's').
+        rows = conn.execute(sa.text(
+            "SELECT column_name, collation_name FROM information_schema.columns "
+            "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :table "
+            "AND collation_name IS NOT NULL"), {"schema": schema, "table": table})
+        forms = {}
+        for name, collation in rows:
+            name, collation = str(name), str(collation).lower()
+            fixed = is_fixed_length(types.get(name))
+            pad = fixed or not ("nopad" in collation or "_0900_" in collation)
+            case = "_ci" in collation
+            why = f"{name} compares by collation {collation}" + (" (CHAR)" if fixed else "")
+            form = text_form(pad=pad, case=case, accents=case and "_as_" not in collation, why=why)
+            if form is not None:
+                forms[name] = form
+        return forms
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         seconds = max(1, int(timeout.total_seconds()))

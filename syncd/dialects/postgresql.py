@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syncd.dialects.base import Dialect, Upsert, Written
+from syncd.dialects.base import Dialect, KeyForm, Upsert, Written, text_form
 from syncd.digest import HashColumn
 from syncd.i18n import _
 
@@ -52,7 +52,9 @@ class PostgreSQLDialect(Dialect):
         # by a trigger): the row, not the batch.
         orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
         code = str(self.error_code(orig) or "") if orig is not None else ""
-        return code[:2] in ("22", "23") or code == "P0001" or super().is_row_error(exc)
+        # 21000 (cardinality_violation: ON CONFLICT DO UPDATE meeting one target row twice) is
+        # two rows of the batch the target takes for one key; bisection isolates them.
+        return code[:2] in ("22", "23") or code in ("P0001", "21000") or super().is_row_error(exc)
 
     def unsupported_text(self, value: str, charset: str | None) -> str | None:
         if "\x00" in value:
@@ -71,6 +73,21 @@ class PostgreSQLDialect(Dialect):
             "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
             "AND datname = current_database()")).scalar()
         return bool(sees_all), started
+
+    def key_forms(self, conn: sa.Connection, table: str, schema: str | None,
+                  types: dict[str, Any]) -> dict[str, KeyForm]:
+        # CHAR(n) (the default's), citext (compared by lower()) and a nondeterministic collation
+        # (ICU; strength level1 ignores accents too, level2 case only).
+        forms = super().key_forms(conn, table, schema, types)
+        q = conn.dialect.identifier_preparer.quote
+        for name, collation in _text_compared(conn, f"{q(schema)}.{q(table)}" if schema else q(table)).items():
+            level1 = "level1" in collation.lower()
+            form = text_form(pad=name in forms, case=True, accents=level1,
+                             why=f"{name} compares ignoring case" + (" and accents" if level1 else "")
+                             + f" ({collation})")
+            if form is not None:
+                forms[name] = form
+        return forms
 
     # Reconcile's digests in the database (syncd.digest has the rules; tests/test_digest.py holds
     # every column kind to them on PostgreSQL). md5() and the bit casts need no privilege.
@@ -232,6 +249,23 @@ class PostgreSQLDialect(Dialect):
             return _stage_and_merge(cursor, upsert.staging[:3], rows)
         cursor.execute(f"RELEASE SAVEPOINT syncd_copy; {merge}")
         return _merged(cursor, len(rows))
+
+
+def _text_compared(conn: sa.Connection, target: str) -> dict[str, str]:
+    """The columns of ``target`` whose equality ignores case: citext, or a nondeterministic
+    collation; by name, with the type or collation (and its locale) that says so."""
+    try:
+        found = {str(name): str(why) for name, why in conn.execute(sa.text(
+            "SELECT a.attname, CASE WHEN t.typname = 'citext' THEN 'citext' ELSE c.collname || ' ' || "
+            "COALESCE(to_jsonb(c) ->> 'colliculocale', to_jsonb(c) ->> 'colllocale', c.collcollate, '') END "
+            "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+            "WHERE a.attrelid = CAST(:target AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND (t.typname = 'citext' OR NOT c.collisdeterministic)"), {"target": target})}
+    except sa.exc.DBAPIError:
+        found = {}
+    conn.rollback()
+    return found
 
 
 #: Target column type (built-in OID) -> staging column type for a binary COPY. The INSERT from the

@@ -8,7 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from syncd.dialects.base import Dialect
+import sqlalchemy as sa
+
+from syncd.dialects.base import Dialect, KeyForm
 
 
 class SQLiteDialect(Dialect):
@@ -29,6 +31,12 @@ class SQLiteDialect(Dialect):
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"timeout": timeout.total_seconds()}
+
+    def key_forms(self, conn: sa.Connection, table: str, schema: str | None,
+                  types: dict[str, Any]) -> dict[str, KeyForm]:
+        # CHAR(n) is text like any other here, not padded. (A column's COLLATE NOCASE or RTRIM is
+        # not reflected: not looked at.)
+        return {}
 
     def database_file(self, url: Any) -> Path | None:
         return Path(url.database) if url.database and url.database != ":memory:" else None
