@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from syncd import commands
+from syncd.dialects.base import Written
 from tests.scenario import Scenario, dp_record
 
 TARGETS = ["sqlite", "mariadb", "postgresql"]
@@ -169,3 +170,39 @@ def test_mariadb_counts_without_the_batch_writer(tmp_path, make_database):
         assert s.actual() == s.expected()
     finally:
         s.dispose()
+
+
+@pytest.mark.parametrize("found_rows", [True, False], ids=["FOUND_ROWS", "no-FOUND_ROWS"])
+@pytest.mark.parametrize("escapes", [True, False], ids=["batch-writer", "executemany"])
+def test_mariadb_counts_with_a_raw_connection_with_or_without_found_rows(make_database, found_rows, escapes):
+    """A PyMySQL connection of our own: without CLIENT_FOUND_ROWS the server counts an unchanged
+    row 0 and its "Duplicates" only the rows updated; the counts must come out the same."""
+    import pymysql
+    from pymysql.constants import CLIENT
+    from sqlalchemy.engine import make_url
+
+    from syncd.dialects import get
+
+    url = make_url(make_database("mariadb"))
+    conn = pymysql.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                           database=url.database, client_flag=CLIENT.FOUND_ROWS if found_rows else 0,
+                           init_command=None if escapes else "SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+    try:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT, s INT)")
+        d = get("mysql")
+        up = d.upsert(sa.create_engine("mysql+pymysql://").dialect, "t", None, ["id", "v", "s"], ["id"], ["v", "s"],
+                      ["v"], ["int", "int", "int"])
+        kinds = ["int"] * 3
+        assert d.write(cur, up, [(1, 1, 1), (2, 2, 1), (3, 3, 1)], kinds) == Written(3, 0, 0)
+        # 1 unchanged (its stamp s differs only), 2 updated, 4 new
+        assert d.write(cur, up, [(1, 1, 2), (2, 20, 2), (4, 4, 2)], kinds) == Written(1, 1, 1)
+        # one row per statement: each kind alone
+        assert d.write(cur, up, [(5, 5, 5)], kinds) == Written(1, 0, 0)
+        assert d.write(cur, up, [(5, 50, 5)], kinds) == Written(0, 1, 0)
+        assert d.write(cur, up, [(5, 50, 6)], kinds) == Written(0, 0, 1)
+        conn.commit()
+        cur.execute("SELECT id, v, s FROM t ORDER BY id")
+        assert cur.fetchall() == ((1, 1, 1), (2, 20, 2), (3, 3, 1), (4, 4, 2), (5, 50, 5))
+    finally:
+        conn.close()

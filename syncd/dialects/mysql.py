@@ -205,9 +205,11 @@ class MySQLDialect(Dialect):
     def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
         # MySQL counts an inserted row 1, an updated one 2 and a found, unchanged one 1 (0 without
         # the FOUND_ROWS client flag, which SQLAlchemy always sets): one total per statement. A
-        # multi-row INSERT also reports "Records: R  Duplicates: D" (the rows that met an existing
-        # key); with those, inserted = R - D and updated = total - R (total - inserted, halved,
-        # without FOUND_ROWS). A one-row statement reports no such line: its key is looked up first.
+        # multi-row INSERT also reports "Records: R  Duplicates: D". With FOUND_ROWS, D counts the
+        # rows that met an existing key: inserted = R - D, updated = total - R. Without it, D
+        # counts only the rows updated: updated = D, inserted = total - 2 D, unchanged the rest.
+        # A one-row statement reports no such line: its key is looked up first (with FOUND_ROWS;
+        # without, its total alone tells: 1 inserted, 2 updated, 0 unchanged).
         found_rows = _found_rows(cursor)
         writer = _batch_writer(cursor, upsert.sql, tuple(kinds))
         if writer is not None:
@@ -256,9 +258,11 @@ def _statement_written(cursor: Any, rows: int, total: int, existed: bool, found_
     info = _RECORDS.search(getattr(result, "message", None) or b"")
     if info is not None:
         records, duplicates = int(info.group(1)), int(info.group(2))
-        inserted = records - duplicates
-        updated = total - records if found_rows else (total - inserted) // 2
-        return Written(inserted, updated, duplicates - updated)
+        if found_rows:          # duplicates: the rows whose key existed
+            inserted, updated = records - duplicates, total - records
+        else:                   # duplicates: the rows updated
+            inserted, updated = total - 2 * duplicates, duplicates
+        return Written(inserted, updated, records - inserted - updated)
     if total == 2:
         return Written(0, 1, 0)
     if total == 1 and not (found_rows and existed):
