@@ -206,3 +206,46 @@ def test_mariadb_counts_with_a_raw_connection_with_or_without_found_rows(make_da
         assert cur.fetchall() == ((1, 1, 1), (2, 20, 2), (3, 3, 1), (4, 4, 2), (5, 50, 5))
     finally:
         conn.close()
+
+
+def test_postgresql_writes_a_change_its_equality_would_miss(make_database):
+    """numeric without a scale keeps 1.0 and 1.00 apart, citext and a nondeterministic collation
+    keep the case: a change of those is a change (compared by text), counted and written."""
+    from syncd.dialects import get
+    from syncd.engines import make_engine
+    from syncd.target import Target
+
+    engine = make_engine(sa.make_url(make_database("postgresql")))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS citext")
+            conn.exec_driver_sql("CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', "
+                                 "deterministic = false)")
+            conn.exec_driver_sql("CREATE TABLE t (id int PRIMARY KEY, n numeric, p numeric(6, 2), c citext, "
+                                 "v varchar(20) COLLATE ci, stamp text)")
+        d = get("postgresql")
+        cols, kinds = ["id", "n", "p", "c", "v", "stamp"], ["int", "decimal", "decimal", "text", "str", "text"]
+        tgt = Target(engine, d)
+        up = d.upsert(engine.dialect, "t", None, cols, ["id"], cols[1:], cols[1:5], kinds)
+        with engine.connect() as conn:
+            up = d.prepare(conn, up)
+
+        def write(rows):
+            return tgt.write(up, rows, kinds)
+
+        def stored():
+            with engine.connect() as conn:
+                return [tuple(str(v) for v in row) for row in conn.exec_driver_sql(
+                    "SELECT id, n, p, c, v FROM t ORDER BY id")]
+        one = Decimal("1.0")
+        assert write([(i, one, Decimal("1.5"), "Abc", "Xy", "s1") for i in (1, 2, 3, 4)]) == Written(4, 0, 0)
+        assert write([(1, Decimal("1.00"), Decimal("1.5"), "Abc", "Xy", "s2"),     # numeric: 1.0 -> 1.00
+                      (2, one, Decimal("1.50"), "Abc", "Xy", "s2"),                # numeric(6, 2): same value
+                      (3, one, Decimal("1.5"), "abc", "Xy", "s2"),                 # citext: case only
+                      (4, one, Decimal("1.5"), "Abc", "XY", "s2")]) == Written(0, 3, 1)
+        assert stored() == [("1", "1.00", "1.50", "Abc", "Xy"), ("2", "1.0", "1.50", "Abc", "Xy"),
+                            ("3", "1.0", "1.50", "abc", "Xy"), ("4", "1.0", "1.50", "Abc", "XY")]
+        # the same values again: unchanged
+        assert write([(3, one, Decimal("1.5"), "abc", "Xy", "s3")]) == Written(0, 0, 1)
+    finally:
+        engine.dispose()

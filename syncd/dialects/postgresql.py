@@ -189,23 +189,29 @@ class PostgreSQLDialect(Dialect):
 
     def _conflict(self, conn: sa.Connection, upsert: Upsert, target: str) -> str:
         """``ON CONFLICT (key) DO UPDATE SET ... WHERE`` a compared column IS DISTINCT FROM the value
-        sent: an unchanged row is not written. A column whose type has no equality operator (json,
-        xml, ...) is compared by its text."""
+        sent: an unchanged row is not written. Compared by their text (in the C collation): a
+        column whose type has no equality operator (json, xml, ...), one whose equality misses a
+        change the column would keep (numeric without a scale: 1.0 = 1.00; citext and a
+        nondeterministic collation: a change of case)."""
         q = conn.dialect.identifier_preparer.quote
         if not upsert.update or not upsert.compare:
             return f"ON CONFLICT ({', '.join(q(k) for k in upsert.key)}) DO NOTHING"
         try:
-            no_equality = {str(name) for (name,) in conn.execute(sa.text(
-                "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = CAST(:target AS regclass) "
-                "AND a.attnum > 0 AND NOT a.attisdropped AND NOT EXISTS (SELECT 1 FROM pg_operator o "
-                "WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid)"),
+            by_text = {str(name) for (name,) in conn.execute(sa.text(
+                "SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+                "WHERE a.attrelid = CAST(:target AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
+                "AND (NOT EXISTS (SELECT 1 FROM pg_operator o "
+                "WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid) "
+                "OR (a.atttypid = 1700 AND a.atttypmod = -1) OR t.typname = 'citext' "
+                "OR NOT COALESCE(c.collisdeterministic, true))"),
                 {"target": target})}
         except sa.exc.DBAPIError:
-            no_equality = set()
+            by_text = set()
         conn.rollback()
 
         def value(side: str, c: str) -> str:
-            return f"CAST({side}.{q(c)} AS text)" if c in no_equality else f"{side}.{q(c)}"
+            return f'(CAST({side}.{q(c)} AS text) COLLATE "C")' if c in by_text else f"{side}.{q(c)}"
         changed = " OR ".join(f"{value('t', c)} IS DISTINCT FROM {value('excluded', c)}" for c in upsert.compare)
         sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in upsert.update)
         return f"ON CONFLICT ({', '.join(q(k) for k in upsert.key)}) DO UPDATE SET {sets} WHERE {changed}"
