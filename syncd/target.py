@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from syncd import plan
 from syncd.dialects import Dialect
-from syncd.dialects.base import KeyForm, Upsert, Written
+from syncd.dialects.base import KeyForm, Upsert, Written, is_fixed_length
 from syncd.digest import DigestPlan, Digests, RowHasher, fine_bucket, piece_function
 from syncd.errors import MappingError, Problem
 from syncd.i18n import _
@@ -96,9 +96,10 @@ class Target:
         row whose other update columns hold the values sent is left as it is (``update: false``
         columns are never updated)."""
         compare = [c for c in update if mapping.columns[c].value is None] if update else []
-        upsert = self.dialect.upsert(self.engine.dialect, mapping.target.table,
-                                     self.schema_of(mapping.target.schema_), columns, mapping.target.key, update,
-                                     compare, kinds)
+        schema = self.schema_of(mapping.target.schema_)
+        types = self.column_types(mapping.target.table, schema)
+        upsert = self.dialect.upsert(self.engine.dialect, mapping.target.table, schema, columns, mapping.target.key,
+                                     update, compare, kinds, [c for c in columns if is_fixed_length(types.get(c))])
         with self.engine.connect() as conn:
             return self.dialect.prepare(conn, upsert)
 

@@ -215,3 +215,35 @@ def test_a_full_copy_from_sqlite_reads_in_key_order_without_the_cursor_index(tmp
             assert rows == conn.execute(plain).all() and len(rows) > 1000
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["oracle", "dm"])
+def test_a_char_column_is_compared_without_its_padding(name):
+    # A CHAR(n) column holds 'ab  ' for 'ab'; the value sent is a VARCHAR2 bind: compared as
+    # they are, every row would count as changed. RTRIM on both sides, for fixed-length columns only.
+    d = dialects.get(name)
+    upsert = d.upsert(d.sqlalchemy_dialect() if name == "dm" else oracle.dialect(), "t", None,
+                      ["id", "code", "name"], ["id"], ["code", "name"], None, ["int", "str", "str"], ["code"])
+    where = upsert.sql.split(" WHERE ")[1].split(" WHEN NOT MATCHED ")[0]
+    assert where == (d.changed_sql("RTRIM(t.code)", "RTRIM(s.code)", "str") + " OR " +
+                     d.changed_sql("t.name", "s.name", "str"))
+    condition = d.changed_sql("o", "n", "str", fixed=True)
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        for old, new, changed in [("ab  ", "ab", 0), ("ab  ", "ab ", 0), ("ab  ", "ac", 1), (" ab", "ab", 1),
+                                  (None, "ab", 1), ("ab  ", None, 1), (None, None, 0)]:
+            found = conn.execute(sa.text(f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END "
+                                         "FROM (SELECT :o AS o, :n AS n)"), {"o": old, "n": new}).scalar()
+            assert found == changed, (old, new)
+
+
+def test_fixed_length_columns_as_reflected():
+    from syncd.dialects.base import is_fixed_length
+
+    engine = sa.create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (a CHAR(4), b NCHAR(4), c VARCHAR(4), d NVARCHAR(4), e TEXT, f INT)")
+    types = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("t")}
+    assert [n for n, t in types.items() if is_fixed_length(t)] == ["a", "b"]
+    assert is_fixed_length(oracle.NCHAR(4)) and is_fixed_length(postgresql.CHAR(4))
+    assert not is_fixed_length(oracle.VARCHAR2(4)) and not is_fixed_length(oracle.NVARCHAR2(4))

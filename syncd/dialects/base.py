@@ -278,13 +278,13 @@ class Dialect:
         ref = self.quote(sa_dialect, table)
         return f"{self.quote(sa_dialect, schema)}.{ref}" if schema else ref
 
-    def changed_sql(self, old: str, new: str, kind: str | None = None) -> str:
+    def changed_sql(self, old: str, new: str, kind: str | None = None, *, fixed: bool = False) -> str:
         """SQL true when ``old`` and ``new`` differ, NULL counting as a value (NULL-safe)."""
         return f"{old} IS DISTINCT FROM {new}"
 
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
-                   kinds: Sequence[str] = ()) -> str:
+                   kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:
         """``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE`` a compared column differs (SQLite,
         PostgreSQL): an existing row that already holds the values sent is not written."""
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
@@ -304,14 +304,15 @@ class Dialect:
 
     def upsert(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
-               kinds: Sequence[str] = ()) -> Upsert:
+               kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> Upsert:
         """``compare``: the update columns whose difference makes a row changed (None: all of them).
-        With none to compare, an existing row is never changed: the upsert only inserts."""
+        With none to compare, an existing row is never changed: the upsert only inserts. ``fixed``:
+        the CHAR(n) / NCHAR(n) columns (blank-padded)."""
         compared = tuple(update) if compare is None else tuple(c for c in update if c in set(compare))
         if not compared:
             update = ()
         return Upsert(table, schema, tuple(columns), tuple(key), tuple(update),
-                      self.upsert_sql(sa_dialect, table, schema, columns, key, update, compared, kinds),
+                      self.upsert_sql(sa_dialect, table, schema, columns, key, update, compared, kinds, fixed),
                       compare=compared, existing_sql=self._existing_sql(sa_dialect, table, schema, key))
 
     def _existing_sql(self, sa_dialect: SADialect, table: str, schema: str | None,

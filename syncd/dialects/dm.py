@@ -57,17 +57,19 @@ class DMDialect(Dialect):
 
         return sa.make_url("dm+dmPython://").get_dialect()()
 
-    def changed_sql(self, old: str, new: str, kind: str | None = None) -> str:
+    def changed_sql(self, old: str, new: str, kind: str | None = None, *, fixed: bool = False) -> str:
         if kind in ("text", "bytes"):
             # A CLOB or BLOB is not compared (whether DM8 compares LOBs with <>, or has
             # DBMS_LOB.COMPARE, is not verified): one that is not NULL on both sides counts as
             # changed, so a change in it is never missed; such rows are written again.
             return f"({old} IS NOT NULL OR {new} IS NOT NULL)"
+        if fixed:   # CHAR(n): blank-padded, the value sent a VARCHAR bind (as on Oracle)
+            old, new = f"RTRIM({old})", f"RTRIM({new})"
         return f"({old} <> {new} OR ({old} IS NULL AND {new} IS NOT NULL) OR ({old} IS NOT NULL AND {new} IS NULL))"
 
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
-                   kinds: Sequence[str] = ()) -> str:
+                   kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:
         """``MERGE INTO`` as Oracle writes it, which DM8 takes as it is; a matched row is updated
         only when a compared column differs (NULL-safe)."""
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
@@ -80,7 +82,8 @@ class DMDialect(Dialect):
         compare = list(update if compare is None else compare)
         if update and compare:
             kind_of = dict(zip(columns, kinds, strict=False))
-            changed = " OR ".join(self.changed_sql(f"t.{q(c)}", f"s.{q(c)}", kind_of.get(c)) for c in compare)
+            changed = " OR ".join(self.changed_sql(f"t.{q(c)}", f"s.{q(c)}", kind_of.get(c), fixed=c in fixed)
+                                  for c in compare)
             sql += (" WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{q(c)} = s.{q(c)}" for c in update) +
                     f" WHERE {changed}")
         return sql + f" WHEN NOT MATCHED THEN INSERT ({insert_cols}) VALUES ({insert_vals})"

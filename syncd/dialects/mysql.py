@@ -108,7 +108,7 @@ class MySQLDialect(Dialect):
 
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
-                   kinds: Sequence[str] = ()) -> str:
+                   kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:
         # PyMySQL turns an executemany of exactly this shape into multi-row INSERTs.
         #
         # An existing row whose compared columns already hold the values sent is left alone: the

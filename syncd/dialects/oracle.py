@@ -194,16 +194,21 @@ class OracleDialect(Dialect):
     transient_codes = frozenset({60, 54, 3113, 3114, 3135, 12170, 12514, 12537, 12541, 12545, 12547, 25408})
     transient_words = ("dpy-4011", "dpy-6005", "dpy-4024", "not connected", "connection was closed")
 
-    def changed_sql(self, old: str, new: str, kind: str | None = None) -> str:
+    def changed_sql(self, old: str, new: str, kind: str | None = None, *, fixed: bool = False) -> str:
         # Oracle has no IS DISTINCT FROM (before 23ai): NULL counts as a value by hand. A CLOB or
         # BLOB (text and bytes columns) cannot be compared with <>: DBMS_LOB.COMPARE (NULL when
         # either side is NULL, which the other two tests cover).
+        # A CHAR(n) column holds its value padded with blanks, while the value sent is a VARCHAR2
+        # bind, compared without padding: both without their trailing blanks (RTRIM of blanks
+        # alone is NULL, as an empty VARCHAR2 is).
+        if fixed:
+            old, new = f"RTRIM({old})", f"RTRIM({new})"
         differ = f"DBMS_LOB.COMPARE({old}, {new}) <> 0" if kind in ("text", "bytes") else f"{old} <> {new}"
         return f"({differ} OR ({old} IS NULL AND {new} IS NOT NULL) OR ({old} IS NOT NULL AND {new} IS NULL))"
 
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
-                   kinds: Sequence[str] = ()) -> str:
+                   kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
         marks = self.placeholders(sa_dialect, len(columns))
         using = ", ".join(f"{m} AS {q(c)}" for m, c in zip(marks, columns, strict=False))
@@ -216,7 +221,8 @@ class OracleDialect(Dialect):
             # a matched row is updated only when a compared column differs: MERGE counts (and
             # writes) no other
             kind_of = dict(zip(columns, kinds, strict=False))
-            changed = " OR ".join(self.changed_sql(f"t.{q(c)}", f"s.{q(c)}", kind_of.get(c)) for c in compare)
+            changed = " OR ".join(self.changed_sql(f"t.{q(c)}", f"s.{q(c)}", kind_of.get(c), fixed=c in fixed)
+                                  for c in compare)
             sql += (" WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{q(c)} = s.{q(c)}" for c in update) +
                     f" WHERE {changed}")
         return sql + f" WHEN NOT MATCHED THEN INSERT ({insert_cols}) VALUES ({insert_vals})"

@@ -77,7 +77,7 @@ class SQLiteDialect(Dialect):
         adapt = _adapter(tuple(kinds))
         cursor.executemany(sql, rows if adapt is None else adapt(rows))
 
-    def changed_sql(self, old: str, new: str, kind: str | None = None) -> str:
+    def changed_sql(self, old: str, new: str, kind: str | None = None, *, fixed: bool = False) -> str:
         # IS DISTINCT FROM only from SQLite 3.39; IS NOT is the same test in every version
         return f"{old} IS NOT {new}"
 
