@@ -474,19 +474,19 @@ class Reconciler:
         batch = MappedBatch([item[2] for item in queue], [item[3] for item in queue], [],
                             [item[4] for item in queue])
         batch = self.parents.apply(batch)
-        self.target.write(self.upsert, batch.rows, self.mapper.kinds)
+        written = self.target.write(self.upsert, batch.rows, self.mapper.kinds)
         faults.crash_point("repair")
         healed = [k for k in batch.keys if k in self.pending]
         counts = self.result.counts
-        counts.rows_written += len(batch.rows)
+        counts.tally(written)
         counts.rows_rejected += len(batch.rejects)
         counts.rejects_resolved += len(healed)
         self.result.resent += len(batch.rows)
-        written = {self.mapper.target_key(row) for row in batch.rows}
+        sent = {self.mapper.target_key(row) for row in batch.rows}
         repaired: dict[str, list[str]] = {}
         for kind, _bits, values, _source_key, _source_row in queue:
             key = self.mapper.target_key(values)
-            if key in written:
+            if key in sent:
                 repaired.setdefault(self._kind_of.get(key, kind), []).append(_key_text(key))
         self.state.checkpoint(self.mapping.name, None, batch.rejects, healed, self.run_id,
                               detail={"reconcile": "re-sent", "keys": repaired})
@@ -577,10 +577,10 @@ class Reconciler:
             marked.append(tuple(values))
             self._found(DELETED, self.mapper.target_key(tuple(values)),
                         reason="not in the source: marked deleted (on_source_delete)")
-        self.target.write(self.upsert, marked, kinds)
+        written = self.target.write(self.upsert, marked, kinds)
         faults.crash_point("repair")
         self.result.marked += len(marked)
-        self.result.counts.rows_written += len(marked)
+        self.result.counts.tally(written)
         self.state.checkpoint(self.mapping.name, None, [], [], self.run_id, detail={
             "reconcile": "marked deleted", "keys": {DELETED: [_key_text(self.mapper.target_key(r)) for r in marked]}})
         self._paced(len(marked))
@@ -590,8 +590,7 @@ class Reconciler:
         faults.crash_point("repair")
         for key in keys:
             self._found(DELETED, key, reason="not in the source: deleted (on_source_delete: delete)")
-        self.result.deleted += done
-        self.result.counts.rows_written += done
+        self.result.deleted += done       # not "written" (inserted or updated): the run record's window says it
         self.state.checkpoint(self.mapping.name, None, [], [], self.run_id, detail={
             "reconcile": "deleted", "keys": {DELETED: [_key_text(k) for k in keys]}})
         self._paced(done)

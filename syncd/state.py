@@ -50,6 +50,7 @@ from loguru import logger
 
 from syncd import __version__, audit, dialects, files
 from syncd.config import Config
+from syncd.dialects.base import Written
 from syncd.errors import FatalSyncError, SyncdError, TransientSyncError
 from syncd.i18n import N_, _
 from syncd.mapping import TableMapping
@@ -388,6 +389,14 @@ class RunCounts:
     updated: int | None = None
     unchanged: int | None = None
     rows_truncated: int = 0
+
+    def tally(self, written: Written) -> None:
+        """Add what a write did: rows written are the inserted and the updated (an unchanged row is
+        sent but not written), in a run and in a repair alike."""
+        self.inserted = (self.inserted or 0) + written.inserted
+        self.updated = (self.updated or 0) + written.updated
+        self.unchanged = (self.unchanged or 0) + written.unchanged
+        self.rows_written += written.inserted + written.updated
 
 
 #: (name in a checkpoint's journal record, RunCounts field): the counts a batch record carries

@@ -640,11 +640,7 @@ class MappingRun:
 
     def _tally(self, written: Written) -> None:
         """Add what a write did to the run's counts: rows written are the inserted and the updated."""
-        counts = self.result.counts
-        counts.inserted = (counts.inserted or 0) + written.inserted
-        counts.updated = (counts.updated or 0) + written.updated
-        counts.unchanged = (counts.unchanged or 0) + written.unchanged
-        counts.rows_written += written.inserted + written.updated
+        self.result.counts.tally(written)
 
     def _write_rows(self, mapped: MappedBatch) -> dict[int, str]:
         """Write the batch; when the target refuses it for what a row holds (a value out of range, a

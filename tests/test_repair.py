@@ -86,6 +86,10 @@ def test_repair_finds_and_fixes_what_incremental_runs_miss(scenario):
     [record] = commands.history(s.project(), limit=1)
     assert record["mode"] == "reconcile" and record["status"] == "ok"
     assert (record["rows_read"], record["rows_written"], record["rows_rejected"]) == (31, 3, 1)
+    # what the write did, told apart as a run tells it: 3 missing inserted, 4 and 5 updated
+    [audited] = commands.history_records(s.project(), limit=1)
+    assert (audited["inserted"], audited["updated"], audited["unchanged"], audited["written"]) == (1, 2, 0, 3)
+    assert (fixed.counts.inserted, fixed.counts.updated, fixed.counts.unchanged) == (1, 2, 0)
     assert "1 missing, 1 different, 1 back-dated, 1 waiting, 1 extra, 1 stale" in record["window"]
     journal = [r for r in commands.audit_list(s.project(), mapping="record") if r.get("run_id") == record["run_id"]]
     assert [r["kind"] for r in journal][0] == audit.RUN_START and journal[-1]["kind"] == audit.RUN_END
@@ -111,6 +115,7 @@ def test_on_source_delete_set_marks_the_row_deleted_through_the_upsert(scenario)
     s.update([12], del_flag="1")                                                     # or filtered out by 'where'
     [done] = commands.repair(s.project(), now=s.now().astimezone())
     assert kinds(done) == {"deleted": {"2", "9", "12"}} and done.marked == 3
+    assert (done.counts.inserted, done.counts.updated, done.counts.unchanged, done.counts.rows_written) == (0, 3, 0, 3)
     [marked] = [r for r in commands.audit_list(s.project(), mapping="record", kinds=[audit.CHECKPOINT])
                 if (r.get("detail") or {}).get("reconcile") == "marked deleted"]
     assert sorted(marked["detail"]["keys"]["deleted"]) == ["12", "2", "9"]
@@ -135,6 +140,7 @@ def test_on_source_delete_delete_deletes_by_key(scenario):
         conn.execute(sa.delete(src_record).where(src_record.c.id.in_([4, 5])))
     [done] = commands.repair(s.project())
     assert kinds(done) == {"deleted": {"4", "5"}} and done.deleted == 2
+    assert done.counts.rows_written == 0 and "2 deleted" in done.describe()     # deleted, not written
     assert s.target_ids() == sorted(str(i) for i in range(1, 16) if i not in (4, 5))
     # report (the default) would have left them: compare only
     [again] = commands.repair(s.project(), repair=False)
