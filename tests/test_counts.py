@@ -249,3 +249,42 @@ def test_postgresql_writes_a_change_its_equality_would_miss(make_database):
         assert write([(3, one, Decimal("1.5"), "abc", "Xy", "s3")]) == Written(0, 0, 1)
     finally:
         engine.dispose()
+
+
+def test_sqlite_counts_existing_keys_inside_the_upserts_transaction(tmp_path):
+    """Between the count of existing keys and the upsert another writer must not get in: on SQLite
+    the count runs after BEGIN IMMEDIATE, holding the write lock."""
+    import sqlite3
+
+    from syncd.dialects.sqlite import SQLiteDialect
+    from syncd.engines import make_engine
+    from syncd.target import Target
+
+    path = tmp_path / "fep.db"
+    engine = make_engine(sa.make_url(f"sqlite:///{path}"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1, 1)")
+    seen = []
+
+    class Watching(SQLiteDialect):
+        def count_existing(self, cursor, upsert, rows, kinds):
+            found = super().count_existing(cursor, upsert, rows, kinds)
+            other = sqlite3.connect(path, timeout=0)
+            try:
+                other.execute("INSERT INTO t VALUES (2, 2)")       # what a second writer would do here
+                other.commit()
+                seen.append("got in")
+            except sqlite3.OperationalError as exc:
+                seen.append(str(exc))
+            finally:
+                other.close()
+            return found
+
+    d = Watching()
+    up = d.upsert(engine.dialect, "t", None, ["id", "v"], ["id"], ["v"], None, ["int", "int"])
+    assert Target(engine, d).write(up, [(1, 10), (2, 20)], ["int", "int"]) == Written(1, 1, 0)
+    assert seen == ["database is locked"]
+    with engine.connect() as conn:
+        assert list(conn.exec_driver_sql("SELECT id, v FROM t ORDER BY id")) == [(1, 10), (2, 20)]
+    engine.dispose()

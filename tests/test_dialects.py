@@ -247,3 +247,44 @@ def test_fixed_length_columns_as_reflected():
     assert [n for n, t in types.items() if is_fixed_length(t)] == ["a", "b"]
     assert is_fixed_length(oracle.NCHAR(4)) and is_fixed_length(postgresql.CHAR(4))
     assert not is_fixed_length(oracle.VARCHAR2(4)) and not is_fixed_length(oracle.NVARCHAR2(4))
+
+
+def test_existing_keys_are_counted_in_large_chunks_within_oracles_in_list_limit():
+    d = dialects.get("oracle")
+    assert d.existing_chunk(1) == 10_000 and d.existing_chunk(2) == 5_000
+    one = d.upsert(oracle.dialect(), "t", None, ["id", "v"], ["id"], ["v"]).existing_sql
+    assert one is not None
+    sql = one(2500)
+    lists = sql.split(" WHERE ")[1]
+    assert lists.startswith("(id IN (:1, ") and lists.count("id IN (") == 3 and lists.count(" OR ") == 2
+    assert all(part.count(":") <= 1000 for part in lists.split(" OR "))
+    assert ":2500)" in lists and ":2501" not in lists
+    two = d.upsert(oracle.dialect(), "t", None, ["a", "b", "v"], ["a", "b"], ["v"]).existing_sql
+    assert two is not None
+    assert two(2).endswith("WHERE (a, b) IN ((:1, :2), (:3, :4))")
+    assert two(1500).split(" WHERE ")[1].count("(a, b) IN (") == 2
+    # elsewhere: within SQLite's 999 host parameters, one list
+    s = dialects.get("sqlite")
+    assert s.existing_chunk(1) == 500 and s.existing_chunk(2) == 250
+    plain = s.upsert(sqlite.dialect(), "t", None, ["id", "v"], ["id"], ["v"]).existing_sql
+    assert plain is not None and plain(3).endswith("WHERE id IN (?, ?, ?)")
+
+
+@pytest.mark.parametrize("key", [["id"], ["id", "part"]])
+def test_the_existing_key_lists_count_right_on_a_database(key):
+    # the OR-ed lists and the row values, run: SQLite takes both shapes as Oracle writes them
+    d = dialects.get("oracle")
+    engine = sa.create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INT, part INT, v INT, PRIMARY KEY (id, part))")
+        conn.exec_driver_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+                             "INSERT INTO t SELECT i, 0, i FROM n")
+    sql = d.upsert(oracle.dialect(), "t", None, [*key, "v"], key, ["v"]).existing_sql
+    assert sql is not None
+    keys = [(i, 0)[:len(key)] for i in range(2001, 4501)]      # 1000 of them exist
+    text = sql(len(keys))
+    for n in range(len(keys) * len(key), 0, -1):
+        text = text.replace(f":{n}", f":p{n}")
+    with engine.connect() as conn:
+        found = conn.execute(sa.text(text), {f"p{i + 1}": v for i, v in enumerate(x for k in keys for x in k)}).scalar()
+    assert found == 1000

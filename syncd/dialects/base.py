@@ -75,8 +75,6 @@ def is_fixed_length(sa_type: Any) -> bool:
     return isinstance(sa_type, (sa.CHAR, sa.NCHAR)) and not isinstance(sa_type, (sa.VARCHAR, sa.NVARCHAR))
 
 
-#: keys per ``SELECT COUNT(*) ... WHERE key IN (...)`` (Oracle allows 1000 values in a list)
-EXISTING_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -315,18 +313,39 @@ class Dialect:
                       self.upsert_sql(sa_dialect, table, schema, columns, key, update, compared, kinds, fixed),
                       compare=compared, existing_sql=self._existing_sql(sa_dialect, table, schema, key))
 
+    #: bound values per ``SELECT COUNT(*)`` of existing keys (keys x key columns): within the 999
+    #: host parameters of SQLite before 3.32
+    existing_binds = 500
+    #: how many values (or rows of values) one ``IN (...)`` list may hold; None: any number.
+    #: With a limit, a chunk's keys go in several lists, OR-ed.
+    in_list_limit: int | None = None
+
+    def existing_chunk(self, key_columns: int) -> int:
+        """Keys per ``SELECT COUNT(*)`` of the keys a batch's target holds."""
+        return max(1, self.existing_binds // max(1, key_columns))
+
     def _existing_sql(self, sa_dialect: SADialect, table: str, schema: str | None,
                       key: Sequence[str]) -> Callable[[int], str]:
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
         head = f"SELECT COUNT(*) FROM {self.table_ref(sa_dialect, table, schema)} WHERE "
+        limit = self.in_list_limit
 
         @functools.lru_cache(maxsize=8)
         def sql(keys: int) -> str:
-            marks = iter(self.placeholders(sa_dialect, keys * len(key)))
+            marks = self.placeholders(sa_dialect, keys * len(key))
             if len(key) == 1:
-                return head + f"{q(key[0])} IN ({', '.join(marks)})"
-            return head + " OR ".join("(" + " AND ".join(f"{q(k)} = {next(marks)}" for k in key) + ")"
-                                      for _ in range(keys))
+                values = marks
+                column = q(key[0])
+            elif limit is not None:      # a row value IN a list of rows (Oracle)
+                values = ["(" + ", ".join(marks[i:i + len(key)]) + ")" for i in range(0, len(marks), len(key))]
+                column = "(" + ", ".join(q(k) for k in key) + ")"
+            else:
+                row = iter(marks)
+                return head + " OR ".join("(" + " AND ".join(f"{q(k)} = {next(row)}" for k in key) + ")"
+                                          for _ in range(keys))
+            step = limit or len(values)
+            lists = [f"{column} IN ({', '.join(values[i:i + step])})" for i in range(0, len(values), step)]
+            return head + (lists[0] if len(lists) == 1 else "(" + " OR ".join(lists) + ")")
         return sql
 
     def prepare(self, conn: sa.Connection, upsert: Upsert) -> Upsert:
@@ -349,8 +368,9 @@ class Dialect:
         at = [upsert.columns.index(k) for k in upsert.key]
         key_kinds = [kinds[i] for i in at] if kinds else []
         found = 0
-        for start in range(0, len(rows), EXISTING_CHUNK):
-            part = rows[start:start + EXISTING_CHUNK]
+        chunk = self.existing_chunk(len(at))
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
             values = [v for row in self.bind_keys([tuple(row[i] for i in at) for row in part], key_kinds) for v in row]
             cursor.execute(upsert.existing_sql(len(part)), values)
             found += int(cursor.fetchone()[0])

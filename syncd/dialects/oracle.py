@@ -194,6 +194,12 @@ class OracleDialect(Dialect):
     transient_codes = frozenset({60, 54, 3113, 3114, 3135, 12170, 12514, 12537, 12541, 12545, 12547, 25408})
     transient_words = ("dpy-4011", "dpy-6005", "dpy-4024", "not connected", "connection was closed")
 
+    # Existing keys counted 10 000 at a time (two round trips for a batch of 20 000 rows): an IN
+    # list holds at most 1000 values (ORA-01795), so several lists, OR-ed; a statement at most
+    # 65 535 bound values.
+    existing_binds = 10_000
+    in_list_limit = 1000
+
     def changed_sql(self, old: str, new: str, kind: str | None = None, *, fixed: bool = False) -> str:
         # Oracle has no IS DISTINCT FROM (before 23ai): NULL counts as a value by hand. A CLOB or
         # BLOB (text and bytes columns) cannot be compared with <>: DBMS_LOB.COMPARE (NULL when

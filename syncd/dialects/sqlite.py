@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syncd.dialects.base import Dialect, KeyForm
+from syncd.dialects.base import Dialect, KeyForm, Upsert, Written
 
 
 class SQLiteDialect(Dialect):
@@ -70,6 +70,14 @@ class SQLiteDialect(Dialect):
                 dbapi_connection.execute(pragma).fetchall()
             except sqlite3.Error:
                 return
+
+    def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
+        # pysqlite begins a transaction only before the INSERT: the count of existing keys before
+        # it would read outside, and another writer could add a key in between. BEGIN IMMEDIATE
+        # (as the state store does) takes the write lock first: count and upsert are one transaction.
+        if not cursor.connection.in_transaction:
+            cursor.execute("BEGIN IMMEDIATE")
+        return super().write(cursor, upsert, rows, kinds)
 
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         # The sqlite3 module has no adapters for Decimal (and deprecates those for datetime):
