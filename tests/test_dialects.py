@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
+import re
+
 import pymysql
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, oracle, postgresql, sqlite
 
 from syncd import dialects
+from syncd.dialects.base import Written
 from syncd.errors import FatalSyncError
 
 COLUMNS = ["id", "name", "level", "remark"]
 
 
-def _oracle_changed(a: str, b: str) -> str:
-    return f"({a} <> {b} OR ({a} IS NULL AND {b} IS NOT NULL) OR ({a} IS NOT NULL AND {b} IS NULL))"
+def _holds(condition: str, old: dict, new: dict, functions: dict | None = None) -> bool:
+    """Evaluate a MERGE's WHERE ``condition`` on SQLite: ``t`` the target's row, ``s`` the values sent.
+    The condition is plain SQL (NULL logic alike in every database)."""
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        for name, fn in (functions or {}).items():
+            conn.connection.dbapi_connection.create_function(name, 2, fn)
+        t = ", ".join(f':t_{c} AS "{c}"' for c in old)
+        src = ", ".join(f':s_{c} AS "{c}"' for c in new)
+        found = conn.execute(sa.text(f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END FROM (SELECT {t}) t, "
+                                     f"(SELECT {src}) s"),
+                             {**{f"t_{c}": v for c, v in old.items()}, **{f"s_{c}": v for c, v in new.items()}})
+        return bool(found.scalar())
+
+
+def _merge_parts(sql: str) -> tuple[str, str, str, str]:
+    """(USING ... ON, SET list, WHERE condition, WHEN NOT MATCHED part) of a MERGE."""
+    head, rest = sql.split(" WHEN MATCHED THEN UPDATE SET ")
+    matched, insert = rest.split(" WHEN NOT MATCHED THEN ")
+    sets, where = matched.split(" WHERE ", 1)
+    return head, sets, where, insert
 
 
 def test_oracle_merge_uses_numbered_binds_and_updates_only_changed_rows():
     sql = dialects.get("oracle").upsert_sql(oracle.dialect(), "dp_check_record", "fep", COLUMNS, ["id"],
                                             ["name", "level", "remark"])
-    changed = " OR ".join(_oracle_changed(f"t.{c}", f"s.{c}") for c in ("name", '"level"', "remark"))
-    assert sql == (
-        'MERGE INTO fep.dp_check_record t USING (SELECT :1 AS id, :2 AS name, :3 AS "level", :4 AS remark FROM dual) s '
-        'ON (t.id = s.id) WHEN MATCHED THEN UPDATE SET t.name = s.name, t."level" = s."level", t.remark = s.remark '
-        f'WHERE {changed} '
-        'WHEN NOT MATCHED THEN INSERT (id, name, "level", remark) VALUES (s.id, s.name, s."level", s.remark)')
+    head, sets, where, insert = _merge_parts(sql)
+    assert head.startswith("MERGE INTO fep.dp_check_record t USING (SELECT ") and head.endswith(
+        "FROM dual) s ON (t.id = s.id)")
+    # python-oracledb binds by position: :1 .. :n, in the order of the columns; LEVEL is reserved
+    assert re.findall(r":(\d+) AS (\S+?)[,) ]", head) == [("1", "id"), ("2", "name"), ("3", '"level"'),
+                                                          ("4", "remark")]
+    assert sets.split(", ") == ["t.name = s.name", 't."level" = s."level"', "t.remark = s.remark"]   # not the key
+    assert insert == 'INSERT (id, name, "level", remark) VALUES (s.id, s.name, s."level", s.remark)'
+    row = {"name": "a", "level": 1, "remark": None}
+    assert not _holds(where, row, dict(row))                          # the same values, NULL = NULL
+    for column, value in [("name", "b"), ("level", 2), ("remark", "x"), ("name", None)]:
+        assert _holds(where, row, {**row, column: value}), column     # any one differs, NULL-safe
 
 
 def test_oracle_merge_leaves_stamp_columns_out_of_the_comparison_and_compares_lobs_with_dbms_lob():
@@ -34,14 +62,18 @@ def test_oracle_merge_leaves_stamp_columns_out_of_the_comparison_and_compares_lo
     upsert = dialects.get("oracle").upsert(oracle.dialect(), "t", None, ["id", "name", "body", "sync_time"], ["id"],
                                            ["name", "body", "sync_time"], ["name", "body"],
                                            ["int", "str", "text", "datetime"])
-    matched = upsert.sql.split(" WHEN MATCHED THEN ")[1].split(" WHEN NOT MATCHED ")[0]
-    sets, where = matched.split(" WHERE ")
-    assert sets == "UPDATE SET t.name = s.name, t.body = s.body, t.sync_time = s.sync_time"
-    assert where == (_oracle_changed("t.name", "s.name") + " OR " +
-                     _oracle_changed("t.body", "s.body").replace("t.body <> s.body",
-                                                                 "DBMS_LOB.COMPARE(t.body, s.body) <> 0"))
-    assert "sync_time" not in where
+    _, sets, where, _ = _merge_parts(upsert.sql)
+    assert sets.split(", ") == ["t.name = s.name", "t.body = s.body", "t.sync_time = s.sync_time"]
+    assert "sync_time" not in where and "t.body <>" not in where and "DBMS_LOB.COMPARE(t.body, s.body)" in where
     assert upsert.compare == ("name", "body")
+    # evaluated with a stand-in for DBMS_LOB.COMPARE (0 when equal, NULL when either is NULL)
+    lob = {"lob_compare": lambda a, b: None if a is None or b is None else int(a != b)}
+    condition = where.replace("DBMS_LOB.COMPARE(", "lob_compare(")
+    row = {"name": "a", "body": "long text", "sync_time": "10:00"}
+    assert not _holds(condition, row, {**row, "sync_time": "11:00"}, lob)
+    assert _holds(condition, row, {**row, "body": "other text"}, lob)
+    assert _holds(condition, row, {**row, "body": None}, lob)
+    assert not _holds(condition, {**row, "body": None}, {**row, "body": None}, lob)
 
 
 @pytest.mark.parametrize(("old", "new", "changed"), [
@@ -88,30 +120,57 @@ def test_oracle_binds_text_and_binary_as_lobs():
 def test_mysql_upsert_is_the_shape_pymysql_batches_into_multirow_inserts():
     sql = dialects.get("mysql").upsert_sql(mysql.dialect(), "dp_check_record", None, COLUMNS, ["id"],
                                            ["name", "level", "remark"])
-    assert sql == ("INSERT INTO dp_check_record (id, name, level, remark) VALUES (%s, %s, %s, %s) "
-                   "ON DUPLICATE KEY UPDATE name = VALUES(name), level = VALUES(level), remark = VALUES(remark)")
     assert pymysql.cursors.RE_INSERT_VALUES.match(sql)
-
-
-def test_mysql_sets_stamp_columns_first_and_only_when_a_compared_column_differs():
-    # MySQL assigns left to right, each assignment seeing the columns set before it: the stamp
-    # (value: now) comes first, while the compared columns still hold the old values
     sql = dialects.get("mysql").upsert_sql(mysql.dialect(), "t", None, ["id", "name", "n", "sync_time"], ["id"],
                                            ["name", "sync_time", "n"], ["name", "n"], ["int", "str", "int", "datetime"])
-    assert sql.split(" ON DUPLICATE KEY UPDATE ")[1] == (
-        "sync_time = IF(CAST(name AS BINARY) <=> CAST(VALUES(name) AS BINARY) AND n <=> VALUES(n), sync_time, "
-        "VALUES(sync_time)), name = VALUES(name), n = VALUES(n)")
     assert pymysql.cursors.RE_INSERT_VALUES.match(sql)
 
 
-def test_mysql_quotes_reserved_words():
-    sql = dialects.get("mysql").upsert_sql(mysql.dialect(), "t", None, ["id", "order"], ["id"], ["order"])
-    assert "`order` = VALUES(`order`)" in sql
+@pytest.fixture
+def mariadb(make_database):
+    from syncd.engines import make_engine
+
+    engine = make_engine(sa.make_url(make_database("mariadb")))
+    yield engine
+    engine.dispose()
 
 
-def test_mysql_upsert_without_update_columns_keeps_the_row():
-    sql = dialects.get("mysql").upsert_sql(mysql.dialect(), "t", None, ["id", "a"], ["id"], [])
-    assert sql.endswith("ON DUPLICATE KEY UPDATE id = id")
+def _upsert_on(engine, rows, *args, kinds):
+    """Write ``rows`` with the MySQL upsert built from ``args`` on a real server; what it did, and the table."""
+    from syncd.target import Target
+
+    d = dialects.get("mysql")
+    upsert = d.upsert(engine.dialect, *args, kinds)
+    written = Target(engine, d).write(upsert, rows, kinds)
+    with engine.connect() as conn:
+        return written, [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {args[0]} ORDER BY id")]
+
+
+def test_mysql_upsert_on_a_server_writes_only_changed_rows_and_stamps_only_them(mariadb):
+    # The stamp (value: now) is set only when a compared column differs; text compares exactly
+    # (BINARY: case and trailing spaces count, whatever the collation); update: false (level) never.
+    with mariadb.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), `order` INT, level INT, "
+                             "sync_time VARCHAR(20)) COLLATE utf8mb4_general_ci")
+    args = ("t", None, ["id", "name", "order", "level", "sync_time"], ["id"], ["name", "sync_time", "order"],
+            ["name", "order"])
+    kinds = ["int", "str", "int", "int", "str"]
+    written, rows = _upsert_on(mariadb, [(1, "a", 1, 1, "s1"), (2, "b", 2, 1, "s1"), (3, "c", 3, 1, "s1"),
+                                         (4, "d", 4, 1, "s1")], *args, kinds=kinds)
+    assert written == Written(4, 0, 0)
+    written, rows = _upsert_on(mariadb, [(1, "a", 1, 9, "s2"),          # only the stamp and level: unchanged
+                                         (2, "B", 2, 9, "s2"),          # case only: changed
+                                         (3, "c ", 3, 9, "s2"),         # a trailing space: changed
+                                         (4, "d", 40, 9, "s2"),         # a reserved-word column: changed
+                                         (5, "e", 5, 9, "s2")], *args, kinds=kinds)
+    assert written == Written(1, 3, 1)
+    assert rows == [(1, "a", 1, 1, "s1"), (2, "B", 2, 1, "s2"), (3, "c ", 3, 1, "s2"), (4, "d", 40, 1, "s2"),
+                    (5, "e", 5, 9, "s2")]
+    # nothing to compare (only stamps to update): the upsert only inserts, an existing row stays
+    only_stamps = ("t", None, ["id", "name", "order", "level", "sync_time"], ["id"], ["sync_time"], [])
+    written, after = _upsert_on(mariadb, [(1, "z", 0, 0, "s3"), (6, "f", 6, 6, "s3")], *only_stamps, kinds=kinds)
+    assert written == Written(1, 0, 1)
+    assert after == [*rows, (6, "f", 6, 6, "s3")]
 
 
 def test_on_conflict_upsert_writes_only_changed_rows():
