@@ -1222,14 +1222,15 @@ class RowMapper:
         """The rows whose target key no other source key has, in this batch or written earlier in
         the run; the others are rejects (``rejects`` grows), all of them, as with two source rows
         of one key (syncd.keys)."""
-        compared = [self._compared_key(values) for values in rows]
+        compared = self._compared_keys(rows)
         written = self._written_keys
-        if len(set(compared)) == len(compared) and not written and not self._remember_all:
-            # the common case: no two alike, nothing from before to meet. Remember the keys the
-            # cast changed ('01' -> 1): a later batch may bring another source key cast alike.
-            for target_key, key, values, source in zip(compared, keys, rows, sources, strict=True):
-                if self._cast_changed(values, source):
-                    self._remember(target_key, key)
+        # the keys the cast changed ('01' -> 1) are remembered: a later batch may bring another
+        # source key cast alike; with a form (a collation ...) every key is
+        cast = set(range(len(rows))) if self._remember_all else self._cast_changed(rows, sources)
+        if len(set(compared)) == len(compared) and not written:
+            # the common case: no two alike, nothing from before to meet
+            for i in cast:
+                self._remember(compared[i], keys[i])
             return rows, keys, sources
         places: dict[Any, list[int]] = {}
         for i, target_key in enumerate(compared):
@@ -1253,16 +1254,31 @@ class RowMapper:
                     f"{self._because()}; this one is held back until the source has one row per target key"),
                     self.source_row(sources[i])))
                 held.add(i)
-            elif self._remember_all or self._cast_changed(rows[at[0]], sources[at[0]]):
+            elif at[0] in cast:
                 self._remember(target_key, keys[at[0]])
         if not held:
             return rows, keys, sources
         kept = [i for i in range(len(rows)) if i not in held]
         return [rows[i] for i in kept], [keys[i] for i in kept], [sources[i] for i in kept]
 
-    def _cast_changed(self, values: Sequence[Any], source: Sequence[Any]) -> bool:
-        """Whether the cast to the target's type changed a key value (of a copied key)."""
-        return any(type(values[j]) is not type(source[i]) or values[j] != source[i] for j, i in self._copied_from)
+    def _compared_keys(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """The target key of each mapped row as the target compares it: the value itself for a
+        one-column key (the common case, and cheap), else a tuple."""
+        if len(self._key_forms) == 1:
+            j, form = self._key_forms[0]
+            column = [values[j] for values in rows]
+            return column if form is None else [form(v) for v in column]
+        return [self._compared_key(values) for values in rows]
+
+    def _cast_changed(self, rows: Sequence[Sequence[Any]], sources: Sequence[Sequence[Any]]) -> set[int]:
+        """The rows (their places) whose key the cast to the target's type changed (a copied key)."""
+        changed: set[int] = set()
+        for j, i in self._copied_from:
+            mapped = [values[j] for values in rows]
+            read = [source[i] for source in sources]
+            if mapped != read:
+                changed.update(n for n, (a, b) in enumerate(zip(mapped, read, strict=True)) if a != b)
+        return changed
 
     def _remember(self, target_key: Any, key: tuple[Any, ...]) -> None:
         if len(self._written_keys) < MAX_REMEMBERED_KEYS:
