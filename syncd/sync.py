@@ -550,12 +550,21 @@ class MappingRun:
         """Map a batch: rows sharing a source key are held back as rejects, orphans too."""
         unique, duplicates = tracker.split(rows)
         before = self.mapper.truncated
-        mapped = self.parents.apply(self.mapper.map_batch(unique))
+        mapped = self.parents.apply(self._against_stored(self.mapper.map_batch(unique)))
         self.result.counts.rows_truncated += self.mapper.truncated - before
         if duplicates:
             mapped = replace(mapped, rejects=[*mapped.rejects, *(
                 Reject(d.key, None, d.reason, self.mapper.source_row(d.row)) for d in duplicates)])
         return mapped
+
+    def _against_stored(self, mapped: MappedBatch) -> MappedBatch:
+        """Hold back the rows whose target key the target holds as written from another source key
+        (when its key compares ignoring case, which it keeps: syncd/dialects, ``key_forms``)."""
+        if not mapped.rows or not self.mapper.checks_stored_keys:
+            return mapped
+        stored = self.target.existing(self.mapping.target.table, self.target.schema_of(self.mapping.target.schema_),
+                                      self.mapping.target.key, [self.mapper.target_key(r) for r in mapped.rows])
+        return self.mapper.against_stored(mapped, stored)
 
     def _watermark_after(self, rows: Sequence[Sequence[Any]], *,
                          checked: bool) -> tuple[Watermark | None, Watermark | None]:

@@ -23,7 +23,7 @@ import functools
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -1133,6 +1133,8 @@ class RowMapper:
         #: the target key as the target compares it: (position, its form's function or None)
         self._key_forms = [(positions[k], forms[k].normal if k in forms else None) for k in mapping.target.key]
         self._key_why = "; ".join(forms[k].why for k in mapping.target.key if k in forms)
+        self._key_kept = [(j, forms[k].kept if k in forms else None)
+                          for k, (j, _) in zip(mapping.target.key, self._key_forms, strict=True)]
         # A target key that is a plain copy of the whole source key is meant to hold one row per
         # source row: two source keys the target takes for one (after the cast to the column's
         # type, by its collation, or CHAR's padding) are both rejects, within a batch and across
@@ -1260,6 +1262,42 @@ class RowMapper:
             return rows, keys, sources
         kept = [i for i in range(len(rows)) if i not in held]
         return [rows[i] for i in kept], [keys[i] for i in kept], [sources[i] for i in kept]
+
+    @property
+    def checks_stored_keys(self) -> bool:
+        """Whether the target's stored keys can tell that another source key wrote a row this
+        mapping's key copies (a case-insensitive collation keeps the case it was written with)."""
+        return self._copied_key and any(kept is not None for _, kept in self._key_kept)
+
+    def against_stored(self, mapped: MappedBatch, stored: Iterable[tuple[Any, ...]]) -> MappedBatch:
+        """``mapped`` without the rows whose target key the target holds as written from another
+        source key (``stored``: the keys the target returned for the batch's, as it keeps them):
+        rejects, as two source keys of one target key in a run are."""
+        def kept(key: Sequence[Any]) -> tuple[Any, ...]:
+            return tuple(v if fn is None else fn(v) for v, (_, fn) in zip(key, self._key_kept, strict=True))
+
+        def form(key: Sequence[Any]) -> tuple[Any, ...]:
+            return tuple(v if fn is None else fn(v) for v, (_, fn) in zip(key, self._key_forms, strict=True))
+        held = {form(key): key for key in stored}
+        if not held:
+            return mapped
+        rows, keys, sources, rejects = [], [], [], list(mapped.rejects)
+        for values, key, source in zip(mapped.rows, mapped.keys, mapped.sources, strict=True):
+            sent = self.target_key(values)
+            there = held.get(form(sent))
+            if there is not None and kept(there) != kept(sent):
+                shown = ", ".join(f"{c}={v!r}" for c, v in zip(self.mapping.target.key, there, strict=True))
+                rejects.append(Reject(key, None, (
+                    f"key not unique in the target: it holds {shown}, written from another source key, and takes "
+                    f"target key {self._describe_target(values)} for the same{self._because()}; this row is held "
+                    "back until the source has one row per target key"), self.source_row(source)))
+                continue
+            rows.append(values)
+            keys.append(key)
+            sources.append(source)
+        if len(rows) == len(mapped.rows):
+            return mapped
+        return MappedBatch(rows, keys, rejects, sources, mapped.superseded)
 
     def _compared_keys(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
         """The target key of each mapped row as the target compares it: the value itself for a

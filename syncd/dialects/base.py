@@ -51,11 +51,16 @@ class KeyForm:
 
     normal: Callable[[Any], Any]
     why: str
+    #: what the target keeps of a value that ``normal`` loses (its case, accents): a stored key
+    #: that differs from the one sent in this form was written from another source key. None:
+    #: nothing (CHAR's padding is lost in storage too).
+    kept: Callable[[Any], Any] | None = None
 
 
-def text_form(*, pad: bool, case: bool, accents: bool, why: str) -> KeyForm | None:
+def text_form(*, pad: bool, case: bool, accents: bool, why: str, fixed: bool = False) -> KeyForm | None:
     """The form of a text key compared ignoring trailing spaces (``pad``: CHAR, a PAD SPACE
-    collation), case (``case``) and accents (``accents``: an accent-insensitive collation)."""
+    collation), case (``case``) and accents (``accents``: an accent-insensitive collation).
+    ``fixed``: a CHAR(n) column, which does not keep trailing spaces either."""
     if not (pad or case or accents):
         return None
 
@@ -67,7 +72,8 @@ def text_form(*, pad: bool, case: bool, accents: bool, why: str) -> KeyForm | No
         if accents:
             value = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
         return value.casefold() if case else value
-    return KeyForm(normal, why)
+    kept = None if fixed and not (case or accents) else _rstrip if fixed else _same
+    return KeyForm(normal, why, kept)
 
 
 def is_fixed_length(sa_type: Any) -> bool:
@@ -557,3 +563,7 @@ class Dialect:
 
 def _rstrip(value: Any) -> Any:
     return value.rstrip(" ") if isinstance(value, str) else value
+
+
+def _same(value: Any) -> Any:
+    return value

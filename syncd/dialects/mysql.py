@@ -180,7 +180,7 @@ class MySQLDialect(Dialect):
             pad = fixed or not ("nopad" in collation or "_0900_" in collation)
             case = "_ci" in collation
             why = f"{name} compares by collation {collation}" + (" (CHAR)" if fixed else "")
-            form = text_form(pad=pad, case=case, accents=case and "_as_" not in collation, why=why)
+            form = text_form(pad=pad, case=case, accents=case and "_as_" not in collation, why=why, fixed=fixed)
             if form is not None:
                 forms[name] = form
         return forms

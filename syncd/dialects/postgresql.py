@@ -82,7 +82,7 @@ class PostgreSQLDialect(Dialect):
         q = conn.dialect.identifier_preparer.quote
         for name, collation in _text_compared(conn, f"{q(schema)}.{q(table)}" if schema else q(table)).items():
             level1 = "level1" in collation.lower()
-            form = text_form(pad=name in forms, case=True, accents=level1,
+            form = text_form(pad=name in forms, case=True, accents=level1, fixed=name in forms,
                              why=f"{name} compares ignoring case" + (" and accents" if level1 else "")
                              + f" ({collation})")
             if form is not None:
