@@ -120,13 +120,13 @@ class Target:
                 cursor.close()
 
     def existing(self, table: str, schema: str | None, key: Sequence[str],
-                 values: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        """Which of ``values`` exist as keys of ``table`` in the target."""
+                 values: Sequence[tuple[Any, ...]], *, per_query: int = plan.KEYS_PER_QUERY) -> set[tuple[Any, ...]]:
+        """Which of ``values`` exist as keys of ``table`` in the target (as the target holds them)."""
         found: set[tuple[Any, ...]] = set()
         if not values:
             return found
         with self.engine.connect() as conn:
-            for part in plan.chunks(values):
+            for part in plan.chunks(values, per_query):
                 found.update(tuple(r) for r in conn.execute(plan.target_keys(table, schema, key, part)))
         return found
 
