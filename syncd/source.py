@@ -117,8 +117,11 @@ class Source:
         with self.engine.connect() as conn:
             result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
             try:
-                # ``partitions`` hands out lists of Rows; typed as sequences, hence the cast (no copy).
-                yield from cast("Iterator[list[Sequence[Any]]]", result.partitions(batch_size))
+                # Lists of Rows, typed as sequences, hence the cast (no copy). Not ``partitions``: its
+                # generator holds the batch it handed out while it fetches the next one.
+                while part := cast("list[Sequence[Any]]", result.fetchmany(batch_size)):
+                    yield part
+                    del part
             finally:
                 result.close()
 
@@ -203,6 +206,9 @@ class _Reader(threading.Thread):
                 self.queue.put(part)
                 if part is _DONE:
                     return
+                # The queue holds it now: waiting for the next slot with it in hand would keep a
+                # batch the consumer has finished with alive through the next fetch.
+                del part
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
             self.queue.put(exc)
         finally:
@@ -217,6 +223,7 @@ class _Reader(threading.Thread):
             if isinstance(item, BaseException):
                 raise item
             yield item
+            del item  # not held while waiting for the next batch
 
     def stop(self) -> None:
         self.stopping.set()

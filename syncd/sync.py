@@ -484,42 +484,49 @@ class MappingRun:
         self.observer.reading(self.mapping.name, (lambda: self._count(statement)) if counted else (lambda: None))
         with self.source.stream(statement, self.mapping.batch_size, prefetch=self.prefetch) as batches:
             for rows in batches:
-                if not rows:
-                    continue
-                faults.crash_point("after-read")
-                counts = self.result.counts
-                counts.rows_read += len(rows)
-                if not windowed:
-                    counts.null_cursor_rows += len(rows)
-                good, bad = self._bad_cursors(rows) if windowed else (rows, [])
-                mapped = self._map(good, tracker)
-                if bad:
-                    mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
-                before = replace(counts)
-                mapped = self._write(mapped)
-                written = [*mapped.keys, *mapped.superseded]
-                self.batches += 1
-                if not self.dry_run:
-                    logger.debug("mapping {} batch {}: read {}, inserted {}, updated {}, unchanged {}, rejected {}",
-                                 self.mapping.name, self.batches, len(rows), _delta(counts, before, "inserted"),
-                                 _delta(counts, before, "updated"), _delta(counts, before, "unchanged"),
-                                 counts.rows_rejected - before.rows_rejected)
-                watermark = position = None
-                if windowed:
-                    watermark, position = self._watermark_after(rows, checked=len(good) != len(rows))
-                if not self.dry_run:
-                    self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
-                    faults.crash_point("after-commit")
-                self._checkpoint(mapped, written, watermark)
-                if not self.dry_run:
-                    faults.crash_point("after-checkpoint")
-                if watermark is not None:
-                    self.progress = self.progress.batch_done(watermark, position)
-                self.observer.rows_read(self.mapping.name, len(rows))
-                if window is not None and window.snapshot and not self.dry_run:
-                    self._pace(len(rows))
-                if self.observer.stop_requested():
-                    raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
+                if rows:
+                    self._copy_batch(rows, tracker, window, windowed=windowed)
+                # The batch (its rows and, through _copy_batch's locals, the mapped rows) is not
+                # held while the next one is read: at most one batch in hand besides prefetch's.
+                del rows
+
+    def _copy_batch(self, rows: Sequence[Sequence[Any]], tracker: KeyTracker, window: Window | None, *,
+                    windowed: bool) -> None:
+        """One batch of ``_copy``: map, write, checkpoint."""
+        faults.crash_point("after-read")
+        counts = self.result.counts
+        counts.rows_read += len(rows)
+        if not windowed:
+            counts.null_cursor_rows += len(rows)
+        good, bad = self._bad_cursors(rows) if windowed else (rows, [])
+        mapped = self._map(good, tracker)
+        if bad:
+            mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
+        before = replace(counts)
+        mapped = self._write(mapped)
+        written = [*mapped.keys, *mapped.superseded]
+        self.batches += 1
+        if not self.dry_run:
+            logger.debug("mapping {} batch {}: read {}, inserted {}, updated {}, unchanged {}, rejected {}",
+                         self.mapping.name, self.batches, len(rows), _delta(counts, before, "inserted"),
+                         _delta(counts, before, "updated"), _delta(counts, before, "unchanged"),
+                         counts.rows_rejected - before.rows_rejected)
+        watermark = position = None
+        if windowed:
+            watermark, position = self._watermark_after(rows, checked=len(good) != len(rows))
+        if not self.dry_run:
+            self.observer.batch_written(self.mapping.name, self.batches, len(mapped.rows))
+            faults.crash_point("after-commit")
+        self._checkpoint(mapped, written, watermark)
+        if not self.dry_run:
+            faults.crash_point("after-checkpoint")
+        if watermark is not None:
+            self.progress = self.progress.batch_done(watermark, position)
+        self.observer.rows_read(self.mapping.name, len(rows))
+        if window is not None and window.snapshot and not self.dry_run:
+            self._pace(len(rows))
+        if self.observer.stop_requested():
+            raise Stopped(f"stopped after batch {self.batches} on request; the next run resumes there")
 
     def _count(self, statement: sa.Select[Any]) -> int | None:
         """How many rows ``statement`` reads; None when the count fails (it is only for show)."""
@@ -661,9 +668,13 @@ class MappingRun:
         character it cannot store, a constraint), split it until the refused rows are found. Returns
         their positions with the database's reason; every other row is written (and counted: a part
         the target refused was rolled back, so only the parts that committed count)."""
+        # A loop over the parts still to write, not a recursive closure: a nested function that
+        # calls itself is a reference cycle holding the batch until the cyclic collector runs (in
+        # a full copy, several batches of memory).
         refused: dict[int, str] = {}
-
-        def write(first: int, last: int) -> None:
+        parts = [(0, len(mapped.rows))]
+        while parts:
+            first, last = parts.pop()
             try:
                 self._tally(self.target.write(self.upsert, mapped.rows[first:last], self.mapper.kinds))
             except sa.exc.DBAPIError as exc:
@@ -671,12 +682,9 @@ class MappingRun:
                     raise
                 if last - first == 1:
                     refused[first] = f"the target refused the row: {_describe_error(exc)}"
-                    return
+                    continue
                 middle = (first + last) // 2
-                write(first, middle)
-                write(middle, last)
-
-        write(0, len(mapped.rows))
+                parts += [(middle, last), (first, middle)]   # the first half is written first
         return refused
 
     def _without(self, mapped: MappedBatch, refused: dict[int, str]) -> MappedBatch:
