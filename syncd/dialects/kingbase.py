@@ -1,14 +1,14 @@
 """KingbaseES (人大金仓) V8R6 and later, in its PostgreSQL-compatible mode.
 
 KingbaseES speaks PostgreSQL's protocol and SQL, so SQLAlchemy's PostgreSQL dialect does the
-work, through psycopg 3 (``kingbase+psycopg://``, what syncd installs) or Kingbase's own driver
-ksycopg2, a psycopg2 build (``kingbase+ksycopg2://``, ``pip install 'syncd[kingbase]'``). Two
-things keep a plain ``postgresql+psycopg://`` URL from working, and are why the kind has a name of
-its own:
+work (subclassed in ``kingbase_sqlalchemy``), through psycopg 3 (``kingbase+psycopg://``, what
+syncd installs) or Kingbase's own driver ksycopg2, a psycopg2 build (``kingbase+ksycopg2://``,
+``pip install 'syncd[kingbase]'``). Two things keep a plain ``postgresql+psycopg://`` URL from
+working, and are why the kind has a name of its own:
 
 - SQLAlchemy reads the server's version from ``version()``, which on KingbaseES says
   "KingbaseES V008R006..." and not "PostgreSQL 12.1": SQLAlchemy refuses to go on. The dialects
-  below read ``server_version`` (the PostgreSQL release KingbaseES follows) instead.
+  of ``kingbase_sqlalchemy`` read ``server_version`` (the PostgreSQL release KingbaseES follows) instead.
 - What KingbaseES has of PostgreSQL's catalog and COPY differs between releases and modes, so
   syncd uses only plain SQL there: ``INSERT ... ON CONFLICT`` row by row (no COPY staging), and
   reconcile hashes the target's rows in Python.
@@ -23,10 +23,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import util
 from sqlalchemy.dialects import registry
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
 
 from syncd.dialects.base import Upsert
 from syncd.dialects.postgresql import PostgreSQLDialect
@@ -44,50 +41,14 @@ def server_version_info(connection: Any) -> tuple[int, ...]:
     return tuple(int(x) for x in found.groups() if x is not None)
 
 
-class KingbasePsycopg(PGDialect_psycopg):
-    """SQLAlchemy's psycopg 3 dialect, named ``kingbase``."""
-
-    name = "kingbase"
-    supports_statement_cache = True
-
-    def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
-        return server_version_info(connection)
-
-
-class KingbaseKsycopg2(PGDialect_psycopg2):
-    """SQLAlchemy's psycopg2 dialect over ksycopg2, named ``kingbase``."""
-
-    name = "kingbase"
-    supports_statement_cache = True
-    driver = "ksycopg2"
-
-    @classmethod
-    def import_dbapi(cls) -> Any:
-        import ksycopg2
-
-        return ksycopg2
-
-    # SQLAlchemy reads these as attributes (memoized properties), never calls them.
-    @util.memoized_property
-    def _psycopg2_extensions(self) -> Any:
-        from ksycopg2 import extensions
-
-        return extensions
-
-    @util.memoized_property
-    def _psycopg2_extras(self) -> Any:
-        from ksycopg2 import extras
-
-        return extras
-
-    def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
-        return server_version_info(connection)
-
-
-# ``kingbase://`` and ``kingbase+psycopg://`` take psycopg 3, ``kingbase+ksycopg2://`` ksycopg2.
-registry.register("kingbase", __name__, "KingbasePsycopg")
-registry.register("kingbase.psycopg", __name__, "KingbasePsycopg")
-registry.register("kingbase.ksycopg2", __name__, "KingbaseKsycopg2")
+# ``kingbase://`` and ``kingbase+psycopg://`` take psycopg 3, ``kingbase+ksycopg2://`` ksycopg2. The
+# SQLAlchemy dialects (subclasses of its PostgreSQL ones) live in a module of their own that
+# SQLAlchemy imports when such a URL is first used: every other command is spared importing
+# SQLAlchemy's PostgreSQL dialects at start-up.
+_DIALECTS = "syncd.dialects.kingbase_sqlalchemy"
+registry.register("kingbase", _DIALECTS, "KingbasePsycopg")
+registry.register("kingbase.psycopg", _DIALECTS, "KingbasePsycopg")
+registry.register("kingbase.ksycopg2", _DIALECTS, "KingbaseKsycopg2")
 
 
 class KingbaseDialect(PostgreSQLDialect):
@@ -98,6 +59,8 @@ class KingbaseDialect(PostgreSQLDialect):
     digest_in_database = False
 
     def sqlalchemy_dialect(self) -> Any:
+        from syncd.dialects.kingbase_sqlalchemy import KingbasePsycopg
+
         return KingbasePsycopg()
 
     def error_code(self, orig: BaseException) -> Any:
