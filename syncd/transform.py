@@ -1309,13 +1309,18 @@ class RowMapper:
         return [self._compared_key(values) for values in rows]
 
     def _cast_changed(self, rows: Sequence[Sequence[Any]], sources: Sequence[Sequence[Any]]) -> set[int]:
-        """The rows (their places) whose key the cast to the target's type changed (a copied key)."""
+        """The rows (their places) whose key a cast changed in a way that can meet another source
+        key ('01' -> 1). A whole number written as its digits cannot: two numbers never give the
+        same text, so a numeric key into a text column (the common case) remembers nothing, and a
+        run's memory does not grow with the table. (A SQLite column holding both 1 and '1' is
+        still caught within a batch.)"""
         changed: set[int] = set()
         for j, i in self._copied_from:
             mapped = [values[j] for values in rows]
             read = [source[i] for source in sources]
             if mapped != read:
-                changed.update(n for n, (a, b) in enumerate(zip(mapped, read, strict=True)) if a != b)
+                changed.update(n for n, (a, b) in enumerate(zip(mapped, read, strict=True))
+                               if a != b and not (type(b) is int and type(a) is str and a == str(b)))
         return changed
 
     def _remember(self, target_key: Any, key: tuple[Any, ...]) -> None:

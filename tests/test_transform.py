@@ -209,3 +209,18 @@ def test_a_constant_is_cast_once_and_a_constant_that_cannot_be_cast_rejects_ever
     m = mapper({"n": {"const": "twelve"}}, {"n": TargetColumn("n", "int")})
     batch = m.map_batch([(1, None), (2, None)])
     assert [r.reason for r in batch.rejects] == ["n: 'twelve' is not a whole number"] * 2
+
+
+def test_a_numeric_key_written_as_text_is_not_remembered_but_text_cast_to_a_number_is():
+    """Two source keys the target takes for one are found across batches by remembering the keys a
+    cast changed. Whole numbers into a text key cannot meet each other: nothing is remembered, so a
+    full copy's memory does not grow with the table. Text into a number key can ('01' and '1')."""
+    m = mapper({}, {})
+    for start in range(0, 3000, 1000):
+        batch = m.map_batch([tuple({"id": n}.get(name) for name in m.layout.names) for n in range(start, start + 1000)])
+        assert not batch.rejects and len(batch.rows) == 1000
+    assert m._written_keys == {}
+    numbers = mapper({}, {"id": TargetColumn("id", "int", False)})
+    assert not numbers.map_batch([tuple({"id": "01"}.get(name) for name in numbers.layout.names)]).rejects
+    [reject] = numbers.map_batch([tuple({"id": "1"}.get(name) for name in numbers.layout.names)]).rejects
+    assert "key not unique in the target" in reject.reason and "written earlier in this run" in reject.reason
