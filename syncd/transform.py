@@ -1145,7 +1145,10 @@ class RowMapper:
         #: in a copied key: each target key (its form) written in this run -> the source key that wrote it,
         #: for the keys that a cast or a form changed (others cannot meet another source key)
         self._written_keys: dict[Any, Any] = {}
-        self._remember_all = bool(forms)
+        # With a form (a collation ...) every key could meet another: remembered, unless the target's
+        # stored keys tell (``checks_stored_keys``: each batch's keys are looked up in the target,
+        # where the earlier batches of the run are already written), which costs no memory a row.
+        self._remember_all = bool(forms) and not (self._copied_key and any(k is not None for _, k in self._key_kept))
         self._copied_from = [(positions[k], lay.index(mapping.columns[k].from_ or "")) for k in mapping.target.key
                              if mapping.columns[k].from_ in lay.names] if self._copied_key else []
 

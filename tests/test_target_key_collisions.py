@@ -110,7 +110,10 @@ def test_source_keys_the_target_takes_for_one_are_all_held_back(tmp_path, make_d
         # held back, and the first stays as it was
         assert set(pending) == {b for _, b in pairs}
         for a, b in pairs:
-            assert "written earlier in this run" in pending[b] and repr(a) in pending[b]
+            # MariaDB keeps the case and spaces it was given: the target's stored key tells, and
+            # nothing is remembered a row; the others remember the keys of the run
+            told = "written from another source key" if kind == "mariadb" else "written earlier in this run"
+            assert told in pending[b] and repr(a) in pending[b]
             written = {**written, str(int(a)) if kind == "postgresql-int" else a: title[a]}
     assert all("key not unique in the target" in reason for reason in pending.values())
     assert found == written
