@@ -286,6 +286,28 @@ class Dialect:
         """SQL true when ``old`` and ``new`` differ, NULL counting as a value (NULL-safe)."""
         return f"{old} IS DISTINCT FROM {new}"
 
+    def merge_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
+                  key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
+                  kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:
+        """``MERGE INTO ... USING (SELECT ... FROM dual)``, the upsert of the databases that write
+        Oracle's SQL (Oracle, DM8): a matched row is updated only when a compared column differs
+        (``changed_sql``, NULL-safe), since MERGE counts, and writes, no other."""
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        marks = self.placeholders(sa_dialect, len(columns))
+        using = ", ".join(f"{m} AS {q(c)}" for m, c in zip(marks, columns, strict=True))
+        on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
+        insert_cols = ", ".join(q(c) for c in columns)
+        insert_vals = ", ".join(f"s.{q(c)}" for c in columns)
+        sql = f"MERGE INTO {self.table_ref(sa_dialect, table, schema)} t USING (SELECT {using} FROM dual) s ON ({on})"
+        compare = list(update if compare is None else compare)
+        if update and compare:
+            kind_of = dict(zip(columns, kinds, strict=False))
+            changed = " OR ".join(self.changed_sql(f"t.{q(c)}", f"s.{q(c)}", kind_of.get(c), fixed=c in fixed)
+                                  for c in compare)
+            sql += (" WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{q(c)} = s.{q(c)}" for c in update) +
+                    f" WHERE {changed}")
+        return sql + f" WHEN NOT MATCHED THEN INSERT ({insert_cols}) VALUES ({insert_vals})"
+
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
                    kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:

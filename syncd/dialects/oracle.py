@@ -215,23 +215,8 @@ class OracleDialect(Dialect):
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
                    kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:
-        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
-        marks = self.placeholders(sa_dialect, len(columns))
-        using = ", ".join(f"{m} AS {q(c)}" for m, c in zip(marks, columns, strict=False))
-        on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
-        insert_cols = ", ".join(q(c) for c in columns)
-        insert_vals = ", ".join(f"s.{q(c)}" for c in columns)
-        sql = f"MERGE INTO {self.table_ref(sa_dialect, table, schema)} t USING (SELECT {using} FROM dual) s ON ({on})"
-        compare = list(update if compare is None else compare)
-        if update and compare:
-            # a matched row is updated only when a compared column differs: MERGE counts (and
-            # writes) no other
-            kind_of = dict(zip(columns, kinds, strict=False))
-            changed = " OR ".join(self.changed_sql(f"t.{q(c)}", f"s.{q(c)}", kind_of.get(c), fixed=c in fixed)
-                                  for c in compare)
-            sql += (" WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{q(c)} = s.{q(c)}" for c in update) +
-                    f" WHERE {changed}")
-        return sql + f" WHEN NOT MATCHED THEN INSERT ({insert_cols}) VALUES ({insert_vals})"
+        """``MERGE INTO``, its matched rows updated only when a compared column differs."""
+        return self.merge_sql(sa_dialect, table, schema, columns, key, update, compare, kinds, fixed)
 
     def error_code(self, orig: BaseException) -> Any:
         args = getattr(orig, "args", ())
