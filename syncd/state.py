@@ -1266,6 +1266,8 @@ class StateStore:
                 conn.execute(sa.insert(rejects), list(part))
             for part in chunks(salvaged.files, 500):
                 conn.execute(sa.insert(watched), list(part))
+            for part in chunks(salvaged.alerts, 500):
+                conn.execute(sa.insert(alerts), list(part))
             rows = [{"seq": r["seq"], "at": r["time"], "kind": r["kind"], "mapping": r.get("mapping"),
                      "run_id": r.get("run_id"), "record": audit.canonical(r).decode("utf-8"),
                      "prev_hash": r["prev_hash"], "hash": r["hash"]} for _, r in sorted(records.items())]
@@ -1275,7 +1277,7 @@ class StateStore:
                 conn.execute(sa.update(journal_head).where(journal_head.c.id == 1).values(
                     seq=rows[-1]["seq"], hash=rows[-1]["hash"], at=rows[-1]["at"]))
         return {"watermarks": len(marks), "runs": len(salvaged.runs), "rejects": len(salvaged.rejects),
-                "rejects_from_journal": len(recovered), "journal": len(records)}
+                "rejects_from_journal": len(recovered), "journal": len(records), "alerts": len(salvaged.alerts)}
 
     def journal_rebuilt(self, detail: Mapping[str, Any]) -> None:
         with self._journaled("record the rebuild") as (_conn, records):
@@ -1358,6 +1360,9 @@ class Salvage:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     journal: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    #: open alert incidents: carried over, so that a rebuild neither sends them again nor forgets to
+    #: say that they cleared
+    alerts: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -1437,7 +1442,7 @@ def salvage(engine: sa.Engine) -> Salvage:
         return found
     for name, target in (("syncd_watermark", found.watermarks), ("syncd_run", found.runs),
                          ("syncd_reject", found.rejects), ("syncd_audit", found.journal),
-                         ("syncd_file", found.files)):
+                         ("syncd_file", found.files), ("syncd_alert", found.alerts)):
         if name not in tables:
             continue
         rows, problem = _read_rows(engine, name)
@@ -1453,6 +1458,9 @@ def salvage(engine: sa.Engine) -> Salvage:
     found.rejects = [{c.name: r.get(c.name) for c in rejects.columns} for r in found.rejects]
     found.files = [{c.name: r.get(c.name) for c in watched.columns} for r in found.files
                    if isinstance(r.get("path"), str) and isinstance(r.get("hash"), str)]
+    found.alerts = [{c.name: r.get(c.name) for c in alerts.columns} for r in found.alerts
+                    if all(isinstance(r.get(k), str) for k in ("channel", "mapping", "kind", "message"))
+                    and r.get("opened_at") is not None]
     return found
 
 

@@ -633,9 +633,18 @@ def test_rebuild_carries_over_what_can_be_read(synced):
     before = commands.watermark_show(s.project(), mapping="record")["watermark"]
     runs = len(commands.history(s.project()))
     records = len(table_records(s))
+    import sqlite3
+
+    with sqlite3.connect(state_db(s)) as db:      # an incident an alert channel has sent
+        db.execute("INSERT INTO syncd_alert (channel, mapping, kind, opened_at, message, notified_at) "
+                   "VALUES ('smtp', 'record', 'failed', '2026-11-29 08:00:00', 'the last run failed', "
+                   "'2026-11-29 08:00:05')")
     _corrupt(state_db(s), "syncd_reject")
     result = syncd(s, "state", "rebuild")
     assert result.exit_code == 0, result.output
+    with sqlite3.connect(state_db(s)) as db:      # carried over: not sent again, its clearing still due
+        assert db.execute("SELECT channel, mapping, kind, message FROM syncd_alert").fetchall() == [
+            ("smtp", "record", "failed", "the last run failed")]
     # (with the store's write-ahead log beside it, when a connection still had the store open)
     [kept] = [p for p in s.dir.glob("state.db.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
     assert "kept as" in result.output and str(kept) in result.output
