@@ -9,7 +9,8 @@ batch on the next run; the upsert makes the replay harmless. The reverse order c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
@@ -561,7 +562,14 @@ class MappingRun:
         """Map a batch: rows sharing a source key are held back as rejects, orphans too."""
         unique, duplicates = tracker.split(rows)
         before = self.mapper.truncated
-        mapped = self.parents.apply(self._against_stored(self.mapper.map_batch(unique)))
+        mapped = self.mapper.map_batch(unique)
+        if mapped.rows and self.mapper.checks_stored_keys:
+            with self._doing_meanwhile(N_("looking up keys in target table {table}").format(
+                    table=self.mapping.target.table)):
+                mapped = self._against_stored(mapped)
+        if mapped.rows and self.parents.parents:
+            with self._doing_meanwhile(N_("looking up parent rows in the target")):
+                mapped = self.parents.apply(mapped)
         self.result.counts.rows_truncated += self.mapper.truncated - before
         if duplicates:
             mapped = replace(mapped, rejects=[*mapped.rejects, *(
@@ -633,15 +641,22 @@ class MappingRun:
                              "until it is fixed in the source", self.mapper.source_row(row))
                       for row, problem in bad]
 
+    @contextmanager
+    def _doing_meanwhile(self, doing: str) -> Iterator[None]:
+        """What the run does for a while (a wait on the target shows in health as that), then
+        what it did before."""
+        before = self._doing
+        self._do(doing)
+        try:
+            yield
+        finally:
+            self._do(before)
+
     def _write(self, mapped: MappedBatch) -> MappedBatch:
         """Write a batch (or keep a sample of it, in a dry run); returns it as written: rows the
         target refused are among its rejects."""
-        reading = self._doing
-        self._do(f"writing target table {self.mapping.target.table}")
-        try:
+        with self._doing_meanwhile(N_("writing target table {table}").format(table=self.mapping.target.table)):
             return self._write_batch(mapped)
-        finally:
-            self._do(reading)
 
     def _write_batch(self, mapped: MappedBatch) -> MappedBatch:
         if self.dry_run:

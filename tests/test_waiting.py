@@ -82,9 +82,11 @@ def test_a_lock_wait_on_the_target_times_out_names_the_table_and_is_retried(tmp_
         assert "unexpected error" not in d.log and "failed" not in d.log
 
         def unhealthy():
+            # between two waits the retry reads its batch from the source again: health says so then
             result = syncd(s, "health")
-            return result if result.returncode == 1 and "health.max_run" in result.stdout else None
-        result = wait_for(unhealthy, 30, "health to fail on the waiting run")
+            said = " ".join(result.stdout.split())
+            return result if result.returncode == 1 and "health.max_run" in said and "target table" in said else None
+        result = wait_for(unhealthy, 30, "health to fail naming the target table the run waits on")
         said = " ".join(result.stdout.split())
         assert "mapping record: its run has lasted" in said and "target table dp_record" in said
     finally:
