@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from syncd.i18n import _
 
@@ -82,6 +83,15 @@ def cut_reason(text: str, limit: int = MAX_REASON) -> str:
     tail = limit // 4
     head = limit - tail
     return f"{text[:head]}… (cut: {len(text)} characters in all) …{text[-tail:]}"
+
+
+def shown_value(value: Any) -> Any:
+    """A value as a report of differences shows it: bytes by their length, long text cut."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(bytes(value))} bytes>"
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    return value
 
 
 def first_line(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from syncd import plan
+from syncd.errors import shown_value
 from syncd.mapping import CodeList, TableMapping
 from syncd.source import Source
 from syncd.state import StateStore
@@ -76,14 +77,6 @@ def same(expected: Any, actual: Any) -> bool:
     return expected == actual or str(expected) == str(actual)
 
 
-def _shown(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(bytes(value))} bytes>"
-    if isinstance(value, str) and len(value) > 200:
-        return value[:200] + "…"
-    return value
-
-
 def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: StateStore,
               codes: Mapping[str, CodeList], now: datetime, tz: Any) -> Reconciliation:
     targets = target.describe(mapping)
@@ -129,7 +122,7 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
         for i in compared:
             if not same(values[i], row[i]):
                 rows.append(dict(mapping=mapping.name, kind="different", key=_key(key), column=mapper.columns[i],
-                                 expected=_shown(values[i]), actual=_shown(row[i]), reason=None))
+                                 expected=shown_value(values[i]), actual=shown_value(row[i]), reason=None))
     for key, (_values, cursor) in expected.items():
         newer = watermark is None or watermark.snapshot or _after(cursor, watermark.cursor)
         rows.append(dict(mapping=mapping.name, kind="waiting" if newer else "missing", key=_key(key), column=None,

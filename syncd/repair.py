@@ -49,7 +49,7 @@ from syncd.digest import (
     key_bits,
     piece_function,
 )
-from syncd.errors import FatalSyncError, SyncdError
+from syncd.errors import FatalSyncError, SyncdError, shown_value
 from syncd.i18n import N_, _
 from syncd.mapping import CodeList, SoftDelete, TableMapping
 from syncd.pacing import Pacing, RateLimiter
@@ -525,8 +525,8 @@ class Reconciler:
             reason = f"{len(changed)} columns differ: {', '.join(columns[i] for i in changed)}"
         self._kind_of[key] = kind
         self._found(kind, key, column=columns[first] if first is not None else None,
-                    expected=_shown(values[first]) if first is not None else None,
-                    actual=_shown(actual[first]) if first is not None else None, reason=reason)
+                    expected=shown_value(values[first]) if first is not None else None,
+                    actual=shown_value(actual[first]) if first is not None else None, reason=reason)
 
     def _extras(self, left: set[int], group: set[int], buckets: int) -> None:
         """Rows only the target has (``left``: their keys' bits): stale (a newer version is
@@ -679,14 +679,6 @@ def _row_data(text: Any) -> dict[str, Any]:
 
 def _key_text(key: Sequence[Any]) -> str:
     return ", ".join(str(k) for k in key)
-
-
-def _shown(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(bytes(value))} bytes>"
-    if isinstance(value, str) and len(value) > 200:
-        return value[:200] + "…"
-    return value
 
 
 def describe_error(exc: BaseException) -> str:

@@ -286,6 +286,12 @@ class Dialect:
         """SQL true when ``old`` and ``new`` differ, NULL counting as a value (NULL-safe)."""
         return f"{old} IS DISTINCT FROM {new}"
 
+    @staticmethod
+    def differ_or_one_null(old: str, new: str, differ: str) -> str:
+        """``differ`` (a comparison false or NULL when either side is NULL), or exactly one side NULL:
+        a NULL-safe difference where the database has no ``IS DISTINCT FROM``."""
+        return f"({differ} OR ({old} IS NULL AND {new} IS NOT NULL) OR ({old} IS NOT NULL AND {new} IS NULL))"
+
     def merge_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                   key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
                   kinds: Sequence[str] = (), fixed: Sequence[str] = ()) -> str:

@@ -65,7 +65,7 @@ class DMDialect(Dialect):
             return f"({old} IS NOT NULL OR {new} IS NOT NULL)"
         if fixed:   # CHAR(n): blank-padded, the value sent a VARCHAR bind (as on Oracle)
             old, new = f"RTRIM({old})", f"RTRIM({new})"
-        return f"({old} <> {new} OR ({old} IS NULL AND {new} IS NOT NULL) OR ({old} IS NOT NULL AND {new} IS NULL))"
+        return self.differ_or_one_null(old, new, f"{old} <> {new}")
 
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,

@@ -210,7 +210,7 @@ class OracleDialect(Dialect):
         if fixed:
             old, new = f"RTRIM({old})", f"RTRIM({new})"
         differ = f"DBMS_LOB.COMPARE({old}, {new}) <> 0" if kind in ("text", "bytes") else f"{old} <> {new}"
-        return f"({differ} OR ({old} IS NULL AND {new} IS NOT NULL) OR ({old} IS NOT NULL AND {new} IS NULL))"
+        return self.differ_or_one_null(old, new, differ)
 
     def upsert_sql(self, sa_dialect: SADialect, table: str, schema: str | None, columns: Sequence[str],
                    key: Sequence[str], update: Sequence[str], compare: Sequence[str] | None = None,
