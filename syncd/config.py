@@ -129,7 +129,8 @@ class Defaults(_Frozen):
     retry_wait: Duration = timedelta(seconds=2)
     retry_wait_max: Duration = timedelta(seconds=60)
     # Batches read ahead in a thread while the previous one is written (0: read, then write).
-    prefetch: int = Field(default=1, ge=0, le=8)
+    # Unset: the source database's own (1; SQLite 0, see dialects/sqlite.py).
+    prefetch: int | None = Field(default=None, ge=0, le=8)
     # How long a stopping daemon lets the batch in flight finish; keep it below systemd's TimeoutStopSec.
     stop_timeout: Duration = timedelta(seconds=60)
     # Heavy work (full copies, re-sends after a mapping change, reconcile repairs) only in these

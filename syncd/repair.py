@@ -145,7 +145,7 @@ class Reconciler:
     def __init__(self, mapping: TableMapping, *, source: Source, target: Target, state: StateStore,
                  codes: Mapping[str, CodeList], run_id: str, now: datetime, tz: tzinfo, repair: bool = False,
                  pacing: Pacing = NO_PACING, clock: Callable[[], datetime] | None = None,
-                 observer: Observer | None = None, shared: bool = False, prefetch: int = 0,
+                 observer: Observer | None = None, shared: bool = False, prefetch: int | None = 0,
                  retry: RetryPolicy = ONCE,
                  is_transient: Callable[[BaseException], bool] = lambda e: False,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic):

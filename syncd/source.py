@@ -91,13 +91,16 @@ class Source:
 
     @contextmanager
     def stream(self, statement: sa.Select[Any], batch_size: int, *,
-               prefetch: int = 0) -> Iterator[Iterator[list[Sequence[Any]]]]:
+               prefetch: int | None = 0) -> Iterator[Iterator[list[Sequence[Any]]]]:
         """Batches of rows (SQLAlchemy ``Row``s: tuples that also know their names) from one streaming query.
 
         With ``prefetch`` > 0 a reader thread keeps up to that many batches ready while the
         caller writes the previous one, so a slow link to the target does not leave the source
         idle (and the reverse). Batches still arrive in order; checkpoints stay in order.
+        None: the source database's own depth (``Dialect.prefetch``).
         """
+        if prefetch is None:
+            prefetch = self.dialect.prefetch
         if prefetch <= 0:
             batches = self.batches(statement, batch_size)
             try:

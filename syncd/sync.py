@@ -207,7 +207,7 @@ class MappingRun:
                  codes: Mapping[str, CodeList], run_id: str, now: datetime, tz: tzinfo,
                  mode: Mode = "incremental", dry_run: bool = False, clock_offset: Any = None,
                  retry: RetryPolicy = RetryPolicy(), observer: Observer | None = None,
-                 is_transient: Callable[[BaseException], bool] = lambda e: False, prefetch: int = 0,
+                 is_transient: Callable[[BaseException], bool] = lambda e: False, prefetch: int | None = 0,
                  pacing: Pacing | None = None, clock: Callable[[], datetime] | None = None,
                  would_write: WouldWrite | None = None):
         self.mapping = mapping

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from datetime import timedelta
 
 import pytest
@@ -270,6 +271,28 @@ def test_prefetch_depth_changes_nothing_but_speed(scenario, prefetch):
     assert s.target_count() == 21
     assert not s.run().failed
     assert s.actual() == s.expected()
+
+
+class ThreadsSeen(Observer):
+    """The names of the threads alive whenever a batch has been written."""
+
+    def __init__(self):
+        self.names: set[str] = set()
+
+    def batch_written(self, mapping, batch, rows):
+        self.names.update(t.name for t in threading.enumerate())
+
+
+@pytest.mark.parametrize(("setting", "reader"), [("", False), ("prefetch: 1", True), ("prefetch: 0", False)])
+def test_a_sqlite_source_is_read_without_a_reader_thread_unless_prefetch_says_so(scenario, setting, reader):
+    """Unset, ``prefetch`` is the source database's: 0 for SQLite, whose driver gives up the
+    interpreter lock at every row (a reader thread would trade it with the writer row by row)."""
+    s = scenario(batch_size=7, lookback="0s", defaults=setting)
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 31))
+    seen = ThreadsSeen()
+    report = commands.run_once(s.project(), observer=seen)
+    assert not report.failed and s.actual() == s.expected()
+    assert seen.names and ("syncd-reader" in seen.names) is reader
 
 
 def test_a_written_batch_is_freed_without_the_cyclic_collector(scenario):

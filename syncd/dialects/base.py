@@ -350,6 +350,10 @@ class Dialect:
     #: bound values per ``SELECT COUNT(*)`` of existing keys (keys x key columns): within the 999
     #: host parameters of SQLite before 3.32
     existing_binds = 500
+
+    #: batches read ahead in a thread while the previous one is written, when ``defaults.prefetch``
+    #: is not set: reading over a network leaves the process waiting, and the thread fills that wait
+    prefetch = 1
     #: how many values (or rows of values) one ``IN (...)`` list may hold; None: any number.
     #: With a limit, a chunk's keys go in several lists, OR-ed.
     in_list_limit: int | None = None

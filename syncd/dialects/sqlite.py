@@ -28,6 +28,11 @@ class SQLiteDialect(Dialect):
     facts_sql = ("SELECT 'SQLite ' || sqlite_version(), strftime('%Y-%m-%d %H:%M:%f', 'now'), "
                  "'this machine''s', (SELECT encoding FROM pragma_encoding)")
     transient_words = ("database is locked", "database table is locked", "busy")
+    # The sqlite3 module lets go of the interpreter lock for every row it steps over, reading and
+    # writing: a reader thread then trades it with the writing thread row by row (360 000 futex
+    # calls and 1.3 s of system time in a 200 000-row copy), where reading a local file in turn
+    # costs 0.7 s. Read, then write.
+    prefetch = 0
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"timeout": timeout.total_seconds()}
