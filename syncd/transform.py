@@ -997,6 +997,9 @@ def _inline_column(j: int, col: ColumnPlan, function: Callable[[Sequence[Any]], 
     int_text = _int_as_text(col.target, ctx)
     if int_text is not None:
         cast = f"str(v) if type(v) is int and {int_text} else cast{j}(v)"
+    number = _number_as_decimal(col.target)
+    if number is not None:
+        cast = f"Decimal(v) if {number[0]} else Decimal(t) if {number[1]} else cast{j}(v)"
     if col.required:
         lines.append(f"    if v is None: raise DataError(None, null{j})")
         lines.append(f"    if not ({guard}): v = {cast}" if guard else f"    v = {cast}")
@@ -1015,6 +1018,25 @@ def _int_as_text(target: TargetColumn, ctx: _Ctx) -> str | None:
         return None
     length = int(target.length)
     return f"{-10 ** (length - 1)} < v < {10 ** length}"
+
+
+def _number_as_decimal(target: TargetColumn) -> tuple[str, str] | None:
+    """For a DECIMAL column of a known scale: inline tests for the whole numbers (first) and the
+    floats (second, its text in ``t``) that fit it as they are, which the caster would return as
+    ``Decimal(v)`` and ``Decimal(repr(v))``; or None. SQLite hands NUMERIC values over as either.
+
+    A float fits when its shortest text (``repr``: what ``str`` gives and the caster reads) has no
+    exponent, at most ``scale`` digits after the point and at most ``precision - scale`` before it
+    (so ``0.5`` into DECIMAL(2,2) and ``12.0`` into DECIMAL(5,0) are left to the caster, which
+    knows better); NaN and infinities have no point and are left to it too."""
+    if target.kind != "decimal" or target.scale is None:
+        return None
+    short = ("type(v) is float and 'e' not in (t := repr(v)) and 0 < (p := t.find('.'))"
+             f" and len(t) - p <= {target.scale + 1}")
+    if target.precision is None:
+        return "type(v) is int", short
+    digits = int(target.precision) - int(target.scale)
+    return f"type(v) is int and {-10 ** digits} < v < {10 ** digits}", f"{short} and p - (t[0] == '-') <= {digits}"
 
 
 def target_problems(mapping: TableMapping, targets: Mapping[str, TargetColumn]) -> list[tuple[tuple[Any, ...], str]]:

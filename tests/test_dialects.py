@@ -347,3 +347,29 @@ def test_the_existing_key_lists_count_right_on_a_database(key):
     with engine.connect() as conn:
         found = conn.execute(sa.text(text), {f"p{i + 1}": v for i, v in enumerate(x for k in keys for x in k)}).scalar()
     assert found == 1000
+
+
+def test_the_sqlite_adapter_converts_each_value_as_sqlalchemy_stores_it_also_when_one_object_repeats():
+    """The adapter keeps each column's last conversion for a value that is the same object again (a
+    ``value: now`` column); a different object, an equal one, NULL between them, all convert anew."""
+    from datetime import date, datetime, time
+    from decimal import Decimal
+
+    from syncd.dialects.sqlite import _adapter
+
+    now = datetime(2026, 11, 29, 8, 30, 0, 5)
+    kinds = ("str", "datetime", "decimal", "date", "time", "int")
+    rows = [("a", now, Decimal("1.50"), date(2026, 1, 2), time(8, 0), 1),
+            ("b", now, Decimal("1.50"), None, time(8, 0, 0, 7), 2),
+            ("c", None, Decimal("1.5"), date(2026, 1, 2), None, None),
+            ("d", datetime(2026, 11, 29, 8, 30, 0, 5), None, date(2026, 1, 3), time(9, 1), 4),
+            ("e", now, Decimal("-0"), date(2026, 1, 3), time(9, 1), 5)]
+    adapt = _adapter(kinds)
+    assert adapt is not None
+    assert list(adapt(rows)) == [
+        ("a", "2026-11-29 08:30:00.000005", "1.50", "2026-01-02", "08:00:00.000000", 1),
+        ("b", "2026-11-29 08:30:00.000005", "1.50", None, "08:00:00.000007", 2),
+        ("c", None, "1.5", "2026-01-02", None, None),
+        ("d", "2026-11-29 08:30:00.000005", None, "2026-01-03", "09:01:00.000000", 4),
+        ("e", "2026-11-29 08:30:00.000005", "-0", "2026-01-03", "09:01:00.000000", 5)]
+    assert _adapter(("str", "int")) is None

@@ -63,6 +63,9 @@ values = st.one_of(
     st.none(), texts, st.integers(-10**7, 10**7), st.booleans(), decimals, moments, edge_moments,
     st.sampled_from([2**31, -2**31 - 1, 2**63, 10**40]),
     st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e6, 1e6).map(lambda f: float(round(f))),
+    # what SQLite hands over for NUMERIC(p, s): floats of a few decimal places (and ints)
+    st.floats(-1e5, 1e5).map(lambda f: round(f, 2)), st.floats(-1, 1).map(lambda f: round(f, 4)),
+    st.sampled_from([1e-05, -0.0, 0.5, -0.5, 99.99, 100.0, -99.995, 1e16, 1.5e-07, 123456789.0, 5e-324]),
     st.dates(min_value=date(1970, 1, 2)), st.times(timezones=st.sampled_from([None, timezone.utc])),
     st.binary(max_size=3), st.binary(max_size=3).map(memoryview), st.binary(max_size=3).map(bytearray),
 )
@@ -268,7 +271,11 @@ long_texts = st.one_of(st.text(alphabet="ab中文😀é\u0301\u200d👍🏽ßü"
                        st.integers(0, 9).flatmap(lambda n: st.sampled_from([10**n - 1, 10**n, 1 - 10**n, -10**n])))
 scaled = st.one_of(st.decimals(-999, 999, places=0), st.decimals(-999, 999, places=1),
                    st.decimals(-99, 99, places=3), st.decimals(-99, 99, places=4).map(str),
-                   st.floats(-99, 99).map(lambda f: round(f, 3)), st.sampled_from(["2.5", "-2.5", "0.125", "1e-3"]))
+                   st.floats(-99, 99).map(lambda f: round(f, 3)), st.sampled_from(["2.5", "-2.5", "0.125", "1e-3"]),
+                   # SQLite's NUMERIC values: floats of a few places and whole numbers, near every edge
+                   st.integers(0, 6).flatmap(lambda n: st.floats(-10.0 ** n, 10.0 ** n).map(lambda f: round(f, n % 4))),
+                   st.integers(0, 5).flatmap(lambda n: st.sampled_from([10**n - 1, 10**n, -10**n, 1 - 10**n])),
+                   st.sampled_from([0.5, -0.5, -0.0, 1e-05, 12.0, 1e16, 99.995, 999.99, -1000.0, float("nan")]))
 days = st.one_of(moments, moments.map(lambda m: m.replace(hour=0, minute=0, second=0, microsecond=0)),
                  st.dates(min_value=date(1970, 1, 2)), st.sampled_from(["2026-01-02", "2026-01-02 00:00:00",
                                                                         "2026-01-02 08:30:00", "2026/01/02"]))
@@ -289,8 +296,8 @@ def narrowing_column(draw: st.DrawFn, name: str) -> tuple[dict[str, Any], Target
                               length_unit=draw(st.sampled_from([None, "char", "byte"])))
         return spec, target, long_texts
     if shape == "decimal":
-        precision = draw(st.integers(3, 8))
-        scale = draw(st.integers(0, 3))
+        precision = draw(st.integers(1, 8))
+        scale = draw(st.integers(0, min(3, precision)))
         if draw(st.booleans()):
             spec["round"] = draw(st.integers(0, scale + 1))
         return spec, TargetColumn(name, "decimal", precision=precision, scale=scale), scaled
@@ -839,6 +846,31 @@ def test_the_fast_path_applies_rules_as_the_reference_does(case, context):
 @given(case=narrowing_cases(), context=contexts)
 def test_truncating_rounding_and_narrowing_as_the_reference_does(case, context):
     check(case, *context)
+
+
+@st.composite
+def numbers_near_the_edges(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, Any]]]:
+    """One DECIMAL(p, s) column (s up to 6, so that exponents meet short scales too) and the
+    numbers SQLite hands over for it: floats of a few places and whole numbers at its edges."""
+    precision = draw(st.none() | st.integers(1, 12))
+    scale = draw(st.integers(0, min(6, precision if precision is not None else 6)))
+    digits = (precision or 12) - scale
+    edge = st.sampled_from([digits - 1, digits, digits + 1]).filter(lambda n: n >= 0)
+    numbers = st.one_of(
+        edge.flatmap(lambda n: st.sampled_from([10**n - 1, 10**n, -10**n, 1 - 10**n, 10**n + 0.5, 10.0**n - 0.5])),
+        st.tuples(edge, st.integers(0, scale + 1)).flatmap(
+            lambda t: st.floats(-10.0 ** t[0], 10.0 ** t[0]).map(lambda f: round(f, t[1]))),
+        st.sampled_from([0.5, -0.5, -0.0, 0.0, 1e-05, 1.5e-07, 1.5e16, 2.5e+20, 1e16, float("inf"), float("nan")]))
+    rows = [{"id": i, "ts": NOW, "a": draw(numbers)} for i in range(draw(st.integers(1, 8)))]
+    return ({"columns": {"id": {"from": "id"}, "n": {"from": "a"}}, "rules": []},
+            {"id": TargetColumn("id", "int", False), "n": TargetColumn("n", "decimal", precision=precision, scale=scale)},
+            rows)
+
+
+@settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=numbers_near_the_edges())
+def test_numbers_into_a_decimal_column_as_the_reference_does(case):
+    check(case, len, no_charset_limit)
 
 
 def test_the_random_mappings_cover_every_kind_origin_step_and_operator():

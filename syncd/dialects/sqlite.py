@@ -115,16 +115,28 @@ def _adapter(kinds: tuple[str, ...]) -> Callable[[list[tuple[Any, ...]]], Iterat
     Looping over the converters of each row (a list per row, an index and a call per value) added
     about 0.4 µs a row to the conversions themselves; a generator that unpacks the row and spells
     out each column's conversion does not, and does not hold a second copy of the batch.
+
+    Each converted column remembers its last value and what it became: a value that is the same
+    object as the row before's (a ``value: now`` or ``const`` column: one object for the whole
+    run) is not converted again. ``datetime.isoformat`` alone costs some 0.47 µs here.
     """
     if not any(k in _ADAPT for k in kinds):
         return None
     names = [f"c{i}" for i in range(len(kinds))]
-    values = [f"(None if {n} is None else {_ADAPT[k].replace('{v}', n)})" if k in _ADAPT else n
-              for n, k in zip(names, kinds, strict=True)]
-    target = ", ".join(names) + ("," if len(names) == 1 else "")
+    lines = ["def adapt(rows):"]
+    converted = [i for i, k in enumerate(kinds) if k in _ADAPT]
+    lines.append("    " + " = ".join([f"l{i}" for i in converted] + [f"o{i}" for i in converted]) + " = None")
+    lines.append(f"    for {', '.join(names)}{',' if len(names) == 1 else ''} in rows:")
+    for i in converted:
+        conversion = _ADAPT[kinds[i]].replace("{v}", f"c{i}")
+        # ``l{i} = o{i} = None`` at the start: a first NULL is the same object, and stays None
+        lines.append(f"        if c{i} is not l{i}:")
+        lines.append(f"            l{i} = c{i}")
+        lines.append(f"            o{i} = None if c{i} is None else {conversion}")
+    values = [f"o{i}" if k in _ADAPT else f"c{i}" for i, k in enumerate(kinds)]
     # A generator: sqlite3 takes any iterable, and the batch is not held twice.
-    source = f"def adapt(rows):\n    return (({', '.join(values)},) for {target} in rows)\n"
+    lines.append(f"        yield ({', '.join(values)},)")
     scope: dict[str, Any] = {}
-    exec(compile(source, "<syncd sqlite adapter>", "exec"), scope)  # noqa: S102 - our own generated code
+    exec(compile("\n".join(lines) + "\n", "<syncd sqlite adapter>", "exec"), scope)  # noqa: S102 - our own generated code
     adapt: Callable[[list[tuple[Any, ...]]], Iterator[tuple[Any, ...]]] = scope["adapt"]
     return adapt
