@@ -617,13 +617,15 @@ def latin1_bytes(text: str) -> bytes | None:
 
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# What Chinese text holds besides ASCII and ideographs: Greek letters (β), general punctuation
-# (“”…—), letterlike symbols and number forms (℃ № Ⅳ), arrows, mathematical signs (≥ ≠), circled
-# numbers (①), box drawing and shapes (■ ○ ★), CJK punctuation (、。《》), enclosed ideographs (㈠),
-# vertical and full-width forms, and the few latin1 signs GB2312 has (° ± · × ÷ § ¤ ¨).
-_CHINESE_TEXT = re.compile(r"[\x00-\x7f\xa4\xa7\xa8\xb0\xb1\xb7\xd7\xf7\u0391-\u03c9\u2010-\u205e\u2100-\u22ff"
-                           r"\u2460-\u24ff\u2500-\u25ff\u2600-\u26ff\u3000-\u303f\u3200-\u32ff"
-                           r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]*")
+# What Chinese text holds besides ASCII and ideographs: the signs of GBK's rows of them (A1-A3,
+# A6, A9 and the symbols of A8): the tone marks (ˇ ˉ ˊ ˋ ˙), Greek letters (β), general punctuation
+# (“”…—), letterlike symbols and number forms (℃ № Ⅳ), arrows, mathematical and technical signs
+# (≥ ≠ ⌒), circled numbers (①), box drawing and shapes (■ ○ ★), CJK punctuation (、。《》),
+# enclosed ideographs (㈠), units (㎡ ㎏), vertical, small and full-width forms, and the few latin1
+# signs GB2312 has (° ± · × ÷ § ¤ ¨). Not kana, Cyrillic or pinyin letters.
+_CHINESE_TEXT = re.compile(r"[\x00-\x7f\xa4\xa7\xa8\xb0\xb1\xb7\xd7\xf7\u02c7\u02c9-\u02cb\u02d9\u0391-\u03c9"
+                           r"\u2010-\u205e\u2100-\u23ff\u2460-\u24ff\u2500-\u25ff\u2600-\u26ff\u3000-\u303f"
+                           r"\u3200-\u33ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe6f\uff00-\uffef]*")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -950,8 +952,9 @@ def compile_row_function(columns: Sequence[ColumnPlan], functions: Sequence[Call
     Calling a closure per column per row is most of the mapping's cost. A column that copies a
     value read (``from``, ``expr``) is written out: the generated code reads the value, runs its
     steps (a ``map`` of text that is a key looked up inline, any other step called), checks for
-    NULL and for a value that needs no cast inline (a whole number into a text column is written
-    out inline too), and calls the caster only otherwise. A column whose origin does not look at
+    NULL and for a value that needs no cast inline (so are the casts the sources' usual values
+    need: a whole number into a text column, a whole number or a short float into a DECIMAL, ISO
+    text into a DATETIME), and calls the caster only otherwise. A column whose origin does not look at
     the row (``const``, ``value``) is the same value for every row, steps and cast included:
     computed once. Every other column calls its column function, ``functions[j]``. Same results
     as calling ``functions`` one by one (``RowMapper._explain`` does that to say why a row failed).
@@ -1002,10 +1005,23 @@ def _inline_column(j: int, col: ColumnPlan, function: Callable[[Sequence[Any]], 
         cast = f"Decimal(v) if {number[0]} else Decimal(t) if {number[1]} else cast{j}(v)"
     if col.required:
         lines.append(f"    if v is None: raise DataError(None, null{j})")
-        lines.append(f"    if not ({guard}): v = {cast}" if guard else f"    v = {cast}")
+        test = f"not ({guard})" if guard else None
     else:
-        lines.append(f"    if v is not None and not ({guard}): v = {cast}" if guard else
-                     f"    if v is not None: v = {cast}")
+        test = f"v is not None and not ({guard})" if guard else "v is not None"
+    if col.target.kind == "datetime":
+        # ISO text (what SQLite hands over) read here: the caster's first step without the call
+        scope["fromisoformat"] = fromisoformat
+        lines += [f"    if {test or 'True'}:",
+                  "        if type(v) is str:",
+                  "            try:",
+                  "                m = fromisoformat(v)",
+                  "            except ValueError:",
+                  "                m = None",
+                  f"            v = m if m is not None and m.tzinfo is None else cast{j}(v)",
+                  "        else:",
+                  f"            v = {cast}"]
+    else:
+        lines.append(f"    if {test}: v = {cast}" if test else f"    v = {cast}")
     lines.append(f"    c{j} = v")
     return lines
 
@@ -1343,9 +1359,13 @@ class RowMapper:
         for j, i in self._copied_from:
             mapped = [values[j] for values in rows]
             read = [source[i] for source in sources]
-            if mapped != read:
-                changed.update(n for n, (a, b) in enumerate(zip(mapped, read, strict=True))
-                               if a != b and not (type(b) is int and type(a) is str and a == str(b)))
+            if mapped == read:
+                continue
+            # whole numbers written as their digits, the whole batch (one comparison of two lists)
+            if set(map(type, read)) == {int} and mapped == list(map(str, read)):
+                continue
+            changed.update(n for n, (a, b) in enumerate(zip(mapped, read, strict=True))
+                           if a != b and not (type(b) is int and type(a) is str and a == str(b)))
         return changed
 
     def _remember(self, target_key: Any, key: tuple[Any, ...]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from syncd.transform import (
     Reject,
     RowMapper,
     TargetColumn,
+    chinese_text,
     integer_range,
     misread_text,
     target_column,
@@ -362,11 +364,32 @@ def test_recode_rejects_real_latin1_text_instead_of_mangling_it(word):
 
 
 @pytest.mark.parametrize("text", ["隐患排查治理", "丂隐患排查", "王堃", "（一）风险点：重大，温度≥30℃。",
-                                  "①检查“消防通道”…", "２０２６年 第Ⅲ季度"])
+                                  "①检查“消防通道”…", "２０２６年 第Ⅲ季度", "罐区面积 120㎡，储量 5㎏", "爱新觉罗·溥仪",
+                                  "ⅰ类﹑ⅱ类", "声调 ˉˊˇˋ˙", "弧形⌒"])
 def test_recode_repairs_real_gbk_text_with_punctuation_and_rare_characters(text):
     m = mapper({"title": {"from": "title", "recode": "gbk"}}, {"title": TargetColumn("title", "text")})
     assert one(m, id=1, title=_as_mysql_latin1(text))["title"] == text
     assert misread_text(_as_mysql_latin1(text)) == text
+
+
+def test_every_sign_of_gbks_rows_of_signs_reads_as_chinese_and_kana_cyrillic_and_pinyin_do_not():
+    """The signs GBK encodes in its rows of them (A1-A3, A6, A9, the symbols at the start of A8)
+    are what Chinese text holds besides ideographs: each one alone is Chinese text; the kana (A4,
+    A5 and the marks in A9), Cyrillic (A7) and the pinyin and bopomofo letters (A8) are not."""
+    signs, others = [], []
+    for lead in range(0xA1, 0xAA):
+        for trail in range(0x40, 0xFF):
+            try:
+                ch = bytes([lead, trail]).decode("gbk")
+            except UnicodeDecodeError:
+                continue
+            name = unicodedata.name(ch, "")
+            sign = (lead in (0xA1, 0xA2, 0xA3, 0xA6, 0xA9) or (lead == 0xA8 and trail < 0xA1)) \
+                and "HIRAGANA" not in name and "KATAKANA" not in name
+            (signs if sign else others).append(ch)
+    assert len(signs) > 500 and len(others) > 300
+    assert [ch for ch in signs if not chinese_text(ch)] == []
+    assert [ch for ch in others if chinese_text(ch)] == []
 
 
 @pytest.mark.parametrize(("text", "found"), [

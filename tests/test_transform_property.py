@@ -219,6 +219,19 @@ def _in_gb2312(ch: str) -> bool:
     return True
 
 
+def gbk_sign(ch: str) -> bool:
+    """Whether ``ch`` is one of the signs of GBK's rows of them: A1 (punctuation), A2 (numbers),
+    A3 (full-width forms), A6 (Greek and vertical forms), A9 (box drawing, units, small forms) and
+    the symbols at the start of A8; not kana, Cyrillic (A7) or pinyin letters (the rest of A8)."""
+    try:
+        code = ch.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    name = unicodedata.name(ch, "")
+    return len(code) == 2 and (code[0] in (0xA1, 0xA2, 0xA3, 0xA6, 0xA9) or (code[0] == 0xA8 and code[1] < 0xA1)) \
+        and "HIRAGANA" not in name and "KATAKANA" not in name
+
+
 #: text a ``recode`` step takes: GBK read as latin1, ASCII, and what is neither
 MISREAD = [misread(t) for t in ("风险点", "隐患排查治理", "12小时", "正常", "丂")] + [
     "abc 12", "", "caf\xe9", "\x81", "€", "€€", "隐患", "\xff\xff", b"\xb7\xe7\xcf\xd5", b"\xff", "M\xfcller"]
@@ -448,7 +461,7 @@ class Reference:
         # the ideographs GB2312's (the values drawn here hold no kana or Cyrillic, which GB2312 has)
         ideographs = [ch for ch in text if unicodedata.name(ch, "").startswith("CJK ")]
         common = [ch for ch in ideographs if _in_gb2312(ch)]
-        if not all(ch.isascii() or ch in ideographs or _in_gb2312(ch) for ch in text) or \
+        if not all(ch.isascii() or ch in ideographs or gbk_sign(ch) for ch in text) or \
                 2 * len(common) < len(ideographs):
             raise Refused(f"{v!r} is no {codec} text: read as {codec} it says {text!r}, which is not Chinese; it looks "
                           f"like real latin1 text: fix the value in the source, or remove 'recode: {codec}' if the "
@@ -870,6 +883,26 @@ def numbers_near_the_edges(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, T
 @settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=numbers_near_the_edges())
 def test_numbers_into_a_decimal_column_as_the_reference_does(case):
+    check(case, len, no_charset_limit)
+
+
+@st.composite
+def moments_into_a_datetime_column(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, TargetColumn],
+                                                               list[dict[str, Any]]]:
+    """One DATETIME column and what sources hand over for it: ISO text (SQLite's), with and without
+    an offset, other layouts, text that is no date, aware and naive datetimes, dates."""
+    spec: dict[str, Any] = {"from": "a", **({"required": True} if draw(st.booleans()) else {})}
+    moment_values = st.one_of(moment_texts, moments.map(str), moments.map(lambda m: m.isoformat()), moments,
+                              edge_moments, edge_moments.map(str), st.dates(min_value=date(1970, 1, 2)),
+                              st.none(), texts)
+    rows = [{"id": i, "ts": NOW, "a": draw(moment_values)} for i in range(draw(st.integers(1, 8)))]
+    return ({"columns": {"id": {"from": "id"}, "m": spec}, "rules": []},
+            {"id": TargetColumn("id", "int", False), "m": TargetColumn("m", "datetime")}, rows)
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=moments_into_a_datetime_column())
+def test_moments_into_a_datetime_column_as_the_reference_does(case):
     check(case, len, no_charset_limit)
 
 
