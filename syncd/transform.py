@@ -196,9 +196,12 @@ class _Ctx:
     """Values fixed for one run that column functions close over."""
 
     def __init__(self, *, now: datetime, run_id: str, tz: tzinfo,
-                 text_length: Callable[[str], int], unsupported_text: Callable[[str, str | None], str | None]):
+                 text_length: Callable[[str], int], unsupported_text: Callable[[str, str | None], str | None],
+                 datetime_texts: dict[datetime, str] | None = None):
         self.now, self.run_id, self.tz = now, run_id, tz
         self.text_length, self.unsupported_text = text_length, unsupported_text
+        #: the target's ``Dialect.datetime_texts``: ISO text read into a DATETIME column, by value
+        self.datetime_texts = datetime_texts
         #: the columns of the values cut to fit (``on_overflow: truncate``), one entry per value
         self.cuts: list[str] = []
 
@@ -1017,7 +1020,16 @@ def _inline_column(j: int, col: ColumnPlan, function: Callable[[Sequence[Any]], 
                   "                m = fromisoformat(v)",
                   "            except ValueError:",
                   "                m = None",
-                  f"            v = m if m is not None and m.tzinfo is None else cast{j}(v)",
+                  "            if m is not None and m.tzinfo is None:"]
+        if ctx.datetime_texts is not None:
+            # 'YYYY-MM-DD HH:MM:SS.ffffff' is the one text of its value that parses with these
+            # four characters where they are (a week date 'YYYY-Www-D' has no '-' at 7)
+            scope["texts"] = ctx.datetime_texts
+            lines.append('                if len(v) == 26 and v[19] == "." and v[10] == " " and v[7] == "-": '
+                         'texts[m] = v')
+        lines += ["                v = m",
+                  "            else:",
+                  f"                v = cast{j}(v)",
                   "        else:",
                   f"            v = {cast}"]
     else:
@@ -1146,8 +1158,11 @@ class RowMapper:
                  codes: Mapping[str, CodeList], *, now: datetime, run_id: str, tz: tzinfo,
                  text_length: Callable[[str], int] = len,
                  unsupported_text: Callable[[str, str | None], str | None] = lambda v, c: None,
-                 key_forms: Mapping[str, KeyForm] | None = None):
-        ctx = _Ctx(now=now, run_id=run_id, tz=tz, text_length=text_length, unsupported_text=unsupported_text)
+                 key_forms: Mapping[str, KeyForm] | None = None, datetime_texts: dict[datetime, str] | None = None):
+        ctx = _Ctx(now=now, run_id=run_id, tz=tz, text_length=text_length, unsupported_text=unsupported_text,
+                   datetime_texts=datetime_texts)
+        # filled while a batch is mapped, for its write; emptied before the next (one batch's worth)
+        self._datetime_texts = datetime_texts
         self.mapping = mapping
         self.layout = lay
         self.columns: tuple[str, ...] = tuple(mapping.columns)
@@ -1218,6 +1233,8 @@ class RowMapper:
         return dict(zip(self.layout.names, row, strict=False))
 
     def map_batch(self, rows: Sequence[Sequence[Any]]) -> MappedBatch:
+        if self._datetime_texts:
+            self._datetime_texts.clear()
         map_row = self._map_row
         rules = self._batch_rules
         key_index = self.layout.key

@@ -366,10 +366,15 @@ def test_the_sqlite_adapter_converts_each_value_as_sqlalchemy_stores_it_also_whe
             ("e", now, Decimal("-0"), date(2026, 1, 3), time(9, 1), 5)]
     adapt = _adapter(kinds)
     assert adapt is not None
-    assert list(adapt(rows)) == [
+    assert list(adapt(rows, {})) == [
         ("a", "2026-11-29 08:30:00.000005", "1.50", "2026-01-02", "08:00:00.000000", 1),
         ("b", "2026-11-29 08:30:00.000005", "1.50", None, "08:00:00.000007", 2),
         ("c", None, "1.5", "2026-01-02", None, None),
         ("d", "2026-11-29 08:30:00.000005", None, "2026-01-03", "09:01:00.000000", 4),
         ("e", "2026-11-29 08:30:00.000005", "-0", "2026-01-03", "09:01:00.000000", 5)]
     assert _adapter(("str", "int")) is None
+    # a datetime whose text the mapper kept is sent as that text (the mapper keeps only the one
+    # text of its value; a different one here shows that it is the text that is sent)
+    kept = {datetime(2026, 11, 29, 8, 30, 0, 5): "2026-11-29 08:30:00.000005 (kept)"}
+    assert [r[1] for r in adapt(rows, kept)] == ["2026-11-29 08:30:00.000005 (kept)"] * 2 + [None] + \
+        ["2026-11-29 08:30:00.000005 (kept)"] * 2

@@ -906,6 +906,40 @@ def test_moments_into_a_datetime_column_as_the_reference_does(case):
     check(case, len, no_charset_limit)
 
 
+def datetime_mapper(texts: dict[datetime, str]) -> RowMapper:
+    spec = Mapping_.model_validate({"name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
+                                    "target": {"table": "t", "key": ["id"]},
+                                    "columns": {"id": {"from": "id"}, "m": {"from": "a"}}})
+    table = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=100, lookback=0, lag=timedelta(0),
+                         null_cursor="include", schedule=None)
+    targets = {"id": TargetColumn("id", "int", False), "m": TargetColumn("m", "datetime")}
+    return RowMapper(table, layout(table), targets, CODES, now=NOW, run_id=RUN_ID, tz=TZ, datetime_texts=texts)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(moment=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+       changes=st.lists(st.tuples(st.integers(0, 25), st.sampled_from("0123456789-:. TW,+Z_T")), max_size=3))
+def test_a_datetime_keeps_only_the_one_text_it_is_stored_as(moment, changes):
+    """What the mapper keeps for SQLite's writer (``datetime_texts``) is always the value's own
+    'YYYY-MM-DD HH:MM:SS.ffffff', whatever other ISO spellings of it (or of other values) it reads."""
+    text = moment.isoformat(" ", "microseconds")
+    for at, ch in changes:
+        text = text[:at] + ch + text[at + 1:]
+    texts: dict[datetime, str] = {}
+    mapper = datetime_mapper(texts)
+
+    def rows(*values: str) -> list[tuple[Any, ...]]:
+        return [tuple({"id": i, "ts": NOW, "a": v}[n] for n in mapper.layout.names) for i, v in enumerate(values)]
+
+    batch = mapper.map_batch(rows(text, "2026-W48-5 15:08:19.000000", "2026-11-27T15:08:19.000000",
+                                  "2026-11-27 15:08:19,000000"))
+    assert all(kept == value.isoformat(" ", "microseconds") for value, kept in texts.items())
+    assert (text in texts.values()) is (any(row[1].isoformat(" ", "microseconds") == text for row in batch.rows))
+    assert len(texts) <= 1
+    mapper.map_batch(rows("2026-01-02 03:04:05.000006"))     # the next batch: only its own
+    assert texts == {datetime(2026, 1, 2, 3, 4, 5, 6): "2026-01-02 03:04:05.000006"}
+
+
 def test_the_random_mappings_cover_every_kind_origin_step_and_operator():
     """A kind, origin, step or operator added to syncd must be added to the strategies above too."""
     assert set(KINDS) == set(get_args(Kind))

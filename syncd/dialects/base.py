@@ -351,6 +351,12 @@ class Dialect:
     #: host parameters of SQLite before 3.32
     existing_binds = 500
 
+    #: A database that stores DATETIME values as ISO text (SQLite) keeps here, for the batch being
+    #: mapped, the text each value was read from when that text is already the form it stores
+    #: (``RowMapper(datetime_texts=...)``): its writer sends that text instead of formatting the value
+    #: again. Keyed by value, and a value has one such form, so an entry is never wrong; None: none.
+    datetime_texts: dict[Any, str] | None = None
+
     #: batches read ahead in a thread while the previous one is written, when ``defaults.prefetch``
     #: is not set: reading over a network leaves the process waiting, and the thread fills that wait
     prefetch = 1
