@@ -283,11 +283,14 @@ class ThreadsSeen(Observer):
         self.names.update(t.name for t in threading.enumerate())
 
 
-@pytest.mark.parametrize(("setting", "reader"), [("", False), ("prefetch: 1", True), ("prefetch: 0", False)])
+@pytest.mark.parametrize(("setting", "reader"), [("", None), ("prefetch: 1", True), ("prefetch: 0", False)])
 def test_a_sqlite_source_is_read_without_a_reader_thread_unless_prefetch_says_so(scenario, setting, reader):
     """Unset, ``prefetch`` is the source database's: 0 for SQLite, whose driver gives up the
-    interpreter lock at every row (a reader thread would trade it with the writer row by row)."""
+    interpreter lock at every row (a reader thread would trade it with the writer row by row), 1
+    for a server."""
     s = scenario(batch_size=7, lookback="0s", defaults=setting)
+    if reader is None:
+        reader = s.source.dialect.name != "sqlite"
     s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 31))
     seen = ThreadsSeen()
     report = commands.run_once(s.project(), observer=seen)
