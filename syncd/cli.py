@@ -100,7 +100,8 @@ def _load(ctx: click.Context, only: Sequence[str] = ()) -> commands.Project:
     # first pass after set-up walked all of it: a quarter of the CPU of `syncd status`). Frozen
     # objects are still freed when nothing refers to them; only a cycle among them would stay. This
     # runs once per process: a daemon's reload (daemon.py) loads its project again without it, so
-    # no reloaded copy is frozen.
+    # no reloaded copy is frozen. The imports are set-up too (most of it): a verb imports
+    # syncd.commands only after calling this, which has imported it with the collector off.
     gc.disable()
     try:
         from syncd import commands, engines, logs
@@ -337,11 +338,11 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool, lang
 def run(ctx: click.Context, once: bool, names: tuple[str, ...], full: bool, dry_run: bool,
         wait: float | None) -> None:
     """Sync the mappings: once (--once) or on their schedules as a daemon."""
+    project = _load(ctx, names)
     from loguru import logger
 
     from syncd import commands, lock
 
-    project = _load(ctx, names)
     for warning in [*commands.secret_warnings(project.config), *commands.state_warnings(project.config)]:
         logger.warning(warning)
     waiting: bool | float = False if wait is None else True if wait < 0 else wait
@@ -397,9 +398,9 @@ def _print_report(report: commands.RunReport, *, dry_run: bool) -> None:
 @click.pass_context
 def check(ctx: click.Context, connect_databases: bool) -> None:
     """Check the config and every mapping (statically; --connect also checks the databases)."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     warnings: list[str] = []
     rows = commands.check(project, connect_databases=connect_databases, warnings=warnings)
     notes = commands.source_notes(project) if connect_databases else []
@@ -475,9 +476,9 @@ def _print_facts(facts: commands.ServerFacts) -> list[str]:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Per mapping: watermark, last run with its counts, pending rejects, next run, lag."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     problems: list[str] = []
     rows = commands.status(project, source_problems=problems)
     for row in rows:
@@ -506,10 +507,10 @@ def status(ctx: click.Context) -> None:
 @click.pass_context
 def health(ctx: click.Context) -> None:
     """Exit 0 if every mapping is fresh, else 1 with the reason on one line (for monitoring)."""
-    from syncd import commands
-
     ctx.obj["file_log"] = False
     project = _load(ctx)
+    from syncd import commands
+
     ok, reason = commands.health(project)
     click.echo(reason)
     ctx.exit(EXIT_OK if ok else EXIT_FAILED)
@@ -531,9 +532,9 @@ def rejects(ctx: click.Context) -> None:
 @click.pass_context
 def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = False, limit: int = 200) -> None:
     """List rejects with their reason (pending ones unless --all)."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     rows = commands.rejects(project, mapping=name, status_=None if show_all else "pending", limit=limit)
     columns = ["mapping", "key", "status", "column_name", "reason", "attempts", "first_seen"]
     if show_all:
@@ -549,9 +550,9 @@ def rejects_list(ctx: click.Context, name: str | None = None, show_all: bool = F
 def rejects_show(ctx: click.Context, name: str, key: str) -> None:
     """Everything about one key's rejects, episode by episode: reason, attempts, who resolved or
     dropped it and why, and the source row as it was read."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     found = commands.rejects(project, mapping=name, status_=None, key=key)
     if not found:
         err.print(_("no reject with key {key!r} in mapping {name!r} (see: "
@@ -584,9 +585,9 @@ def rejects_show(ctx: click.Context, name: str, key: str) -> None:
 def rejects_drop(ctx: click.Context, name: str, reason: str, who: str | None, keys: tuple[str, ...]) -> None:
     """Stop retrying pending rejects; they stay in the audit trail as dropped, with who and why, and
     stay dropped while their source row is unchanged."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     unknown = commands.drop_rejects(project, mapping=name, keys=keys, reason=reason, by=who)
     out.print(_("dropped {count} reject(s) of mapping {name}").format(count=len(keys) - len(unknown), name=name))
     for key in unknown:
@@ -651,10 +652,10 @@ def history(ctx: click.Context, name: str | None, since: Any, until: Any, status
     """The run history: what each run read, wrote and rejected, and its watermark."""
     import json
 
+    project = _load(ctx)
     from syncd import commands
     from syncd.watermark import Watermark, describe_value
 
-    project = _load(ctx)
     if limit is None and fmt == "table" and since is None and until is None:
         limit = 30
     filters = {"mapping": name, "limit": limit, "since": since, "until": until, "status_": status_}
@@ -697,9 +698,9 @@ def watermark_group() -> None:
 @click.pass_context
 def watermark_show(ctx: click.Context, name: str) -> None:
     """The watermark, when and by which run it was written, and every change made by hand."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     shown = commands.watermark_show(project, mapping=name)
     described = shown["describe"] or _("none (the next run copies everything)")
     for label, value in (("mapping", name), ("watermark", described), ("written", shown["updated_at"]),
@@ -734,9 +735,9 @@ def _print_change(name: str, before: Any, after: Any) -> None:
 def watermark_rewind(ctx: click.Context, name: str, amount: str, reason: str, who: str | None,
                      wait: float | None) -> None:
     """Move the watermark back, so that the next run reads those rows again."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     before, after = commands.rewind_watermark(project, mapping=name, by=amount, reason=reason, who=who,
                                               wait=_waiting(wait))
     _print_change(name, before, after)
@@ -753,9 +754,9 @@ def watermark_rewind(ctx: click.Context, name: str, amount: str, reason: str, wh
 def watermark_set(ctx: click.Context, name: str, cursor: str, reason: str, who: str | None,
                   wait: float | None) -> None:
     """Set the watermark, so that the next run reads the rows after VALUE."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     before, after = commands.set_watermark(project, mapping=name, cursor=cursor, reason=reason, who=who,
                                            wait=_waiting(wait))
     _print_change(name, before, after)
@@ -786,9 +787,9 @@ def _head(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
 def audit_verify(ctx: click.Context, since: Any, head: Any) -> None:
     """Check both copies of the journal (the state store's table and the JSON lines) and that
     they agree. Exit 0 intact; 1 naming the first bad record."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     check = commands.audit_verify(project, since=since, head=head)
     verdict = check.verdict
     for note in check.notes:
@@ -825,9 +826,9 @@ def audit_verify(ctx: click.Context, since: Any, head: Any) -> None:
 @click.pass_context
 def audit_head(ctx: click.Context) -> None:
     """The newest record's SEQ:HASH, for an auditor to keep (then: syncd audit verify --head SEQ:HASH)."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     found = commands.audit_head(project)
     if found is None:
         err.print(_("the audit journal is empty: nothing has been journaled yet"), markup=False)
@@ -852,9 +853,9 @@ def audit_list(ctx: click.Context, since: Any, until: Any, name: str | None, kin
     """Records of the journal (from the state store), oldest first."""
     import json
 
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     records = commands.audit_list(project, since=since, until=until, mapping=name, kinds=kinds, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
@@ -910,9 +911,9 @@ def alerts_group() -> None:
 @click.pass_context
 def alerts_test(ctx: click.Context) -> None:
     """Send a test message by every configured channel (smtp, webhook)."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     failed = False
     for where, problem in commands.send_test_alert(project):
         if problem is None:
@@ -934,9 +935,9 @@ def state_group() -> None:
 @click.pass_context
 def state_check(ctx: click.Context) -> None:
     """Exit 0 if the state store is sound, 1 naming what is wrong. Reads only."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     result = commands.state_check(project)
     for note in result.notes:
         out.print(f"  {note}", markup=False)
@@ -956,9 +957,9 @@ def state_check(ctx: click.Context) -> None:
 @click.pass_context
 def state_rebuild(ctx: click.Context, wait: float | None) -> None:
     """Move the state store aside (kept), make a new one, carry over what can still be read."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     done = commands.state_rebuild(project, wait=_waiting(wait))
     out.print(_("state store {store} rebuilt; "
                 "the old file is kept as {moved_to}")
@@ -1000,9 +1001,9 @@ def reconcile(ctx: click.Context, names: tuple[str, ...], csv_path: str | None, 
     With --repair: compare by buckets and repair; exit 1 if a mapping failed or a repair was deferred."""
     import pandas as pd
 
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     if repair:
         _print_repairs(commands.repair(project, names=names, wait=_waiting(wait)), csv_path, limit)
         return
@@ -1177,12 +1178,12 @@ def _report_file(ctx: click.Context, param: click.Parameter, value: str | None) 
 def report(ctx: click.Context, since: Any, until: Any, out_file: str, lang: str | None) -> None:
     """A report for supervisors: per day and mapping the rows sent, rejects by reason, failed runs,
     the largest lag and reconciliations, with charts."""
-    from syncd import commands
-
     if until < since:
         raise click.BadParameter(_("{to} is before --from {since}; give the earlier day first").format(
             to=until.isoformat(), since=since.isoformat()), param_hint="'--to'")
     project = _load(ctx)
+    from syncd import commands
+
     built = commands.report(project, since, until, out_file, lang)
     if built.empty:
         out.print(_("report written to {out_file}: "
@@ -1216,9 +1217,9 @@ def _shown(value: Any) -> str:
 def preview(ctx: click.Context, name: str, limit: int, where: str | None) -> None:
     """Source rows beside the rows the mapping makes of them, with what a run would do with each
     (insert, update, unchanged, reject and why), read against the live target. Writes nothing."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     shown = commands.preview(project, mapping=name, limit=limit, where=where)
     verdicts = [{"key": ", ".join(map(str, r.key)), "would": r.verdict, "why": r.reason or ""} for r in shown.rows]
     out.print(_table(verdicts, ["key", "would", "why"], title=_("{name}: "
@@ -1246,9 +1247,9 @@ def preview(ctx: click.Context, name: str, limit: int, where: str | None) -> Non
 def plan_command(ctx: click.Context, name: str, full: bool) -> None:
     """The SQL a run of the mapping executes now: its window's query with the bounds, the upsert,
     the parent checks; and the order of the mappings with their dependencies. Reads only."""
+    project = _load(ctx)
     from syncd import commands
 
-    project = _load(ctx)
     found = commands.plan_mapping(project, mapping=name, full=full)
     out.print(_("order of the mappings (each after what it depends on):"), markup=False)
     for i, (mapping, depends) in enumerate(found.order, 1):
