@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -23,7 +23,9 @@ from syncd.errors import FatalSyncError, SyncdError, TransientSyncError, first_l
 from syncd.i18n import N_, _
 from syncd.source import Source
 from syncd.state import StateStore
-from syncd.target import Target
+
+if TYPE_CHECKING:   # the target and its row functions: imported by connect, not by status
+    from syncd.target import Target
 
 
 def make_engine(url: sa.URL, *, connect_timeout: timedelta = timedelta(seconds=15),
@@ -106,6 +108,8 @@ class Connections:
 
 @contextmanager
 def connect(config: Config) -> Iterator[Connections]:
+    from syncd.target import Target
+
     source_engine = engine_for(config.source)
     target_engine = engine_for(config.target, target=True)
     conns = Connections(

@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -55,8 +55,10 @@ from syncd.errors import FatalSyncError, SyncdError, TransientSyncError
 from syncd.i18n import N_, _
 from syncd.mapping import TableMapping
 from syncd.plan import chunks
-from syncd.transform import Reject
 from syncd.watermark import Watermark, decode_key, encode_key, encode_value
+
+if TYPE_CHECKING:   # the row functions are not imported by the commands that only read the store (status)
+    from syncd.transform import Reject
 
 metadata = sa.MetaData()
 
