@@ -85,3 +85,54 @@ def test_the_cyclic_collector_is_on_while_each_command_works(tmp_path, monkeypat
     finally:
         gc.enable()
     assert seen == {"demo": True, "status": True}
+
+
+_WATCH_IMPORTS = """
+import gc, json, sys
+
+seen = {}
+
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("sqlalchemy", "pydantic", "loguru", "syncd.config", "syncd.state") and name not in seen:
+            seen[name] = gc.isenabled()
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+from syncd import cli
+
+try:
+    cli.main(["-c", sys.argv[1], "status"])
+except SystemExit as exc:
+    code = exc.code
+with open(sys.argv[2], "w", encoding="utf-8") as out:
+    json.dump({"code": code, "collector_on_at_import": seen,
+               "row_functions": "syncd.transform" in sys.modules, "target": "syncd.target" in sys.modules}, out)
+"""
+
+
+def test_status_imports_its_libraries_with_the_collector_off_and_not_the_copying_machinery(tmp_path):
+    """The imports are most of a command's set-up (SQLAlchemy, pydantic, the config's models): the
+    cyclic collector is off for them as for the rest of the loading, and `status` imports neither
+    the target nor the row functions, which it does not use (start-up, docs/performance.md)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["demo", "--dir", str(tmp_path / "demo"), "--rows", "5"])
+    assert done.value.code == 0
+    found = tmp_path / "found.json"
+    subprocess.run([sys.executable, "-c", _WATCH_IMPORTS, str(tmp_path / "demo" / "config.yaml"), str(found)],
+                   check=True, capture_output=True, timeout=120, cwd=Path(__file__).resolve().parent.parent,
+                   env=os.environ)
+    assert json.loads(found.read_text(encoding="utf-8")) == {
+        "code": 0, "row_functions": False, "target": False,
+        "collector_on_at_import": {"sqlalchemy": False, "pydantic": False, "loguru": False, "syncd.config": False,
+                                   "syncd.state": False}}
