@@ -640,14 +640,28 @@ def _in_gb2312(ch: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=8192)
+def _gb2312_sign(ch: str) -> bool:
+    """Whether ``ch`` is a sign of GB2312's own part of GBK: both its bytes A1-FE."""
+    try:
+        code = ch.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return len(code) == 2 and code[0] >= 0xA1 and code[1] >= 0xA1
+
+
 def chinese_text(text: str) -> bool:
     """Whether ``text`` reads as Chinese: ASCII, ideographs and the punctuation and signs Chinese
     text uses, nothing else, and at least half of its ideographs among GB2312's common ones. Real
     latin1 text read as GBK fails: an accented letter and the ASCII letter after it make one rare
-    ideograph outside GB2312 ('Müller' reads 'M黮ler', 'São' 'S鉶')."""
+    ideograph outside GB2312 ('Müller' reads 'M黮ler', 'São' 'S鉶'). Text without an ideograph has
+    none to judge by: its signs must be GB2312's (both bytes A1-FE), which no latin1 sign followed by
+    an ASCII letter spells ('©Sony' reads '㏒ony': the sign A9 53 of GBK's extension)."""
     if not _CHINESE_TEXT.fullmatch(text):
         return False
     ideographs = _CJK.findall(text)
+    if not ideographs:
+        return all(ch.isascii() or _gb2312_sign(ch) for ch in text)
     return 2 * sum(map(_in_gb2312, ideographs)) >= len(ideographs)
 
 

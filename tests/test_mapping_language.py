@@ -350,7 +350,8 @@ def test_recode_repairs_gbk_text_read_as_latin1():
         "title: 'ÿÿ' is no gbk text: byte 1 of it does not decode as gbk; fix the value in the source")
 
 
-LATIN1_WORDS = ["Müller", "São Paulo", "naïve", "Ångström", "Zürich", "Français"]
+LATIN1_WORDS = ["Müller", "São Paulo", "naïve", "Ångström", "Zürich", "Français", "©Sony", "©Apple",
+                "©Microsoft 2024", "Logo©Nokia", "©ps", "¨Test"]
 
 
 @pytest.mark.parametrize("word", LATIN1_WORDS)
@@ -374,8 +375,10 @@ def test_recode_repairs_real_gbk_text_with_punctuation_and_rare_characters(text)
 
 def test_every_sign_of_gbks_rows_of_signs_reads_as_chinese_and_kana_cyrillic_and_pinyin_do_not():
     """The signs GBK encodes in its rows of them (A1-A3, A6, A9, the symbols at the start of A8)
-    are what Chinese text holds besides ideographs: each one alone is Chinese text; the kana (A4,
-    A5 and the marks in A9), Cyrillic (A7) and the pinyin and bopomofo letters (A8) are not."""
+    are what Chinese text holds besides ideographs: each one beside an ideograph is Chinese text,
+    and alone when it is GB2312's (both bytes A1-FE; a sign of GBK's extension alone is what a
+    latin1 sign and an ASCII letter make: '©S' reads '㏒'); the kana (A4, A5 and the marks in A9),
+    Cyrillic (A7) and the pinyin and bopomofo letters (A8) are not Chinese text either way."""
     signs, others = [], []
     for lead in range(0xA1, 0xAA):
         for trail in range(0x40, 0xFF):
@@ -388,8 +391,12 @@ def test_every_sign_of_gbks_rows_of_signs_reads_as_chinese_and_kana_cyrillic_and
                 and "HIRAGANA" not in name and "KATAKANA" not in name
             (signs if sign else others).append(ch)
     assert len(signs) > 500 and len(others) > 300
-    assert [ch for ch in signs if not chinese_text(ch)] == []
-    assert [ch for ch in others if chinese_text(ch)] == []
+    assert [ch for ch in signs if not chinese_text("区" + ch)] == []
+    assert [ch for ch in others if chinese_text("区" + ch)] == []
+    alone = [ch for ch in signs if chinese_text(ch)]
+    assert alone == [ch for ch in signs if min(ch.encode("gbk")) >= 0xA1]
+    assert len(alone) > 400 and {"·", "①", "℃", "（", "ⅰ"} <= set(alone)
+    assert not {"㏒", "㎡", "﹑", "〢"} & set(alone)
 
 
 @pytest.mark.parametrize(("text", "found"), [

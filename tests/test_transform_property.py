@@ -461,8 +461,10 @@ class Reference:
         # the ideographs GB2312's (the values drawn here hold no kana or Cyrillic, which GB2312 has)
         ideographs = [ch for ch in text if unicodedata.name(ch, "").startswith("CJK ")]
         common = [ch for ch in ideographs if _in_gb2312(ch)]
-        if not all(ch.isascii() or ch in ideographs or gbk_sign(ch) for ch in text) or \
-                2 * len(common) < len(ideographs):
+        # without an ideograph, only GB2312's signs: both bytes A1-FE
+        signs = [ch for ch in text if not ch.isascii() and ch not in ideographs]
+        if not all(gbk_sign(ch) for ch in signs) or 2 * len(common) < len(ideographs) or \
+                (not ideographs and not all(min(ch.encode("gbk")) >= 0xA1 for ch in signs)):
             raise Refused(f"{v!r} is no {codec} text: read as {codec} it says {text!r}, which is not Chinese; it looks "
                           f"like real latin1 text: fix the value in the source, or remove 'recode: {codec}' if the "
                           "column holds such text")
