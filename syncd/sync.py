@@ -505,6 +505,7 @@ class MappingRun:
             mapped = replace(mapped, rejects=[*mapped.rejects, *bad])
         before = replace(counts)
         mapped = self._write(mapped)
+        self.mapper.written()
         written = [*mapped.keys, *mapped.superseded]
         self.batches += 1
         if not self.dry_run:

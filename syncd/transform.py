@@ -1175,7 +1175,8 @@ class RowMapper:
                  key_forms: Mapping[str, KeyForm] | None = None, datetime_texts: dict[datetime, str] | None = None):
         ctx = _Ctx(now=now, run_id=run_id, tz=tz, text_length=text_length, unsupported_text=unsupported_text,
                    datetime_texts=datetime_texts)
-        # filled while a batch is mapped, for its write; emptied before the next (one batch's worth)
+        # filled while a batch is mapped, for its write; emptied once it is written (``written``)
+        # and before the next is mapped: one batch's worth at most
         self._datetime_texts = datetime_texts
         self.mapping = mapping
         self.layout = lay
@@ -1246,9 +1247,14 @@ class RowMapper:
     def source_row(self, row: Sequence[Any]) -> dict[str, Any]:
         return dict(zip(self.layout.names, row, strict=False))
 
-    def map_batch(self, rows: Sequence[Sequence[Any]]) -> MappedBatch:
+    def written(self) -> None:
+        """The batch mapped last has been written: what was kept for its write (``datetime_texts``)
+        is let go, so that it is not held while the next batch is read."""
         if self._datetime_texts:
             self._datetime_texts.clear()
+
+    def map_batch(self, rows: Sequence[Sequence[Any]]) -> MappedBatch:
+        self.written()
         map_row = self._map_row
         rules = self._batch_rules
         key_index = self.layout.key

@@ -298,6 +298,41 @@ def test_a_sqlite_source_is_read_without_a_reader_thread_unless_prefetch_says_so
     assert seen.names and ("syncd-reader" in seen.names) is reader
 
 
+class CountingDict(dict):
+    def __init__(self):
+        super().__init__()
+        self.kept = 0
+
+    def __setitem__(self, key, value):
+        self.kept += 1
+        super().__setitem__(key, value)
+
+
+class SizeWhenWritten(Observer):
+    def __init__(self, texts):
+        self.texts, self.sizes = texts, []
+
+    def batch_written(self, mapping, batch, rows):
+        self.sizes.append(len(self.texts))
+
+
+def test_the_iso_texts_kept_for_a_sqlite_write_are_let_go_once_the_batch_is_written(scenario, monkeypatch):
+    """SQLite's writer sends the ISO text a DATETIME was read as (``Dialect.datetime_texts``); the
+    texts of a batch are not held once it is written, while the next one is read."""
+    from syncd.dialects import get
+
+    s = scenario(batch_size=7, lookback="0s", defaults="prefetch: 0")
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 31))
+    texts = CountingDict()
+    monkeypatch.setattr(get("sqlite"), "datetime_texts", texts)
+    seen = SizeWhenWritten(texts)
+    report = commands.run_once(s.project(), observer=seen)
+    assert not report.failed and s.actual() == s.expected()
+    assert len(seen.sizes) == 5 and set(seen.sizes) == {0}
+    both_sqlite = s.source.dialect.name == "sqlite" and s.target.dialect.name == "sqlite"
+    assert (texts.kept >= 30) is both_sqlite
+
+
 def test_a_written_batch_is_freed_without_the_cyclic_collector(scenario):
     """A batch is freed once it is written and checkpointed, by reference counting alone: nothing
     the write path makes (a recursive closure used to) holds it in a reference cycle until the

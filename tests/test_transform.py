@@ -224,3 +224,15 @@ def test_a_numeric_key_written_as_text_is_not_remembered_but_text_cast_to_a_numb
     assert not numbers.map_batch([tuple({"id": "01"}.get(name) for name in numbers.layout.names)]).rejects
     [reject] = numbers.map_batch([tuple({"id": "1"}.get(name) for name in numbers.layout.names)]).rejects
     assert "key not unique in the target" in reject.reason and "written earlier in this run" in reject.reason
+
+
+def test_whole_numbers_cut_to_fit_a_text_key_are_remembered_across_batches():
+    """A whole number whose digits were cut (``on_overflow: truncate``) is no longer its digits: 123
+    and then 124, in two batches, both become '12', and the second is held back, not written over
+    the first."""
+    m = mapper({"id": {"from": "id", "on_overflow": "truncate"}}, {"id": TargetColumn("id", "str", False, 2)})
+    first = m.map_batch([tuple({"id": n}.get(name) for name in m.layout.names) for n in (123, 7)])
+    assert [r[0] for r in first.rows] == ["12", "7"] and not first.rejects
+    [reject] = m.map_batch([tuple({"id": 124}.get(name) for name in m.layout.names)]).rejects
+    assert reject.key == (124,)
+    assert "key not unique in the target" in reject.reason and "written earlier in this run" in reject.reason

@@ -863,6 +863,10 @@ def test_truncating_rounding_and_narrowing_as_the_reference_does(case, context):
     check(case, *context)
 
 
+class Whole(int):
+    """An int of another type (a driver's own): not the plain int the inline test takes."""
+
+
 @st.composite
 def numbers_near_the_edges(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, Any]]]:
     """One DECIMAL(p, s) column (s up to 6, so that exponents meet short scales too) and the
@@ -875,7 +879,8 @@ def numbers_near_the_edges(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, T
         edge.flatmap(lambda n: st.sampled_from([10**n - 1, 10**n, -10**n, 1 - 10**n, 10**n + 0.5, 10.0**n - 0.5])),
         st.tuples(edge, st.integers(0, scale + 1)).flatmap(
             lambda t: st.floats(-10.0 ** t[0], 10.0 ** t[0]).map(lambda f: round(f, t[1]))),
-        st.sampled_from([0.5, -0.5, -0.0, 0.0, 1e-05, 1.5e-07, 1.5e16, 2.5e+20, 1e16, float("inf"), float("nan")]))
+        st.sampled_from([0.5, -0.5, -0.0, 0.0, 1e-05, 1.5e-07, 1.5e16, 2.5e+20, 1e16, float("inf"), float("nan"),
+                         True, False, Whole(3), Whole(-1)]))
     rows = [{"id": i, "ts": NOW, "a": draw(numbers)} for i in range(draw(st.integers(1, 8)))]
     return ({"columns": {"id": {"from": "id"}, "n": {"from": "a"}}, "rules": []},
             {"id": TargetColumn("id", "int", False), "n": TargetColumn("n", "decimal", precision=precision, scale=scale)},

@@ -351,10 +351,12 @@ class Dialect:
     #: host parameters of SQLite before 3.32
     existing_binds = 500
 
-    #: A database that stores DATETIME values as ISO text (SQLite) keeps here, for the batch being
-    #: mapped, the text each value was read from when that text is already the form it stores
-    #: (``RowMapper(datetime_texts=...)``): its writer sends that text instead of formatting the value
-    #: again. Keyed by value, and a value has one such form, so an entry is never wrong; None: none.
+    #: A database that stores DATETIME values as ISO text (SQLite) keeps here, from the mapping of a
+    #: batch to its write, the text each value was read from when that text is already the form it
+    #: stores (``RowMapper(datetime_texts=...)``, emptied by ``RowMapper.written``): its writer sends
+    #: that text instead of formatting the value again. One dict for every SQLite target of the
+    #: process: keyed by value, and a value has one such form, so an entry is never wrong (one left by
+    #: another run at most saves a formatting). None: the database keeps nothing.
     datetime_texts: dict[Any, str] | None = None
 
     #: batches read ahead in a thread while the previous one is written, when ``defaults.prefetch``
