@@ -56,7 +56,7 @@ from syncd.pacing import Pacing, RateLimiter
 from syncd.parents import ParentCheck
 from syncd.source import Source
 from syncd.state import RunCounts, StateStore
-from syncd.sync import Observer, RetryPolicy, Stopped
+from syncd.sync import Observer, RetryPolicy, Stopped, against_stored
 from syncd.target import Target
 from syncd.transform import MappedBatch, Reject, RowMapper, TargetColumn, target_key_of
 from syncd.watermark import Watermark, Window, decode_key, decode_value
@@ -473,6 +473,10 @@ class Reconciler:
             return
         batch = MappedBatch([item[2] for item in queue], [item[3] for item in queue], [],
                             [item[4] for item in queue])
+        # As a run does: a row whose target key the target holds as written from another source
+        # key (a case-insensitive key: 'a' stored, 'A' read) is held back, not written over that
+        # row, which may be an extra this repair is about to delete.
+        batch = against_stored(self.mapping, self.mapper, self.target, batch)
         batch = self.parents.apply(batch)
         written = self.target.write(self.upsert, batch.rows, self.mapper.kinds)
         faults.crash_point("repair")

@@ -199,6 +199,17 @@ class RetryBudget:
         return self.failures_in_a_row >= self.attempts
 
 
+def against_stored(mapping: TableMapping, mapper: RowMapper, target: Target, mapped: MappedBatch) -> MappedBatch:
+    """``mapped`` without the rows whose target key the target holds as written from another source
+    key (when its key compares ignoring case, which it keeps: syncd/dialects, ``key_forms``): those
+    are rejects, held back until the source has one row per target key. Runs and repairs alike."""
+    if not mapped.rows or not mapper.checks_stored_keys:
+        return mapped
+    stored = target.existing(mapping.target.table, target.schema_of(mapping.target.schema_), mapping.target.key,
+                             [mapper.target_key(r) for r in mapped.rows], per_query=STORED_KEYS_PER_QUERY)
+    return mapper.against_stored(mapped, stored)
+
+
 class MappingRun:
     """One run of one mapping: a loop over the phases of ``Progress``, retried from the last
     checkpoint after a transient fault."""
@@ -578,14 +589,7 @@ class MappingRun:
         return mapped
 
     def _against_stored(self, mapped: MappedBatch) -> MappedBatch:
-        """Hold back the rows whose target key the target holds as written from another source key
-        (when its key compares ignoring case, which it keeps: syncd/dialects, ``key_forms``)."""
-        if not mapped.rows or not self.mapper.checks_stored_keys:
-            return mapped
-        stored = self.target.existing(self.mapping.target.table, self.target.schema_of(self.mapping.target.schema_),
-                                      self.mapping.target.key, [self.mapper.target_key(r) for r in mapped.rows],
-                                      per_query=STORED_KEYS_PER_QUERY)
-        return self.mapper.against_stored(mapped, stored)
+        return against_stored(self.mapping, self.mapper, self.target, mapped)
 
     def _watermark_after(self, rows: Sequence[Sequence[Any]], *,
                          checked: bool) -> tuple[Watermark | None, Watermark | None]:

@@ -149,6 +149,35 @@ def test_a_key_written_in_an_earlier_run_under_another_case_is_held_back(tmp_pat
     target.dispose()
 
 
+def test_a_repair_holds_back_a_key_the_target_holds_under_another_case_and_loses_nothing(tmp_path, make_database):
+    """The source's key 'a' becomes 'A' (deleted and inserted again): the run holds 'A' back, since
+    the target holds 'a', written from another source key. A repair with on_source_delete: delete
+    holds it back too, as the run does, and deletes 'a', gone at the source; the next run writes 'A'.
+    Before, the repair wrote 'A' over the row it then deleted as an extra ('a' is 'A' to the
+    target): the row was gone, and the reject counted as resolved."""
+    source, target = _project(tmp_path, make_database, "mariadb", 100)
+    mapping = tmp_path / "mappings" / "items.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8") + "on_source_delete: delete\n", encoding="utf-8")
+    _insert(source, [("a", "a"), ("b", "b")])
+    _run(tmp_path)
+    with source.begin() as conn:
+        conn.execute(src.delete().where(src.c.id == "a"))
+        conn.execute(src.insert(), [{"id": "A", "title": "upper", "update_time": datetime(2026, 1, 2, 8, 0, 0)}])
+    assert _run(tmp_path).counts.rows_rejected == 1
+    assert set(_pending(tmp_path)) == {"A"} and _target(target) == {"a": "a", "b": "b"}
+
+    [repair] = commands.repair(commands.open_project(tmp_path / "config.yaml"))
+    assert (repair.counts.rows_written, repair.counts.rejects_resolved) == (0, 0)
+    assert _target(target) == {"b": "b"}
+    assert "it holds id='a', written from another source key" in _pending(tmp_path)["A"]
+
+    after = _run(tmp_path)
+    assert (after.counts.inserted, after.counts.rejects_resolved) == (1, 1)
+    assert _target(target) == {"A": "upper", "b": "b"} and _pending(tmp_path) == {}
+    source.dispose()
+    target.dispose()
+
+
 def test_postgresql_cardinality_violation_is_a_row_error():
     class Cardinality(Exception):
         sqlstate = "21000"
