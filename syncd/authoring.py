@@ -37,7 +37,7 @@ from syncd.mapping import CodeList, TableMapping, load_blocks, load_codes
 from syncd.parents import ParentCheck
 from syncd.project import Project
 from syncd.source import Source
-from syncd.sync import describe_window
+from syncd.sync import against_stored, describe_window
 from syncd.target import Target
 from syncd.transform import (
     RowMapper,
@@ -396,7 +396,8 @@ def preview(project: Project, name: str, *, limit: int = 20, where: str | None =
             raise MappingError([placed(m, p) for p in exc.problems]) from None
         lay = plan.layout(m)
         mapper = RowMapper(m, lay, targets, project.codes, now=now, run_id="preview", tz=project.tz,
-                           text_length=target.dialect.text_length, unsupported_text=target.dialect.unsupported_text)
+                           text_length=target.dialect.text_length, unsupported_text=target.dialect.unsupported_text,
+                           key_forms=target.key_forms(m))
         statement = plan.preview_rows(m, limit=limit, where=where)
         try:
             rows = source.fetch(statement)
@@ -406,7 +407,8 @@ def preview(project: Project, name: str, *, limit: int = 20, where: str | None =
                                                                   "check --where and the mapping with syncd check "
                                                                   "--connect").format(exc=first_line(exc)))]) from None
         rows.reverse()          # read order (oldest first): of two rows for one target row, the later wins
-        mapped = ParentCheck(m, mapper, target).apply(mapper.map_batch(rows))
+        # as a run: the keys as the target compares them, what it holds from another source key, parents
+        mapped = ParentCheck(m, mapper, target).apply(against_stored(m, mapper, target, mapper.map_batch(rows)))
         current = _current_rows(m, mapper, target, mapped.rows)
         text = plan.render(statement, source.engine.dialect)
     verdicts = _verdicts(m, mapper, mapped, current)

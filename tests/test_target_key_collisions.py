@@ -178,6 +178,27 @@ def test_a_repair_holds_back_a_key_the_target_holds_under_another_case_and_loses
     target.dispose()
 
 
+def test_preview_holds_back_what_a_run_holds_back_by_the_targets_keys(tmp_path, make_database):
+    """preview says what a run would do: a key the target holds in another case, written from
+    another source key, and two source keys the target takes for one, are rejects there too."""
+    source, target = _project(tmp_path, make_database, "mariadb", 100)
+    _insert(source, [("a", "a"), ("b", "b")])
+    _run(tmp_path)
+    with source.begin() as conn:
+        conn.execute(src.delete().where(src.c.id == "a"))
+        conn.execute(src.insert(), [{"id": "A", "title": "upper", "update_time": datetime(2026, 1, 2, 8, 0, 0)},
+                                    {"id": "c", "title": "c", "update_time": datetime(2026, 1, 2, 8, 1, 0)},
+                                    {"id": "C", "title": "C", "update_time": datetime(2026, 1, 2, 8, 2, 0)}])
+    shown = commands.preview(commands.open_project(tmp_path / "config.yaml"), mapping="items", limit=10)
+    verdicts = {row.key: (row.verdict, row.reason or "") for row in shown.rows}
+    assert verdicts[("b",)] == ("unchanged", "")
+    assert verdicts[("A",)][0] == "reject" and "it holds id='a', written from another source key" in verdicts[("A",)][1]
+    assert {verdicts[("c",)][0], verdicts[("C",)][0]} == {"reject"}
+    assert _target(target) == {"a": "a", "b": "b"}
+    source.dispose()
+    target.dispose()
+
+
 def test_postgresql_cardinality_violation_is_a_row_error():
     class Cardinality(Exception):
         sqlstate = "21000"
