@@ -55,7 +55,8 @@ def test_ddl_out_writes_one_file_per_dialect_and_refuses_an_unknown_one(tmp_path
 
 def test_the_cyclic_collector_is_on_while_each_command_works(tmp_path, monkeypatch):
     """`syncd demo` loads no project, `syncd status` does: both do their work with gc enabled,
-    whatever the loading turned off for itself."""
+    whatever the loading turned off for itself, and a loaded project's command with the youngest
+    generation collected every 10 000 allocations."""
     import gc
 
     import pytest
@@ -71,10 +72,12 @@ def test_the_cyclic_collector_is_on_while_each_command_works(tmp_path, monkeypat
 
     def watched_status(*args, **kwargs):
         seen["status"] = gc.isenabled()
+        seen["youngest"] = gc.get_threshold()[0]
         return real_status(*args, **kwargs)
 
     monkeypatch.setattr(demo, "run_demo", watched_demo)
     monkeypatch.setattr(commands, "status", watched_status)
+    threshold = gc.get_threshold()
     try:
         with pytest.raises(SystemExit) as done:
             cli.main(["demo", "--dir", str(tmp_path / "demo"), "--rows", "5"])
@@ -84,7 +87,9 @@ def test_the_cyclic_collector_is_on_while_each_command_works(tmp_path, monkeypat
         assert done.value.code == 0
     finally:
         gc.enable()
-    assert seen == {"demo": True, "status": True}
+        gc.set_threshold(*threshold)
+    # and, once a project is loaded, the youngest generation is collected less often (cli.GC_YOUNGEST)
+    assert seen == {"demo": True, "status": True, "youngest": cli.GC_YOUNGEST}
 
 
 _WATCH_IMPORTS = """
