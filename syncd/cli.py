@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncd import __version__, i18n
+from syncd import __version__, helptext, i18n
 from syncd.errors import ConfigError, LockedError, SyncdError
 from syncd.i18n import N_, _
 
@@ -284,8 +284,12 @@ def _print_version(ctx: click.Context, wanted: bool) -> None:
     ctx.exit()
 
 
-class _Group(click.Group):
-    """Turns syncd's own errors into a message and an exit code; nothing else prints tracebacks."""
+class _Group(helptext.ColumnsHelp, click.Group):
+    """Turns syncd's own errors into a message and an exit code; nothing else prints tracebacks.
+    Its commands and groups lay their help out in terminal columns (syncd.helptext)."""
+
+    command_class = helptext.Command
+    group_class = type      # a group made by group() is a _Group too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

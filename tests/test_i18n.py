@@ -288,6 +288,58 @@ def test_help_in_chinese_and_english():
     assert usage.returncode == 2 and "--no-such-option" in usage.stderr and _HAN.search(usage.stderr), usage.stderr
 
 
+_HELP_PAGES = """
+import json, sys
+import click
+from syncd import cli, helptext, i18n
+i18n.use(i18n.choose(sys.argv[1]))
+cli._route_click_messages()
+cli._localize(cli.cli)
+if sys.argv[2] == "click":      # click's own layout, for comparison
+    helptext.HelpFormatter.write_text = click.HelpFormatter.write_text
+    helptext.HelpFormatter.write_dl = click.HelpFormatter.write_dl
+    helptext.ColumnsHelp.get_short_help_str = click.Command.get_short_help_str
+pages = {}
+
+
+def walk(command, path, parent):
+    ctx = command.context_class(command, info_name=path[-1] if path else "syncd", parent=parent)
+    pages[" ".join(path)] = command.get_help(ctx)
+    for name, sub in getattr(command, "commands", {}).items():
+        walk(sub, [*path, name], ctx)
+
+
+walk(cli.cli, [], None)
+print(json.dumps(pages, ensure_ascii=False))
+"""
+
+
+def _help_pages(lang: str, layout: str = "columns") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+    done = subprocess.run([sys.executable, "-c", _HELP_PAGES, lang, layout], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**env, "PYTHONPATH": str(REPO), "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_every_help_page_in_chinese_fits_80_columns_and_lists_each_command_by_its_words():
+    """A Chinese character takes two columns: click, counting characters, ran the Chinese help to
+    twice the terminal's width and listed a command whose first sentence has no space as '...'."""
+    from syncd.helptext import width
+
+    pages = _help_pages("zh")
+    assert len(pages) > 30 and all(_HAN.search(page) for page in pages.values())
+    wider = [(name, line) for name, page in pages.items() for line in page.splitlines() if width(line) > 80]
+    assert wider == []
+    listed = pages[""].split("命令:")[1].splitlines()[1:]
+    assert len(listed) > 15
+    assert all(_HAN.search(line) and not line.rstrip().endswith("...") for line in listed), listed
+
+
+def test_the_english_help_is_clicks_own_layout():
+    assert _help_pages("en") == _help_pages("en", "click")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("i18n-demo")
