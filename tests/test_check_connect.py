@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -401,9 +403,32 @@ def test_check_connect_names_each_missing_privilege_with_its_grant(tmp_path, mak
         s.dispose()
 
 
-def test_check_connect_names_a_state_store_its_user_may_not_write(tmp_path, make_database):
+@contextmanager
+def _state_user(tmp_path, admin, *grants: str):
+    """A PostgreSQL role that reads every table of the state store and has ``grants`` (``GRANT ... ON
+    tables``, "TO role" added), made the state store's user in tmp_path/config.yaml; dropped after."""
     import secrets
 
+    user = f"syncd_r{secrets.token_hex(4)}"
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD 'pw'")
+            conn.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{user}"')
+            for grant in grants:
+                conn.exec_driver_sql(f'{grant} TO "{user}"')
+        restricted = admin.url.set(username=user, password="pw").render_as_string(hide_password=False)
+        config = tmp_path / "config.yaml"
+        config.write_text("\n".join(f'state: {{url: "{restricted}"}}' if line.startswith("state:") else line
+                                    for line in config.read_text(encoding="utf-8").splitlines()) + "\n",
+                          encoding="utf-8")
+        yield user
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{user}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')
+
+
+def test_check_connect_names_a_state_store_its_user_may_not_write(tmp_path, make_database):
     import sqlalchemy as sa
 
     from syncd.engines import make_engine
@@ -413,27 +438,16 @@ def test_check_connect_names_a_state_store_its_user_may_not_write(tmp_path, make
     state_url = make_database("postgresql")
     admin = make_engine(sa.make_url(state_url))
     StateStore(admin)                                   # the store exists, made by its owner
-    user = f"syncd_r{secrets.token_hex(4)}"
     try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD 'pw'")
-            conn.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{user}"')   # reads only
-        restricted = admin.url.set(username=user, password="pw").render_as_string(hide_password=False)
-        config = tmp_path / "config.yaml"
-        config.write_text("\n".join(f'state: {{url: "{restricted}"}}' if line.startswith("state:") else line
-                                    for line in config.read_text(encoding="utf-8").splitlines()) + "\n",
-                          encoding="utf-8")
-        result = _check(tmp_path, "--connect")
-        assert result.exit_code == 2, result.output
-        said = " ".join(result.output.split())
-        assert "[state]" in said and "Traceback" not in said
-        assert f"the state store's user may not INSERT syncd_watermark: GRANT INSERT ON public.syncd_watermark " \
-               f'TO "{user}"' in said
-        assert "may not UPDATE syncd_reject" in said and "may not SELECT" not in said
+        with _state_user(tmp_path, admin) as user:      # reads only
+            result = _check(tmp_path, "--connect")
+            assert result.exit_code == 2, result.output
+            said = " ".join(result.output.split())
+            assert "[state]" in said and "Traceback" not in said
+            assert "the state store's user may not INSERT syncd_watermark: GRANT INSERT ON " \
+                   f'public.syncd_watermark TO "{user}"' in said
+            assert "may not UPDATE syncd_reject" in said and "may not SELECT" not in said
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP OWNED BY "{user}"')
-            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')
         admin.dispose()
         s.dispose()
 
@@ -441,8 +455,6 @@ def test_check_connect_names_a_state_store_its_user_may_not_write(tmp_path, make
 def test_check_connect_asks_for_every_state_table_and_delete_where_syncd_deletes(tmp_path, make_database):
     """The audit journal, its head, the watched files and the alerts too, and DELETE where the store
     deletes rows (pruning the journal, resetting a watermark, forgetting a file or an incident)."""
-    import secrets
-
     import sqlalchemy as sa
 
     from syncd import state
@@ -452,44 +464,32 @@ def test_check_connect_asks_for_every_state_table_and_delete_where_syncd_deletes
     s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
     admin = make_engine(sa.make_url(make_database("postgresql")))
     StateStore(admin)
-    user = f"syncd_r{secrets.token_hex(4)}"
     old_four = "syncd_watermark, syncd_run, syncd_reject, syncd_meta"
     try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD 'pw'")
-            conn.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{user}"')
-            conn.exec_driver_sql(f'GRANT INSERT, UPDATE ON {old_four} TO "{user}"')   # what check used to ask
-        restricted = admin.url.set(username=user, password="pw").render_as_string(hide_password=False)
-        config = tmp_path / "config.yaml"
-        config.write_text("\n".join(f'state: {{url: "{restricted}"}}' if line.startswith("state:") else line
-                                    for line in config.read_text(encoding="utf-8").splitlines()) + "\n",
-                          encoding="utf-8")
-        result = _check(tmp_path, "--connect")
-        assert result.exit_code == 2, result.output
-        said = " ".join(result.output.split())
-        asked = set()
-        for table in state.metadata.sorted_tables:
-            privileges = ["INSERT"] * (table.name not in old_four) + ["UPDATE"] * (
-                table.name in state.UPDATED and table.name not in old_four) + ["DELETE"] * (
-                table.name in state.DELETED_FROM)
-            for privilege in privileges:
-                assert f"the state store's user may not {privilege} {table.name}: GRANT {privilege} ON " \
-                       f'public.{table.name} TO "{user}"' in said, (privilege, table.name, said)
-                asked.add((privilege, table.name))
-        assert {("INSERT", "syncd_audit"), ("DELETE", "syncd_audit"), ("UPDATE", "syncd_audit_head"),
-                ("DELETE", "syncd_watermark"), ("DELETE", "syncd_file"), ("UPDATE", "syncd_alert")} <= asked
-        assert "may not UPDATE syncd_audit:" not in said           # the journal is appended to, never changed
-        assert said.count("the state store's user may not") == len(asked)
+        with _state_user(tmp_path, admin, f"GRANT INSERT, UPDATE ON {old_four}") as user:  # what check used to ask
+            result = _check(tmp_path, "--connect")
+            assert result.exit_code == 2, result.output
+            said = " ".join(result.output.split())
+            asked = set()
+            for table in state.metadata.sorted_tables:
+                privileges = ["INSERT"] * (table.name not in old_four) + ["UPDATE"] * (
+                    table.name in state.UPDATED and table.name not in old_four) + ["DELETE"] * (
+                    table.name in state.DELETED_FROM)
+                for privilege in privileges:
+                    assert f"the state store's user may not {privilege} {table.name}: GRANT {privilege} ON " \
+                           f'public.{table.name} TO "{user}"' in said, (privilege, table.name, said)
+                    asked.add((privilege, table.name))
+            assert {("INSERT", "syncd_audit"), ("DELETE", "syncd_audit"), ("UPDATE", "syncd_audit_head"),
+                    ("DELETE", "syncd_watermark"), ("DELETE", "syncd_file"), ("UPDATE", "syncd_alert")} <= asked
+            assert "may not UPDATE syncd_audit:" not in said           # the journal is appended to, never changed
+            assert said.count("the state store's user may not") == len(asked)
 
-        with admin.begin() as conn:
-            for privilege, table in asked:
-                conn.exec_driver_sql(f'GRANT {privilege} ON public.{table} TO "{user}"')
-        result = _check(tmp_path, "--connect")
-        assert "the state store's user may not" not in " ".join(result.output.split()), result.output
+            with admin.begin() as conn:
+                for privilege, table in asked:
+                    conn.exec_driver_sql(f'GRANT {privilege} ON public.{table} TO "{user}"')
+            result = _check(tmp_path, "--connect")
+            assert "the state store's user may not" not in " ".join(result.output.split()), result.output
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP OWNED BY "{user}"')
-            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')
         admin.dispose()
         s.dispose()
 
