@@ -47,9 +47,8 @@ def wrap(text: str, columns: int, initial_indent: str = "", subsequent_indent: s
     if not wide(text):
         return wrap_text(text, columns, initial_indent=initial_indent, subsequent_indent=subsequent_indent,
                          preserve_paragraphs=True)
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip("\n"))]
     return "\n\n".join(_wrap_paragraph(_joined(p.splitlines()), columns, initial_indent, subsequent_indent)
-                       for p in paragraphs)
+                       for p in re.split(r"\n\s*\n", text.strip("\n")))
 
 
 def _wrap_paragraph(text: str, columns: int, initial_indent: str, subsequent_indent: str) -> str:

@@ -578,7 +578,7 @@ class MappingRun:
         if mapped.rows and self.mapper.checks_stored_keys:
             with self._doing_meanwhile(N_("looking up keys in target table {table}").format(
                     table=self.mapping.target.table)):
-                mapped = self._against_stored(mapped)
+                mapped = against_stored(self.mapping, self.mapper, self.target, mapped)
         if mapped.rows and self.parents.parents:
             with self._doing_meanwhile(N_("looking up parent rows in the target")):
                 mapped = self.parents.apply(mapped)
@@ -587,9 +587,6 @@ class MappingRun:
             mapped = replace(mapped, rejects=[*mapped.rejects, *(
                 Reject(d.key, None, d.reason, self.mapper.source_row(d.row)) for d in duplicates)])
         return mapped
-
-    def _against_stored(self, mapped: MappedBatch) -> MappedBatch:
-        return against_stored(self.mapping, self.mapper, self.target, mapped)
 
     def _watermark_after(self, rows: Sequence[Sequence[Any]], *,
                          checked: bool) -> tuple[Watermark | None, Watermark | None]:
