@@ -288,3 +288,75 @@ def test_sqlite_counts_existing_keys_inside_the_upserts_transaction(tmp_path):
     with engine.connect() as conn:
         assert list(conn.exec_driver_sql("SELECT id, v FROM t ORDER BY id")) == [(1, 10), (2, 20)]
     engine.dispose()
+
+
+LAYOUTS = {
+    # (the table, whether its inserted rows are counted by row id)
+    "text-key": ("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER)", True),
+    "int-key": ("CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INTEGER, s INTEGER)", True),
+    "two-column-key": ("CREATE TABLE t (id TEXT, v INTEGER, s INTEGER, PRIMARY KEY (id))", True),
+    "autoincrement": ("CREATE TABLE t (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, v INTEGER, "
+                      "s INTEGER)", False),
+    "rowid-is-the-key": ("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, s INTEGER)", False),
+    "without-rowid": ("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER) WITHOUT ROWID", False),
+    "a-column-named-rowid": ('CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER, "rowid" INTEGER)', True),
+    "every-rowid-name-taken": ('CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER, "rowid" INTEGER, '
+                               '"_ROWID_" INTEGER, oid INTEGER)', False),
+    # a trigger adding a row of its own to the table for each row inserted
+    "a-trigger": ("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER);; "
+                  "CREATE TRIGGER t_x AFTER INSERT ON t WHEN new.id NOT LIKE 'x%' "
+                  "BEGIN INSERT OR IGNORE INTO t VALUES ('x' || new.id, 0, 0); END", False),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_sqlite_counts_a_batchs_inserted_rows_by_row_id_only_where_that_is_sure(tmp_path, layout):
+    """A SQLite target counts the rows a batch inserted by the row ids above the largest before it,
+    where a new row's id is sure to be above it; elsewhere by the batch's keys. Either way the
+    counts are true: after gaps, after the top row was deleted, and at the largest row id there is
+    (where SQLite gives new rows random ids)."""
+    from syncd.dialects.sqlite import SQLiteDialect
+    from syncd.engines import make_engine
+    from syncd.target import Target
+
+    table, by_rowid = LAYOUTS[layout]
+    engine = make_engine(sa.make_url(f"sqlite:///{tmp_path / 'fep.db'}"))
+    try:
+        with engine.begin() as conn:
+            for statement in table.split(";; "):
+                conn.exec_driver_sql(statement)
+        d = SQLiteDialect()
+        kinds = ["str", "int", "int"]
+        up = d.upsert(engine.dialect, "t", None, ["id", "v", "s"], ["id"], ["v", "s"], ["v"], kinds)
+        with engine.connect() as conn:
+            up = d.prepare(conn, up)
+        assert (up.rowids is not None) == by_rowid
+        target = Target(engine, d)
+
+        # an INTEGER PRIMARY KEY holds whole numbers: a, b, c ... as 1, 2, 3 ...
+        key = (lambda k: ord(k) - ord("a") + 1) if layout == "rowid-is-the-key" else (lambda k: k)
+
+        def write(*rows):
+            return target.write(up, [(key(k), *rest) for k, *rest in rows], kinds)
+
+        assert write(("a", 1, 1), ("b", 2, 1), ("c", 3, 1)) == Written(3, 0, 0)
+        # a unchanged (its stamp s only), b updated, d new
+        assert write(("a", 1, 2), ("b", 20, 2), ("d", 4, 2)) == Written(1, 1, 1)
+        with engine.begin() as conn:                 # a gap, and the top row gone
+            conn.exec_driver_sql("DELETE FROM t WHERE id IN (?, ?)", (key("b"), key("d")))
+        assert write(("d", 4, 3), ("c", 30, 3), ("e", 5, 3)) == Written(2, 1, 0)
+        assert write(("a", 1, 4)) == Written(0, 0, 1)
+        expected = {"a": 1, "c": 30, "d": 4, "e": 5}
+        # (AUTOINCREMENT refuses new rows once the largest row id is used: SQLITE_FULL)
+        if layout not in ("without-rowid", "rowid-is-the-key", "every-rowid-name-taken", "autoincrement"):
+            with engine.begin() as conn:             # the largest row id: new ids are random from here
+                conn.exec_driver_sql(f"UPDATE t SET {'_rowid_' if 'named' in layout else 'rowid'} = "
+                                     "9223372036854775807 WHERE id = ?", (key("e"),))
+            assert write(("f", 6, 5), ("a", 10, 5), ("g", 7, 5), ("e", 5, 5)) == Written(2, 1, 1)
+            expected.update(a=10, f=6, g=7)
+        if layout == "a-trigger":
+            expected.update({"x" + k: 0 for k in "abcdefg" if k in expected or k in "bd"})
+        with engine.connect() as conn:
+            assert dict(conn.exec_driver_sql("SELECT id, v FROM t").all()) == {key(k): v for k, v in expected.items()}
+    finally:
+        engine.dispose()

@@ -100,6 +100,9 @@ class Upsert:
     compare: tuple[str, ...] = ()
     #: ``SELECT COUNT(*)`` of the target rows holding some number of keys (placeholders for them)
     existing_sql: Callable[[int], str] | None = field(default=None, compare=False, repr=False)
+    #: a dialect's two statements that count the rows a batch inserted by their row ids (SQLite):
+    #: the largest row id before the upsert, then the rows above it after
+    rowids: tuple[str, str] | None = None
 
 
 class Dialect:
@@ -358,6 +361,12 @@ class Dialect:
     #: process: keyed by value, and a value has one such form, so an entry is never wrong (one left by
     #: another run at most saves a formatting). None: the database keeps nothing.
     datetime_texts: dict[Any, str] | None = None
+
+    #: a source query's rows are fetched from the driver's own cursor, as the tuples it makes, not
+    #: through SQLAlchemy's Rows (its fetch and its Row objects: 0.1 s of a 200 000-row SQLite read).
+    #: For a driver whose plain cursor steps through the rows as they are fetched (SQLite): the
+    #: query then runs without ``stream_results``, under which SQLAlchemy reads a row ahead itself.
+    source_driver_rows = False
 
     #: batches read ahead in a thread while the previous one is written, when ``defaults.prefetch``
     #: is not set: reading over a network leaves the process waiting, and the thread fills that wait
