@@ -118,6 +118,13 @@ class Source:
     def batches(self, statement: sa.Select[Any], batch_size: int) -> Generator[list[Sequence[Any]], None, None]:
         """The query's rows in batches; closing the generator closes the result and the connection."""
         with self.engine.connect() as conn:
+            if self.dialect.source_driver_rows:
+                result = conn.execute(statement)
+                try:
+                    yield from _driver_batches(result, batch_size, conn.dialect.loaded_dbapi.Error)
+                finally:
+                    result.close()
+                return
             result = conn.execution_options(**self.dialect.stream_options(batch_size)).execute(statement)
             try:
                 # Lists of Rows, typed as sequences, hence the cast (no copy). Not ``partitions``: its
@@ -155,6 +162,24 @@ class Source:
         """The different non-NULL values of a column, when there are at most ``limit``; else None."""
         rows = self.fetch(plan.distinct_values(table, schema, column, limit + 1))
         return None if len(rows) > limit else [row[0] for row in rows]
+
+
+def _driver_batches(result: sa.CursorResult[Any], batch_size: int,
+                    error: type[Exception]) -> Generator[list[Sequence[Any]], None, None]:
+    """The rows of an executed query in batches, fetched from the driver's cursor as the tuples it
+    makes (``Dialect.source_driver_rows``). A source query's columns carry no SQLAlchemy types, so
+    SQLAlchemy would convert none of their values: its Rows would hold the same values. A driver's
+    error is wrapped as SQLAlchemy wraps it, and so classified like every other."""
+    cursor = result.cursor
+    while True:
+        try:
+            part = cast("list[Sequence[Any]]", cursor.fetchmany(batch_size))
+        except error as exc:
+            raise sa.exc.DBAPIError.instance(None, None, exc, error) from exc
+        if not part:
+            return
+        yield part
+        del part
 
 
 def _as_utc(local: Any, db_now: Any, db_now_utc: Any) -> Any:

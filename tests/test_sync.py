@@ -351,3 +351,38 @@ def test_a_written_batch_is_freed_without_the_cyclic_collector(scenario):
             gc.enable()
     assert not report.failed and s.actual() == s.expected()
     assert left == []
+
+
+def test_a_sqlite_source_is_read_as_the_drivers_tuples_and_a_driver_error_midway_is_sqlalchemys(tmp_path):
+    """A SQLite source's rows come from the driver's cursor as its own tuples (no SQLAlchemy Rows);
+    an error of the driver between two batches still reaches the run as SQLAlchemy's, with the
+    driver's error inside it, so it is classified like any other."""
+    import sqlite3
+
+    from syncd.dialects import get
+    from syncd.engines import make_engine
+    from syncd.source import Source
+
+    engine = make_engine(sa.make_url(f"sqlite:///{tmp_path / 'county.db'}"))
+    interrupt: list[bool] = []
+
+    @sa.event.listens_for(engine, "connect")
+    def _progress(dbapi_connection, _record):
+        dbapi_connection.set_progress_handler(lambda: 1 if interrupt else 0, 1)
+
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            conn.exec_driver_sql("INSERT INTO t VALUES " + ", ".join(f"({i}, 'v{i}')" for i in range(1, 31)))
+        statement = sa.select(sa.column("id"), sa.column("v")).select_from(sa.table("t")).order_by(sa.column("id"))
+        with Source(engine, get("sqlite")).stream(statement, 7) as batches:
+            first = next(batches)
+            assert first == [(i, f"v{i}") for i in range(1, 8)]
+            assert {type(row) for row in first} == {tuple}
+            interrupt.append(True)
+            with pytest.raises(sa.exc.OperationalError) as caught:
+                next(batches)
+        assert isinstance(caught.value.orig, sqlite3.OperationalError)
+        assert "interrupted" in str(caught.value.orig)
+    finally:
+        engine.dispose()
