@@ -14,19 +14,12 @@ sent again.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
-import smtplib
 import socket
-import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from functools import partial
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -226,6 +219,12 @@ class Smtp:
 
     def send(self, message: Message) -> None:
         """Send it, each network step within ``alerts.smtp.timeout``."""
+        # The mail and TLS modules load when a message is sent, not with every run (some 10 ms)
+        import smtplib
+        import ssl
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
         c = self.config
         mail = EmailMessage()
         mail["Subject"], mail["From"], mail["To"] = message.subject, c.from_, ", ".join(c.to)
@@ -282,6 +281,10 @@ class Webhook:
         return [f for f in found if len(f) >= 6]      # not a short word any message may hold
 
     def send(self, message: Message) -> None:
+        import http.client
+        import urllib.error
+        import urllib.request
+
         c = self.config
         try:
             body = json.dumps(_fill(c.body, {"{subject}": message.subject, "{message}": message.body}),

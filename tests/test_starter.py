@@ -141,3 +141,26 @@ def test_status_imports_its_libraries_with_the_collector_off_and_not_the_copying
         "code": 0, "row_functions": False, "target": False,
         "collector_on_at_import": {"sqlalchemy": False, "pydantic": False, "loguru": False, "syncd.config": False,
                                    "syncd.state": False}}
+
+
+def test_a_run_without_alerts_loads_no_mail_or_http_library(tmp_path):
+    """smtplib and urllib.request load when an alert is sent, not with every run (start-up,
+    docs/performance.md)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["demo", "--dir", str(tmp_path / "demo"), "--rows", "5"])
+    assert done.value.code == 0
+    script = ("import json, sys\nfrom syncd import cli\ntry:\n    cli.main(['-c', sys.argv[1], 'run', '--once'])\n"
+              "except SystemExit as exc:\n    code = exc.code\n"
+              "print(json.dumps([code, sorted(m for m in ('smtplib', 'urllib.request', 'http.client') "
+              "if m in sys.modules)]))\n")
+    found = subprocess.run([sys.executable, "-c", script, str(tmp_path / "demo" / "config.yaml")], check=True,
+                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent,
+                           env=os.environ)
+    assert found.stdout.splitlines()[-1] == "[0, []]"
