@@ -7,7 +7,6 @@ is written from docs/mappings.md, one value at a time, sharing no code with ``sy
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 import uuid
@@ -796,13 +795,12 @@ class Reference:
 # -- the property -------------------------------------------------------------------------------------
 
 def same(a: Any, b: Any) -> bool:
-    """Equal values of the same type; a NaN equals the same NaN."""
+    """Equal values of the same type, written alike: a NaN equals the same NaN, and -0.0 is not
+    0.0 nor Decimal('1.50') Decimal('1.5') (what is sent differs)."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
-    if isinstance(a, Decimal) and a.is_nan():     # comparing a signalling NaN raises
-        return str(a) == str(b)
+    if isinstance(a, (float, Decimal)):
+        return repr(a) == repr(b)
     return bool(a == b)
 
 
@@ -956,3 +954,30 @@ def test_the_random_mappings_cover_every_kind_origin_step_and_operator():
     assert set(RuleSpec.model_fields) == {"when", "require", "require_any", "check", "matches", "message"}
     assert set(ORIGINS) == {"from", "expr", "const", "value", "uuid5"}
     assert {op for t in TESTS if isinstance(t, dict) for op in t} == set(OPERATORS)
+
+
+def test_a_float_decimal_remembered_is_the_one_its_text_gives_and_the_memo_is_bounded():
+    """The row function remembers the Decimal of each float it cast into a DECIMAL column: a
+    value met again gives the same Decimal, written alike (not 1.5 for 1.50, nor 0.0 for -0.0),
+    whole numbers are not taken for the floats they equal, and the memo keeps FLOAT_MEMO at most."""
+    from syncd import transform
+
+    values = [0.5, -0.0, 0.0, -0.0, 0.5, 1.25, 1.25, 3, 3.0, 3, True, 1.0, -2.5, -2.5, 12.34]
+    case = ({"columns": {"id": {"from": "id"}, "n": {"from": "a"}}, "rules": []},
+            {"id": TargetColumn("id", "int", False), "n": TargetColumn("n", "decimal", precision=5, scale=2)},
+            [{"id": i, "ts": NOW, "a": v} for i, v in enumerate(values)])
+    check(case, len, no_charset_limit)
+
+    mapping, targets, _rows = case
+    spec = Mapping_.model_validate({"name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
+                                    "target": {"table": "t", "key": ["id"]}, **mapping})
+    table = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=100, lookback=0, lag=timedelta(0),
+                         null_cursor="include", schedule=None)
+    lay = layout(table)
+    mapper = RowMapper(table, lay, targets, CODES, now=NOW, run_id=RUN_ID, tz=TZ, text_length=len,
+                       unsupported_text=no_charset_limit)
+    many = [i / 100 for i in range(1, transform.FLOAT_MEMO + 50)]
+    batch = mapper.map_batch([tuple({"id": i, "ts": NOW, "a": v}[n] for n in lay.names) for i, v in enumerate(many)])
+    assert [repr(row[1]) for row in batch.rows] == [repr(Decimal(repr(v))) for v in many]
+    memo = mapper._map_row.__globals__["m1"]
+    assert 0 < len(memo) <= transform.FLOAT_MEMO
