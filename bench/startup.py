@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("commands", nargs="+", help="shell command lines, optionally LABEL=DIR:COMMAND")
     args = p.parse_args(argv)
     commands = [parse(c, args.cwd) for c in args.commands]
+    # Byte code compiled first, as an installed wheel's is (bench.cli.compile_tree): this tree's
+    # and that of each directory a command runs in.
+    from pathlib import Path
+
+    from bench.cli import REPO, compile_tree
+
+    for tree in {REPO, *(Path(cwd) for _, cwd, _ in commands if cwd)}:
+        compile_tree(tree)
     walls: dict[str, list[float]] = {label: [] for label, _, _ in commands}
     cpus: dict[str, list[float]] = {label: [] for label, _, _ in commands}
     for round_ in range(args.warmup + args.runs):
