@@ -4,6 +4,7 @@ as they are are counted unchanged and not written, on SQLite, MariaDB and Postgr
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -303,6 +304,11 @@ LAYOUTS = {
     "every-rowid-name-taken": ('CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER, "rowid" INTEGER, '
                                '"_ROWID_" INTEGER, oid INTEGER)', False),
     # a trigger adding a row of its own to the table for each row inserted
+    "a-generated-column-named-rowid": ("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER, "
+                                       "rowid INTEGER GENERATED ALWAYS AS (v) VIRTUAL)", True),
+    # a constraint that deletes the row it meets and inserts anew
+    "a-replace-constraint": ("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER, "
+                             "code TEXT UNIQUE ON CONFLICT REPLACE)", False),
     "a-trigger": ("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER, s INTEGER);; "
                   "CREATE TRIGGER t_x AFTER INSERT ON t WHEN new.id NOT LIKE 'x%' "
                   "BEGIN INSERT OR IGNORE INTO t VALUES ('x' || new.id, 0, 0); END", False),
@@ -313,8 +319,8 @@ LAYOUTS = {
 def test_sqlite_counts_a_batchs_inserted_rows_by_row_id_only_where_that_is_sure(tmp_path, layout):
     """A SQLite target counts the rows a batch inserted by the row ids above the largest before it,
     where a new row's id is sure to be above it; elsewhere by the batch's keys. Either way the
-    counts are true: after gaps, after the top row was deleted, and at the largest row id there is
-    (where SQLite gives new rows random ids)."""
+    counts are true: after gaps, after the top row was deleted, and when a batch reaches the
+    largest row id there is (SQLite gives the rows after it random ids)."""
     from syncd.dialects.sqlite import SQLiteDialect
     from syncd.engines import make_engine
     from syncd.target import Target
@@ -349,14 +355,35 @@ def test_sqlite_counts_a_batchs_inserted_rows_by_row_id_only_where_that_is_sure(
         expected = {"a": 1, "c": 30, "d": 4, "e": 5}
         # (AUTOINCREMENT refuses new rows once the largest row id is used: SQLITE_FULL)
         if layout not in ("without-rowid", "rowid-is-the-key", "every-rowid-name-taken", "autoincrement"):
-            with engine.begin() as conn:             # the largest row id: new ids are random from here
-                conn.exec_driver_sql(f"UPDATE t SET {'_rowid_' if 'named' in layout else 'rowid'} = "
-                                     "9223372036854775807 WHERE id = ?", (key("e"),))
+            with engine.begin() as conn:             # next to the largest row id: the batch's first new
+                conn.exec_driver_sql(                # row takes it, and the next one a random free id
+                    f"UPDATE t SET {'_rowid_' if 'named' in layout else 'rowid'} = 9223372036854775806 WHERE id = ?",
+                    (key("e"),))
             assert write(("f", 6, 5), ("a", 10, 5), ("g", 7, 5), ("e", 5, 5)) == Written(2, 1, 1)
             expected.update(a=10, f=6, g=7)
         if layout == "a-trigger":
             expected.update({"x" + k: 0 for k in "abcdefg" if k in expected or k in "bd"})
         with engine.connect() as conn:
             assert dict(conn.exec_driver_sql("SELECT id, v FROM t").all()) == {key(k): v for k, v in expected.items()}
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_does_not_count_a_views_rows_by_row_id(tmp_path):
+    """A view has no row ids of its own (max(rowid) is NULL there): its writes, if its triggers
+    take them, are counted by their keys."""
+    from syncd.dialects.sqlite import SQLiteDialect
+    from syncd.engines import make_engine
+
+    engine = make_engine(sa.make_url(f"sqlite:///{tmp_path / 'fep.db'}"))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE base (id TEXT PRIMARY KEY, v INTEGER)")
+            conn.exec_driver_sql("CREATE VIEW t AS SELECT id, v FROM base")
+        d = SQLiteDialect()
+        up = d.upsert(engine.dialect, "t", None, ["id", "v"], ["id"], ["v"], None, ["str", "int"])
+        with engine.connect() as conn:
+            assert d.prepare(conn, up).rowids is None
+            assert d.prepare(conn, replace(up, table="base")).rowids is not None
     finally:
         engine.dispose()

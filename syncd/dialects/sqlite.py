@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -16,6 +17,8 @@ from syncd.dialects.base import Dialect, KeyForm, Upsert, Written
 #: a rowid table's row ids are 64-bit signed integers
 _LARGEST_ROWID = 2 ** 63 - 1
 _SMALLEST_ROWID = -(2 ** 63)
+#: a constraint that settles a conflict by deleting the row it meets (in a table's CREATE TABLE)
+_REPLACE = re.compile(r"\bON\s+CONFLICT\s+REPLACE\b", re.IGNORECASE)
 
 
 class SQLiteDialect(Dialect):
@@ -94,25 +97,31 @@ class SQLiteDialect(Dialect):
         # new row of a rowid table the largest row id + 1 (with AUTOINCREMENT, more than any the
         # table ever had), so the rows above the largest id before the upsert are the rows it
         # inserted. Two lookups in the table's b-tree instead of the batch's keys in lists of 500
-        # (0.15 s of a 200 000-row copy). Not for a table whose row id is a column the mapping may
-        # fill (INTEGER PRIMARY KEY), a WITHOUT ROWID table or a view, one with triggers (which
-        # may add rows of their own), or one whose columns take every name of the row id.
+        # (0.15 s of a 200 000-row copy). Only for a table (not a view) with row ids of its own:
+        # not WITHOUT ROWID, no INTEGER PRIMARY KEY (its row id is a column the mapping may fill),
+        # no column (generated ones included) taking every name of the row id; and none whose
+        # rows another way adds or takes: a trigger, or an ON CONFLICT REPLACE constraint (which
+        # deletes the row it meets and inserts anew).
         table = self.table_ref(conn.dialect, upsert.table, upsert.schema)
         database = upsert.schema or "main"
+        master = f"{self.quote(conn.dialect, database)}.sqlite_master"
         try:
-            columns = conn.execute(sa.text("SELECT name, type, pk FROM pragma_table_info(:t, :s)"),
+            kind_sql = conn.execute(sa.text(f"SELECT type, sql FROM {master} WHERE lower(name) = lower(:t)"),
+                                    {"t": upsert.table}).first()
+            columns = conn.execute(sa.text("SELECT name, type, pk FROM pragma_table_xinfo(:t, :s)"),
                                    {"t": upsert.table, "s": database}).all()
-            triggers = conn.execute(sa.text(f"SELECT COUNT(*) FROM {self.quote(conn.dialect, database)}.sqlite_master "
+            triggers = conn.execute(sa.text(f"SELECT COUNT(*) FROM {master} "
                                             "WHERE type = 'trigger' AND lower(tbl_name) = lower(:t)"),
                                     {"t": upsert.table}).scalar()
             keys = [str(type_).upper() for _name, type_, pk in columns if pk]
             names = {str(name).lower() for name, _type, _pk in columns}
             rowid = next((n for n in ("rowid", "_rowid_", "oid") if n not in names), None)
-            if not columns or triggers or keys == ["INTEGER"] or rowid is None:
+            if (kind_sql is None or kind_sql[0] != "table" or _REPLACE.search(kind_sql[1] or "") or not columns
+                    or triggers or keys == ["INTEGER"] or rowid is None):
                 return upsert
-            conn.execute(sa.text(f"SELECT max({rowid}) FROM {table}")).all()   # none: WITHOUT ROWID, a view
+            conn.execute(sa.text(f"SELECT max({rowid}) FROM {table}")).all()   # none: WITHOUT ROWID
         except sa.exc.DBAPIError:
-            return upsert
+            return upsert      # and an SQLite before 3.26, without pragma_table_xinfo
         finally:
             conn.rollback()
         return replace(upsert, rowids=(f"SELECT max({rowid}) FROM {table}",
@@ -126,8 +135,10 @@ class SQLiteDialect(Dialect):
             cursor.execute("BEGIN IMMEDIATE")
         if upsert.rowids is not None:
             top = cursor.execute(upsert.rowids[0]).fetchone()[0]
-            # At the largest row id there is, SQLite picks free ids at random: count the keys.
-            if top is None or top < _LARGEST_ROWID:
+            # Once the largest row id there can be is taken, SQLite gives new rows free ids at
+            # random: only while the batch's new rows all fit above the largest are they counted
+            # by row id; else by their keys.
+            if top is None or top <= _LARGEST_ROWID - len(rows):
                 self.executemany(cursor, upsert.sql, rows, kinds)
                 changed = cursor.rowcount
                 inserted = int(cursor.execute(upsert.rowids[1], (_SMALLEST_ROWID if top is None else top,))
