@@ -1092,7 +1092,8 @@ def _number_as_decimal(target: TargetColumn) -> tuple[str, str] | None:
     Written for speed (0.65 -> 0.5 µs a float): a text without exponent has one point, so it has
     at most ``scale`` digits after it when the point is among its last ``scale + 1`` characters;
     and the magnitude is tested before ``repr`` is called."""
-    if target.kind != "decimal" or target.scale is None:
+    if target.kind != "decimal" or target.scale is None or target.scale < 0:
+        # (a negative scale, Oracle's NUMBER(p, -s), rounds to tens, hundreds ...: the caster's)
         return None
     short = f"'e' not in (t := repr(v)) and '.' in t[-{target.scale + 1}:]"
     if target.precision is None:

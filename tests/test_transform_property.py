@@ -870,12 +870,14 @@ def numbers_near_the_edges(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, T
     """One DECIMAL(p, s) column (s up to 6, so that exponents meet short scales too) and the
     numbers SQLite hands over for it: floats of a few places and whole numbers at its edges."""
     precision = draw(st.none() | st.integers(1, 12))
-    scale = draw(st.integers(0, min(6, precision if precision is not None else 6)))
+    # a negative scale too: Oracle's NUMBER(p, -s) rounds to tens, hundreds ...
+    scale = draw(st.integers(-2, min(6, precision if precision is not None else 6)))
     digits = (precision or 12) - scale
     edge = st.sampled_from([digits - 1, digits, digits + 1]).filter(lambda n: n >= 0)
     numbers = st.one_of(
         edge.flatmap(lambda n: st.sampled_from([10**n - 1, 10**n, -10**n, 1 - 10**n, 10**n + 0.5, 10.0**n - 0.5])),
-        st.tuples(edge, st.integers(0, scale + 1)).flatmap(
+        st.integers(-(10 ** digits), 10 ** digits),
+        st.tuples(edge, st.integers(0, max(scale, 0) + 1)).flatmap(
             lambda t: st.floats(-10.0 ** t[0], 10.0 ** t[0]).map(lambda f: round(f, t[1]))),
         st.sampled_from([0.5, -0.5, -0.0, 0.0, 1e-05, 1.5e-07, 1.5e16, 2.5e+20, 1e16, float("inf"), float("nan"),
                          True, False, Whole(3), Whole(-1)]))
