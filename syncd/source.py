@@ -118,7 +118,7 @@ class Source:
     def batches(self, statement: sa.Select[Any], batch_size: int) -> Generator[list[Sequence[Any]], None, None]:
         """The query's rows in batches; closing the generator closes the result and the connection."""
         with self.engine.connect() as conn:
-            if self.dialect.source_driver_rows:
+            if self.dialect.source_driver_rows and not _typed(statement):
                 result = conn.execute(statement)
                 try:
                     yield from _driver_batches(result, batch_size, conn.dialect.loaded_dbapi.Error)
@@ -164,12 +164,18 @@ class Source:
         return None if len(rows) > limit else [row[0] for row in rows]
 
 
+def _typed(statement: sa.Select[Any]) -> bool:
+    """Whether a column of the query has a type whose values SQLAlchemy would convert as it reads."""
+    return any(not isinstance(c.type, sa.types.NullType) for c in statement.selected_columns)
+
+
 def _driver_batches(result: sa.CursorResult[Any], batch_size: int,
                     error: type[Exception]) -> Generator[list[Sequence[Any]], None, None]:
     """The rows of an executed query in batches, fetched from the driver's cursor as the tuples it
-    makes (``Dialect.source_driver_rows``). A source query's columns carry no SQLAlchemy types, so
-    SQLAlchemy would convert none of their values: its Rows would hold the same values. A driver's
-    error is wrapped as SQLAlchemy wraps it, and so classified like every other."""
+    makes (``Dialect.source_driver_rows``), for a query whose columns carry no SQLAlchemy types
+    (as a mapping's reads, ``plan``): SQLAlchemy would convert none of their values, so its Rows
+    would hold the same values. A driver's error is wrapped as SQLAlchemy wraps it, and so
+    classified like every other."""
     cursor = result.cursor
     while True:
         try:

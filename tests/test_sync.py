@@ -384,5 +384,38 @@ def test_a_sqlite_source_is_read_as_the_drivers_tuples_and_a_driver_error_midway
                 next(batches)
         assert isinstance(caught.value.orig, sqlite3.OperationalError)
         assert "interrupted" in str(caught.value.orig)
+        # a column with a type SQLAlchemy converts as it reads: its Rows, converted
+        interrupt.clear()
+        typed = sa.select(sa.column("id"), sa.column("v", sa.Integer)).select_from(sa.table("t"))
+        with Source(engine, get("sqlite")).stream(typed.order_by(sa.column("id")), 7) as batches:
+            assert {type(row) for row in next(batches)} == {sa.Row}
     finally:
         engine.dispose()
+
+
+def test_a_mappings_reads_carry_no_types_so_a_sqlite_source_hands_the_drivers_tuples():
+    """Every query a mapping reads its rows with (a window, a snapshot, NULL cursors, by key; with
+    ``expr`` columns and ``where``) selects untyped columns: SQLAlchemy would convert nothing, and
+    a SQLite source reads them through the driver (``source._typed``)."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from syncd import plan
+    from syncd.mapping import Mapping_, TableMapping
+    from syncd.source import _typed
+    from syncd.watermark import Watermark, Window
+
+    spec = Mapping_.model_validate({
+        "name": "m", "source": {"table": "s", "key": ["id", "k2"], "cursor": "ts", "where": "flag = 1"},
+        "target": {"table": "t", "key": ["id", "k2"]},
+        "columns": {"id": {"from": "id"}, "k2": {"from": "k2"}, "title": {"expr": "upper(title)"},
+                    "n": {"expr": "CAST(n AS INTEGER) + 1"}}})
+    mapping = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=10, lookback=0, lag=timedelta(0),
+                           null_cursor="include", schedule=None)
+    at = datetime(2026, 11, 20)
+    statements = [plan.read_window(mapping, Window(snapshot=True, until=at)),
+                  plan.read_window(mapping, Window(snapshot=True, until=at, after=Watermark(at, (1, 2)))),
+                  plan.read_window(mapping, Window(after=Watermark(at, (1, 2)), until=at)),
+                  plan.read_window(mapping, Window(since=at, until=at)),
+                  plan.read_null_cursor(mapping, (1, 2)), plan.read_keys(mapping, [(1, 2), (3, 4)])]
+    assert [_typed(s) for s in statements] == [False] * len(statements)
