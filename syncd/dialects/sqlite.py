@@ -136,8 +136,8 @@ class SQLiteDialect(Dialect):
         if upsert.rowids is not None:
             top = cursor.execute(upsert.rowids[0]).fetchone()[0]
             # Once the largest row id there can be is taken, SQLite gives new rows free ids at
-            # random: only while the batch's new rows all fit above the largest are they counted
-            # by row id; else by their keys.
+            # random: only while all of the batch's rows would still get ids above ``top`` in
+            # turn are the new ones counted by row id; else by their keys.
             if top is None or top <= _LARGEST_ROWID - len(rows):
                 self.executemany(cursor, upsert.sql, rows, kinds)
                 changed = cursor.rowcount
