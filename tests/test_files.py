@@ -114,6 +114,25 @@ def test_verbose_logs_sql_but_never_row_values(tmp_path):
     assert "一行只属于源库的秘密值" not in logged
 
 
+@pytest.mark.parametrize("source", ["mariadb", "postgresql"])
+def test_verbose_logs_sql_but_never_row_values_read_from_a_server(tmp_path, make_database, source):
+    """The same from a server, whose rows come through SQLAlchemy's results (a SQLite source's come
+    from the driver's cursor, past SQLAlchemy's row logging): DEBUG on sqlalchemy.engine would log
+    each of them."""
+    from tests.scenario import scenarios
+
+    with scenarios(tmp_path, make_database) as build_scenario:
+        s = build_scenario(source, "sqlite")
+        s.insert([{"id": 1, "update_time": s.at(1), "title": "一行只属于源库的秘密值"}])
+        with (tmp_path / "config.yaml").open("a", encoding="utf-8") as config:
+            config.write(f"log: {{level: INFO, dir: {tmp_path / 'logs'}}}\n")
+        result = s.syncd("-v", "run", "--once")
+        assert result.returncode == 0, result.stderr
+        logged = result.stderr + (tmp_path / "logs" / "syncd.log").read_text(encoding="utf-8")
+        assert "SELECT" in logged
+        assert "一行只属于源库的秘密值" not in logged
+
+
 # -- a state store on a network file system -----------------------------------------------------
 
 FAKE_MOUNTS = (
