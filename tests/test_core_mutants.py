@@ -1620,3 +1620,94 @@ def test_an_unknown_key_deep_in_a_mapping_is_named_by_its_own_name(tmp_path):
     assert mapping_problems(path) == [
         ("m.yaml", 5, "columns.id.colour", "unknown key 'colour': check the spelling (see the documentation of this "
                                            "file)")]
+
+
+# -- whole numbers into an integer column (transform._int_caster) ------------------------------------
+
+class _Whole(int):
+    """An int of a driver's own type."""
+
+
+def _mapped_into(column: TargetColumn, values: list[object], **steps: object) -> list[object]:
+    """Each value mapped into column ``n`` (through ``steps``): its value, or (column, reason) of its reject."""
+    spec = Mapping_.model_validate({"name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
+                                    "target": {"table": "t", "key": ["id"]},
+                                    "columns": {"id": {"from": "id"}, "n": {"from": "a", **steps}}})
+    table = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=100, lookback=0, lag=timedelta(0),
+                         null_cursor="include", schedule=None)
+    lay = plan.layout(table)
+    now = datetime(2026, 11, 28, 6, 0, 30, tzinfo=timezone.utc)
+    mapper = RowMapper(table, lay, {"id": TargetColumn("id", "int", False), "n": column}, {}, now=now, run_id="r",
+                       tz=ZoneInfo("Asia/Shanghai"))
+    batch = mapper.map_batch([tuple({"id": i, "ts": now, "a": v}[n] for n in lay.names) for i, v in enumerate(values)])
+    got: dict[object, object] = {row[0]: row[1] for row in batch.rows}
+    got.update({r.key[0]: (r.column, r.reason) for r in batch.rejects})
+    return [got[i] for i in range(len(values))]
+
+
+def test_whole_numbers_into_a_smallint_are_checked_against_its_range_whatever_they_arrive_as():
+    small = TargetColumn("n", "int", minimum=-32768, maximum=32767)
+    out = "is out of range: the column holds whole numbers from -32768 to 32767"
+    assert _mapped_into(small, [32767, 32768, -32768, -32769, True, _Whole(40000), _Whole(7), "40000", " 12 ", "1e9",
+                                "12.5", "abc", "NaN", "Infinity", Decimal("12.0"), 3.0, 3.5, "0e99999"]) == [
+        32767, ("n", f"n: 32768 {out}"), -32768, ("n", f"n: -32769 {out}"), 1, ("n", f"n: 40000 {out}"), 7,
+        ("n", f"n: 40000 {out}"), 12, ("n", f"n: '1e9' {out}"),
+        ("n", "n: '12.5' is not a whole number; to round it, set round: 0 on the column"),
+        ("n", "n: 'abc' is not a whole number"), ("n", "n: 'NaN' is not a whole number"),
+        ("n", "n: 'Infinity' is not a whole number"), 12, 3,
+        ("n", "n: 3.5 is not a whole number; to round it, set round: 0 on the column"), 0]
+
+
+def test_a_number_precision_bounds_an_integer_column_by_its_digits():
+    four = TargetColumn("n", "int", precision=4)
+    out = "is out of range: the column holds whole numbers from -9999 to 9999"
+    assert _mapped_into(four, [9999, 10000, "-9999", "-10000", -10000]) == [
+        9999, ("n", f"n: 10000 {out}"), -9999, ("n", f"n: '-10000' {out}"), ("n", f"n: -10000 {out}")]
+
+
+def test_an_integer_column_of_unknown_range_takes_up_to_a_thousand_digits():
+    free = TargetColumn("n", "int")
+    thousand, more = "9" * 1000, "1" + "0" * 1000
+    *taken, (column, reason) = _mapped_into(free, [thousand, 10 ** 1000, True, "12.0", more])
+    assert taken == [int(thousand), 10 ** 1000, 1, 12]
+    # (the long value is cut in the middle of the reason)
+    assert column == "n" and reason.startswith("n: '1000000000")
+    assert reason.endswith("0000000000' is out of range: the column holds whole numbers of at most 1000 digits")
+
+
+# -- round: N (transform._round_step) ------------------------------------------------------------------
+
+def test_round_rounds_half_up_what_a_number_is_written_as_and_says_what_it_cannot_round():
+    anything = TargetColumn("n", "decimal")
+    assert [repr(v) if isinstance(v, Decimal) else v for v in _mapped_into(anything, [
+        1.005, "2.345", Decimal("-2.345"), 7, True, [1], "abc", "inf", "1e1000", " 3.14159 ",
+        "123456789012345678901234567890.125", None, "-0.004", 2.675], round=2)] == [
+        "Decimal('1.01')", "Decimal('2.35')", "Decimal('-2.35')", "Decimal('7.00')",
+        ("n", "n: True is not a number to round"), ("n", "n: [1] is not a number to round"),
+        ("n", "n: 'abc' is not a number to round"), ("n", "n: 'inf' is not a finite number"),
+        ("n", "n: '1e1000' is out of range: more than 1000 digits"), "Decimal('3.14')",
+        "Decimal('123456789012345678901234567890.13')", None, "Decimal('-0.00')", "Decimal('2.68')"]
+    whole = _mapped_into(anything, ["2.5", "-2.5", 0.5, "1e999"], round=0)
+    assert [repr(v) for v in whole[:3]] == ["Decimal('3')", "Decimal('-3')", "Decimal('1')"]
+    assert whole[3] == Decimal(10) ** 999 and whole[3].as_tuple().exponent == 0
+
+
+# -- recode: gbk (transform._recode_step) --------------------------------------------------------------
+
+def test_recode_repairs_gbk_read_as_latin1_and_refuses_what_is_no_such_text():
+    text = TargetColumn("n", "str", length=50)
+    gbk = "罐区".encode("gbk")
+    assert _mapped_into(text, [gbk.decode("latin1"), gbk, bytearray(gbk), memoryview(gbk), "plain", None, 12, "中文",
+                               b"\xff\xfe", "©Apple", b"\x81"], recode="gbk") == [
+        "罐区", "罐区", "罐区", "罐区", "plain", None, "12",
+        ("n", "n: '中文' holds characters latin1 has not, so it is no gbk text read as latin1; remove 'recode: gbk' "
+              "if the source column was converted"),
+        ("n", "n: b'\\xff\\xfe' is no gbk text: byte 1 of it does not decode as gbk; fix the value in the source"),
+        ("n", "n: '©Apple' is no gbk text: read as gbk it says '〢pple', which is not Chinese; it looks like real "
+              "latin1 text: fix the value in the source, or remove 'recode: gbk' if the column holds such text"),
+        ("n", "n: b'\\x81' is no gbk text: byte 1 of it does not decode as gbk; fix the value in the source")]
+    # GB18030's four-byte signs, which GBK has not: the codec the mapping names is the one used
+    four = "罐㐀".encode("gb18030")
+    assert _mapped_into(text, [four, four], recode="gb18030")[0] == "罐㐀"
+    assert _mapped_into(text, [four], recode="gbk") == [
+        ("n", f"n: {four!r} is no gbk text: byte 3 of it does not decode as gbk; fix the value in the source")]
