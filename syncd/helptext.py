@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import click
 from click.formatting import iter_rows, measure_table, wrap_text
@@ -111,14 +111,15 @@ class HelpFormatter(click.HelpFormatter):
         self.write(wrap(text, self.width, initial_indent=indent, subsequent_indent=indent))
         self.write("\n")
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
-        rows = list(rows)
-        if not any(wide(second) for _first, second in rows):
-            super().write_dl(rows, col_max, col_spacing)
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        # (older clicks type ``rows`` as a Sequence, newer ones as an Iterable: this takes either)
+        listed = list(rows)
+        if not any(wide(second) for _first, second in listed):
+            super().write_dl(listed, col_max, col_spacing)
             return
-        widths = measure_table(rows)
+        widths = measure_table(listed)
         first_col = min(widths[0], col_max) + col_spacing
-        for first, second in iter_rows(rows, len(widths)):
+        for first, second in iter_rows(listed, len(widths)):
             self.write(f"{'':>{self.current_indent}}{first}")
             if not second:
                 self.write("\n")
