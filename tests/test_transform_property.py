@@ -812,17 +812,22 @@ def no_charset_limit(value: str, charset: str | None) -> str | None:
     return None
 
 
-def check(case: tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, Any]]], text_length: Any,
-          unsupported_text: Any) -> None:
-    mapping, targets, rows = case
+def row_mapper(mapping: dict[str, Any], targets: dict[str, TargetColumn], text_length: Any = len,
+               unsupported_text: Any = no_charset_limit) -> RowMapper:
+    """The fast path under test: the mapper of a mapping ``m`` from ``s`` (key id, cursor ts)."""
     spec = Mapping_.model_validate({"name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
                                     "target": {"table": "t", "key": ["id"]}, **mapping})
     table = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=100, lookback=0, lag=timedelta(0),
                          null_cursor="include", schedule=None)
-    lay = layout(table)
-    mapper = RowMapper(table, lay, targets, CODES, now=NOW, run_id=RUN_ID, tz=TZ, text_length=text_length,
-                       unsupported_text=unsupported_text)
-    batch = mapper.map_batch([tuple(row[n] for n in lay.names) for row in rows])
+    return RowMapper(table, layout(table), targets, CODES, now=NOW, run_id=RUN_ID, tz=TZ, text_length=text_length,
+                     unsupported_text=unsupported_text)
+
+
+def check(case: tuple[dict[str, Any], dict[str, TargetColumn], list[dict[str, Any]]], text_length: Any,
+          unsupported_text: Any) -> None:
+    mapping, targets, rows = case
+    mapper = row_mapper(mapping, targets, text_length, unsupported_text)
+    batch = mapper.map_batch([tuple(row[n] for n in mapper.layout.names) for row in rows])
 
     reference = Reference(text_length, unsupported_text)
     expected_rows, expected_rejects = [], []
@@ -971,15 +976,10 @@ def test_a_float_decimal_remembered_is_the_one_its_text_gives_and_the_memo_is_bo
     check(case, len, no_charset_limit)
 
     mapping, targets, _rows = case
-    spec = Mapping_.model_validate({"name": "m", "source": {"table": "s", "key": ["id"], "cursor": "ts"},
-                                    "target": {"table": "t", "key": ["id"]}, **mapping})
-    table = TableMapping(spec=spec, file=Path("m.yaml"), batch_size=100, lookback=0, lag=timedelta(0),
-                         null_cursor="include", schedule=None)
-    lay = layout(table)
-    mapper = RowMapper(table, lay, targets, CODES, now=NOW, run_id=RUN_ID, tz=TZ, text_length=len,
-                       unsupported_text=no_charset_limit)
+    mapper = row_mapper(mapping, targets)
     many = [i / 100 for i in range(1, transform.FLOAT_MEMO + 50)]
-    batch = mapper.map_batch([tuple({"id": i, "ts": NOW, "a": v}[n] for n in lay.names) for i, v in enumerate(many)])
+    batch = mapper.map_batch([tuple({"id": i, "ts": NOW, "a": v}[n] for n in mapper.layout.names)
+                              for i, v in enumerate(many)])
     assert [repr(row[1]) for row in batch.rows] == [repr(Decimal(repr(v))) for v in many]
     memo = mapper._map_row.__globals__["m1"]
     assert 0 < len(memo) <= transform.FLOAT_MEMO
