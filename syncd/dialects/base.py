@@ -103,6 +103,10 @@ class Upsert:
     #: a dialect's two statements that count the rows a batch inserted by their row ids (SQLite):
     #: the largest row id before the upsert, then the rows above it after
     rowids: tuple[str, str] | None = None
+    #: a dialect's COPY straight into the target table and its column types, for a run that found
+    #: the table empty (PostgreSQL): a batch goes in as new rows, or the way above when it cannot
+    direct: str | None = None
+    direct_types: tuple[str, ...] = ()
 
 
 class Dialect:

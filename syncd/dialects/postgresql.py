@@ -162,8 +162,12 @@ class PostgreSQLDialect(Dialect):
         target = f"{q(upsert.schema)}.{q(upsert.table)}" if upsert.schema else q(upsert.table)
         cols = ", ".join(q(c) for c in upsert.columns)
         conflict = self._conflict(conn, upsert, target)
+        attributes = _attributes(conn, target)
         upsert = replace(upsert, sql=f"INSERT INTO {target} AS t ({cols}) VALUES "
                                      f"({', '.join(['%s'] * len(upsert.columns))}) {conflict}")
+        direct = _direct_types(conn, target, upsert.columns, attributes)
+        if direct is not None:
+            upsert = replace(upsert, direct=f"COPY {target} ({cols}) FROM STDIN (FORMAT BINARY)", direct_types=direct)
         if not allowed:
             return upsert
 
@@ -178,7 +182,7 @@ class PostgreSQLDialect(Dialect):
 
         # The text path: a staging table of the target's own types.
         staging = stage(f"ON COMMIT DELETE ROWS AS SELECT {cols} FROM {target} WITH NO DATA")
-        types = self._staging_types(conn, target, upsert.columns)
+        types = _types(attributes, upsert.columns, _BINARY_STAGE)
         if types is None:
             # A column of a type the binary path does not cover (a domain, an enum, json, uuid,
             # an array ...): text for every batch.
@@ -216,24 +220,11 @@ class PostgreSQLDialect(Dialect):
         sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in upsert.update)
         return f"ON CONFLICT ({', '.join(q(k) for k in upsert.key)}) DO UPDATE SET {sets} WHERE {changed}"
 
-    @staticmethod
-    def _staging_types(conn: sa.Connection, target: str, columns: Sequence[str]) -> tuple[str, ...] | None:
-        """The staging table's column types for a binary COPY, or None when a column has no safe one."""
-        try:
-            found: dict[str, int] = {str(name): int(oid) for name, oid in conn.execute(sa.text(
-                "SELECT attname, atttypid FROM pg_attribute "
-                "WHERE attrelid = CAST(:target AS regclass) AND attnum > 0 AND NOT attisdropped"),
-                {"target": target})}
-        except sa.exc.DBAPIError:
-            conn.rollback()
-            return None
-        conn.rollback()
-        types = [_BINARY_STAGE.get(found.get(c, 0)) for c in columns]
-        if any(t is None for t in types):
-            return None
-        return tuple(t for t in types if t is not None)
-
     def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
+        if upsert.direct is not None:
+            done = _copy_direct(cursor, upsert.direct, upsert.direct_types, rows)
+            if done is not None:
+                return done
         if not upsert.staging:
             return super().write(cursor, upsert, rows, kinds)
         if not upsert.staging_types:
@@ -274,6 +265,74 @@ def _text_compared(conn: sa.Connection, target: str) -> dict[str, str]:
     return found
 
 
+def _attributes(conn: sa.Connection, target: str) -> dict[str, tuple[int, bool]] | None:
+    """The target's columns: name -> (type OID, whether a value sent may not be stored as given:
+    an identity column GENERATED ALWAYS, or a generated column); None when they cannot be read."""
+    try:
+        found = {str(name): (int(oid), bool(fixed)) for name, oid, fixed in conn.execute(sa.text(
+            "SELECT a.attname, a.atttypid, COALESCE(to_jsonb(a) ->> 'attidentity', '') = 'a' "
+            "OR COALESCE(to_jsonb(a) ->> 'attgenerated', '') <> '' FROM pg_attribute a "
+            "WHERE a.attrelid = CAST(:target AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"),
+            {"target": target})}
+    except sa.exc.DBAPIError:
+        found = None
+    conn.rollback()
+    return found
+
+
+def _types(attributes: dict[str, tuple[int, bool]] | None, columns: Sequence[str],
+           by_oid: dict[int, str]) -> tuple[str, ...] | None:
+    """The binary COPY types of ``columns`` by their target types, or None when a column has none."""
+    if attributes is None:
+        return None
+    types = [by_oid.get(attributes.get(c, (0, False))[0]) for c in columns]
+    if any(t is None for t in types):
+        return None
+    return tuple(t for t in types if t is not None)
+
+
+def _direct_types(conn: sa.Connection, target: str, columns: Sequence[str],
+                  attributes: dict[str, tuple[int, bool]] | None) -> tuple[str, ...] | None:
+    """The column types for a binary COPY straight into ``target``, when this run may try one: the
+    table holds no row yet (a first full copy), and a COPY into it does all that the INSERT ... ON
+    CONFLICT would do to new rows. That is so for a plain table (not a view, a partitioned or a
+    foreign table) without rules (which COPY does not apply), row security (which refuses COPY),
+    triggers of its own (ON CONFLICT DO UPDATE fires UPDATE statement triggers too), deferrable
+    unique keys (which would refuse a duplicate only at commit), and identity or generated columns
+    among the columns sent, each of whose types COPY reads in binary exactly as the INSERT casts
+    the staged value (_BINARY_DIRECT). Otherwise None: the run writes as it always does."""
+    types = _types(attributes, columns, _BINARY_DIRECT)
+    if types is None or attributes is None or any(attributes[c][1] for c in columns):
+        return None
+    try:
+        plain = conn.execute(sa.text(
+            "SELECT c.relkind = 'r' AND NOT c.relhasrules AND NOT c.relrowsecurity "
+            "AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid "
+            "AND k.contype IN ('p', 'u', 'x') AND k.condeferrable) "
+            "FROM pg_class c WHERE c.oid = CAST(:target AS regclass)"), {"target": target}).scalar()
+        empty = plain and conn.execute(sa.text(f"SELECT NOT EXISTS (SELECT 1 FROM {target})")).scalar()
+    except sa.exc.DBAPIError:
+        empty = False
+    conn.rollback()
+    return types if empty else None
+
+
+#: Target column type (built-in OID) -> its binary COPY type when a batch goes straight into the
+#: target: the server's binary input of each applies the column's modifier as the INSERT's cast
+#: from the staging table does (numeric(p, s) rounds, varchar(n) and char(n) check the length and
+#: cut trailing spaces, timestamp(p) rounds). The binary encoding of smallint and integer would
+#: wrap a value out of their range: a batch holding one is staged (_INTEGER_RANGES), where the
+#: INSERT refuses it. real is not here (a double too large or too small for it would become an
+#: infinity or a zero), nor is timestamptz (a naive timestamp is staged and becomes one in the
+#: session's time zone).
+_BINARY_DIRECT: dict[int, str] = {
+    20: "int8", 21: "int2", 23: "int4", 701: "float8", 1700: "numeric",
+    25: "text", 1043: "text", 1042: "text", 1114: "timestamp", 1082: "date", 16: "bool", 17: "bytea",
+}
+_INTEGER_RANGES = {"int2": (-2 ** 15, 2 ** 15 - 1), "int4": (-2 ** 31, 2 ** 31 - 1)}
+
+
 #: Target column type (built-in OID) -> staging column type for a binary COPY. The INSERT from the
 #: staging table casts to the target's type as COPY into the target's own type would parse: the
 #: same range checks (smallint, integer and real are staged wider, so an out-of-range value is an
@@ -297,6 +356,39 @@ def _binary_refusals() -> tuple[type[BaseException], ...]:
     import psycopg
 
     return (TypeError, ValueError, OverflowError, psycopg.DataError, psycopg.ProgrammingError)
+
+
+#: SQLSTATE classes of a server's refusal of a direct COPY that the staged INSERT meets as it always
+#: did (then with the same message): a value (22), a constraint or a key the table holds (23), a
+#: type or a privilege (42), what COPY does not support (0A), a raise (P0)
+_STAGE_AGAIN = frozenset({"22", "23", "42", "0A", "P0"})
+
+
+def _copy_direct(cursor: Any, statement: str, types: Sequence[str], rows: list[tuple[Any, ...]]) -> Written | None:
+    """The batch as new rows, by one binary COPY into the target; None when it went back (to a
+    savepoint) because the server or the driver refused it, a key the table holds among them:
+    the caller then writes it as it would have. A lock wait, a cut connection or a cancel is raised."""
+    import psycopg
+
+    for i, kind in enumerate(types):
+        bounds = _INTEGER_RANGES.get(kind)
+        if bounds is not None:
+            values = [row[i] for row in rows if row[i] is not None]
+            try:
+                if values and (min(values) < bounds[0] or max(values) > bounds[1]):
+                    return None
+            except TypeError:
+                return None
+    cursor.execute("SAVEPOINT syncd_direct")
+    try:
+        _copy(cursor, statement, rows, types)
+    except (TypeError, ValueError, OverflowError, psycopg.Error) as exc:
+        state = getattr(exc, "sqlstate", None)
+        if cursor.connection.broken or (state is not None and state[:2] not in _STAGE_AGAIN):
+            raise
+        cursor.execute("ROLLBACK TO SAVEPOINT syncd_direct")
+        return None
+    return Written(inserted=len(rows))
 
 
 def _stage_and_merge(cursor: Any, statements: Sequence[str], rows: list[tuple[Any, ...]]) -> Written:
