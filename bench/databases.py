@@ -165,6 +165,17 @@ def recreate_target(pair: Pair) -> None:
         engine.dispose()
 
 
+def add_other_row(pair: Pair) -> None:
+    """One target row whose key no source row has."""
+    engine = sa.create_engine(pair.target, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(target_table.insert().values(id="not-from-the-source", company_code="000000000",
+                                                      task_id="-", deleted="0"))
+    finally:
+        engine.dispose()
+
+
 def load_source(pair: Pair, rows: int, generator: dataset.Generator, chunk: int = 5_000) -> float:
     """Fill the source table; returns the seconds it took. Statistics are refreshed afterwards so
     the first phase does not pay for hint bits or a stale plan that later phases get for free."""

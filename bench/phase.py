@@ -116,6 +116,9 @@ def raw(spec: dict[str, Any]) -> dict[str, Any]:
 #: benchmark's target table as (smallint and integer widened to bigint, strings as text)
 STAGE_TYPES = ("text", "text", "text", "timestamp", "text", "text", "text", "int8", "int8", "numeric", "numeric",
                "text", "timestamp", "timestamp", "int8", "timestamp")
+#: the target table's own column types, for a binary COPY straight into it (``raw_copy_direct``)
+TARGET_TYPES = ("text", "text", "text", "timestamp", "text", "text", "text", "int4", "int2", "numeric", "numeric",
+                "text", "timestamp", "timestamp", "int4", "timestamp")
 
 
 def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
@@ -125,9 +128,12 @@ def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
 
     ``binary`` (``raw_copy``): the staging table has the types syncd gives it and the rows go in
     binary, as syncd sends them. Without it (``raw_copy_text``): the staging table copies the
-    target's types and the rows go as text, as syncd sent them before.
+    target's types and the rows go as text, as syncd sent them before. ``direct``
+    (``raw_copy_direct``): each batch goes by one binary COPY straight into the (empty) target, as
+    syncd's first full copy sends it.
     """
     kind, batch, binary = spec["kind"], int(spec["batch"]), bool(spec.get("binary"))
+    direct = bool(spec.get("direct"))
     if kind != "postgresql":
         raise SystemExit("raw_copy is a PostgreSQL phase")
     source = connect(kind, spec["source_params"])
@@ -137,7 +143,9 @@ def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
     writer = target.cursor()
     cols = ", ".join(dataset.TARGET_COLUMNS)
     sets = ", ".join(f"{c} = excluded.{c}" for c in dataset.TARGET_COLUMNS[1:])
-    if binary:
+    if direct:
+        copy_sql = f"COPY {dataset.TARGET_TABLE} ({cols}) FROM STDIN (FORMAT BINARY)"
+    elif binary:
         typed = ", ".join(f"{c} {t}" for c, t in zip(dataset.TARGET_COLUMNS, STAGE_TYPES, strict=True))
         writer.execute(f"CREATE TEMP TABLE bench_stage ({typed}) ON COMMIT DELETE ROWS")
         copy_sql = f"COPY bench_stage ({cols}) FROM STDIN (FORMAT BINARY)"
@@ -156,12 +164,13 @@ def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
         if not rows:
             break
         with writer.copy(copy_sql) as copy:
-            if binary:
-                copy.set_types(STAGE_TYPES)
+            if direct or binary:
+                copy.set_types(TARGET_TYPES if direct else STAGE_TYPES)
             for r in rows:
                 copy.write_row((str(r[0]), r[1], r[2], r[3], codes.get(r[4]), r[5], r[6], r[7], r[8], r[9], r[10],
                                 r[11], r[12], r[13], r[14], now))
-        writer.execute(merge)
+        if not direct:
+            writer.execute(merge)
         target.commit()
         total += len(rows)
     reader.close()
