@@ -190,6 +190,10 @@ def test_a_table_with_a_rule_is_refused_as_before_not_copied_around_the_rule(tmp
     "ALTER TABLE t ALTER COLUMN dbl TYPE real",
     "ALTER TABLE t ALTER COLUMN at TYPE timestamptz",
     "ALTER TABLE t ALTER COLUMN body TYPE json USING to_json(body)",
+    # ON CONFLICT (id) has no unique index to use: a COPY would take a key twice
+    "ALTER TABLE t DROP CONSTRAINT t_pkey",
+    "ALTER TABLE t DROP CONSTRAINT t_pkey, ADD PRIMARY KEY (id, whole)",
+    "ALTER TABLE t DROP CONSTRAINT t_pkey; CREATE UNIQUE INDEX t_some ON t (id) WHERE body IS NOT NULL",
 ])
 def test_what_a_copy_would_do_otherwise_than_the_insert_keeps_a_first_full_copy_staged(make_database, ddl):
     engine = sa.create_engine(make_database("postgresql"))
@@ -211,3 +215,38 @@ def test_a_view_and_a_partitioned_table_are_staged(make_database):
     assert _prepared(engine, "v", ("id", "body"), ("body",)).direct is None
     assert _prepared(engine, "p", ("id", "body"), ("body",)).direct is None
     engine.dispose()
+
+
+def test_a_table_without_a_unique_key_fails_its_first_full_copy_as_before_and_holds_no_key_twice(tmp_path,
+                                                                                                    make_database):
+    s = Scenario(tmp_path, make_database("sqlite"), make_database("postgresql"))
+    with s.target.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE dp_record DROP CONSTRAINT dp_record_pkey"))
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 11))
+    result = s.run().results[0]
+    assert result.status == "failed" and "no unique or exclusion constraint matching" in result.error
+    assert s.target_ids() == []
+    s.dispose()
+
+
+def test_without_the_update_privilege_a_first_full_copy_fails_as_every_later_run_would(tmp_path, make_database):
+    admin_url = make_database("postgresql")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    target_meta.create_all(admin)
+    with admin.connect() as conn:
+        conn.execute(sa.text("DROP ROLE IF EXISTS syncd_noupdate"))
+        conn.execute(sa.text("CREATE ROLE syncd_noupdate LOGIN PASSWORD 'noupdate-pw'"))
+        conn.execute(sa.text("GRANT SELECT, INSERT ON dp_record TO syncd_noupdate"))
+    limited = make_url(admin_url).set(username="syncd_noupdate", password="noupdate-pw")
+    s = Scenario(tmp_path, make_database("sqlite"), limited.render_as_string(hide_password=False),
+                 create_target=False)
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 6))
+    result = s.run().results[0]
+    assert result.status == "failed" and "permission denied" in result.error
+    assert s.target_ids() == []
+    s.dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text("REVOKE ALL ON dp_record FROM syncd_noupdate"))
+        conn.execute(sa.text(f'REVOKE ALL ON DATABASE "{make_url(admin_url).database}" FROM syncd_noupdate'))
+        conn.execute(sa.text("DROP ROLE syncd_noupdate"))
+    admin.dispose()

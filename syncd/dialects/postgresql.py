@@ -165,7 +165,8 @@ class PostgreSQLDialect(Dialect):
         attributes = _attributes(conn, target)
         upsert = replace(upsert, sql=f"INSERT INTO {target} AS t ({cols}) VALUES "
                                      f"({', '.join(['%s'] * len(upsert.columns))}) {conflict}")
-        direct = _direct_types(conn, target, upsert.columns, attributes)
+        direct = _direct_types(conn, target, upsert.columns, attributes,
+                               f"INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {target} WHERE false {conflict}")
         if direct is not None:
             upsert = replace(upsert, direct=f"COPY {target} ({cols}) FROM STDIN (FORMAT BINARY)", direct_types=direct)
         if not allowed:
@@ -292,7 +293,7 @@ def _types(attributes: dict[str, tuple[int, bool]] | None, columns: Sequence[str
 
 
 def _direct_types(conn: sa.Connection, target: str, columns: Sequence[str],
-                  attributes: dict[str, tuple[int, bool]] | None) -> tuple[str, ...] | None:
+                  attributes: dict[str, tuple[int, bool]] | None, merge: str) -> tuple[str, ...] | None:
     """The column types for a binary COPY straight into ``target``, when this run may try one: the
     table holds no row yet (a first full copy), and a COPY into it does all that the INSERT ... ON
     CONFLICT would do to new rows. That is so for a plain table (not a view, a partitioned or a
@@ -300,7 +301,10 @@ def _direct_types(conn: sa.Connection, target: str, columns: Sequence[str],
     triggers of its own (ON CONFLICT DO UPDATE fires UPDATE statement triggers too), deferrable
     unique keys (which would refuse a duplicate only at commit), and identity or generated columns
     among the columns sent, each of whose types COPY reads in binary exactly as the INSERT casts
-    the staged value (_BINARY_DIRECT). Otherwise None: the run writes as it always does."""
+    the staged value (_BINARY_DIRECT). And the server must take the run's upsert itself (``merge``,
+    run on no rows): a table without a unique index on the key would otherwise take a key twice
+    (ON CONFLICT refuses it), and a missing UPDATE privilege would be found only by the next run.
+    Otherwise None: the run writes as it always does."""
     types = _types(attributes, columns, _BINARY_DIRECT)
     if types is None or attributes is None or any(attributes[c][1] for c in columns):
         return None
@@ -312,6 +316,9 @@ def _direct_types(conn: sa.Connection, target: str, columns: Sequence[str],
             "AND k.contype IN ('p', 'u', 'x') AND k.condeferrable) "
             "FROM pg_class c WHERE c.oid = CAST(:target AS regclass)"), {"target": target}).scalar()
         empty = plain and conn.execute(sa.text(f"SELECT NOT EXISTS (SELECT 1 FROM {target})")).scalar()
+        if empty:
+            # no row is selected, so none is written; with no trigger of its own, nothing fires
+            conn.exec_driver_sql(merge)
     except sa.exc.DBAPIError:
         empty = False
     conn.rollback()
