@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,41 +33,50 @@ def test_copy_path_is_used_and_upserts(tmp_path, make_database):
     s.dispose()
 
 
-def test_without_the_temp_privilege_it_falls_back_to_executemany(tmp_path, make_database):
-    admin_url = make_database("postgresql")
+@contextmanager
+def _limited_role(admin_url: str, role: str, grants: str, *first: str) -> Iterator[str]:
+    """The URL of a new role holding ``grants`` on ``dp_record`` (created here) in the database of
+    ``admin_url``, after the admin's statements ``first``; the role is dropped afterwards."""
     database = make_url(admin_url).database
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     target_meta.create_all(admin)
     with admin.connect() as conn:
-        conn.execute(sa.text(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC'))
-        conn.execute(sa.text("DROP ROLE IF EXISTS syncd_notemp"))
-        conn.execute(sa.text("CREATE ROLE syncd_notemp LOGIN PASSWORD 'notemp-pw'"))
-        conn.execute(sa.text("GRANT SELECT, INSERT, UPDATE ON dp_record TO syncd_notemp"))
-    limited = make_url(admin_url).set(username="syncd_notemp", password="notemp-pw")
-    s = Scenario(tmp_path, make_database("sqlite"), limited.render_as_string(hide_password=False),
-                 create_target=False)
-    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 21))
-    with s.target.connect() as conn:
-        upsert = dialects.get("postgresql").prepare(conn, dialects.get("postgresql").upsert(
-            conn.dialect, "dp_record", None, ["id"], ["id"], []))
-    assert upsert.staging == ()
-    first = s.run()
-    assert not first.failed and first.results[0].counts.inserted == 20
-    assert s.actual() == s.expected()
-    # the executemany path counts too: the batch's keys first, then the rows the upsert wrote
-    s.write_mapping(lookback="1h")
-    s.update(range(1, 21), update_time=s.now() - timedelta(minutes=1))
-    s.run()
-    s.update([1], title="改过的")
-    counts = s.run().results[0].counts
-    assert (counts.rows_read, counts.inserted, counts.updated, counts.unchanged) == (20, 0, 1, 19)
-    assert s.actual() == s.expected()
-    s.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text('REVOKE ALL ON dp_record FROM syncd_notemp'))
-        conn.execute(sa.text(f'REVOKE ALL ON DATABASE "{database}" FROM syncd_notemp'))
-        conn.execute(sa.text("DROP ROLE syncd_notemp"))
-    admin.dispose()
+        for statement in first:
+            conn.execute(sa.text(statement.format(database=database)))
+        conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{role}-pw'"))
+        conn.execute(sa.text(f"GRANT {grants} ON dp_record TO {role}"))
+    try:
+        yield make_url(admin_url).set(username=role, password=f"{role}-pw").render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"REVOKE ALL ON dp_record FROM {role}"))
+            conn.execute(sa.text(f'REVOKE ALL ON DATABASE "{database}" FROM {role}'))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
+def test_without_the_temp_privilege_it_falls_back_to_executemany(tmp_path, make_database):
+    with _limited_role(make_database("postgresql"), "syncd_notemp", "SELECT, INSERT, UPDATE",
+                       'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC') as limited:
+        s = Scenario(tmp_path, make_database("sqlite"), limited, create_target=False)
+        s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 21))
+        with s.target.connect() as conn:
+            upsert = dialects.get("postgresql").prepare(conn, dialects.get("postgresql").upsert(
+                conn.dialect, "dp_record", None, ["id"], ["id"], []))
+        assert upsert.staging == ()
+        first = s.run()
+        assert not first.failed and first.results[0].counts.inserted == 20
+        assert s.actual() == s.expected()
+        # the executemany path counts too: the batch's keys first, then the rows the upsert wrote
+        s.write_mapping(lookback="1h")
+        s.update(range(1, 21), update_time=s.now() - timedelta(minutes=1))
+        s.run()
+        s.update([1], title="改过的")
+        counts = s.run().results[0].counts
+        assert (counts.rows_read, counts.inserted, counts.updated, counts.unchanged) == (20, 0, 1, 19)
+        assert s.actual() == s.expected()
+        s.dispose()
 
 
 # --- a first full copy: COPY straight into an empty target -------------------------------------
@@ -230,23 +241,10 @@ def test_a_table_without_a_unique_key_fails_its_first_full_copy_as_before_and_ho
 
 
 def test_without_the_update_privilege_a_first_full_copy_fails_as_every_later_run_would(tmp_path, make_database):
-    admin_url = make_database("postgresql")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    target_meta.create_all(admin)
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP ROLE IF EXISTS syncd_noupdate"))
-        conn.execute(sa.text("CREATE ROLE syncd_noupdate LOGIN PASSWORD 'noupdate-pw'"))
-        conn.execute(sa.text("GRANT SELECT, INSERT ON dp_record TO syncd_noupdate"))
-    limited = make_url(admin_url).set(username="syncd_noupdate", password="noupdate-pw")
-    s = Scenario(tmp_path, make_database("sqlite"), limited.render_as_string(hide_password=False),
-                 create_target=False)
-    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 6))
-    result = s.run().results[0]
-    assert result.status == "failed" and "permission denied" in result.error
-    assert s.target_ids() == []
-    s.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text("REVOKE ALL ON dp_record FROM syncd_noupdate"))
-        conn.execute(sa.text(f'REVOKE ALL ON DATABASE "{make_url(admin_url).database}" FROM syncd_noupdate'))
-        conn.execute(sa.text("DROP ROLE syncd_noupdate"))
-    admin.dispose()
+    with _limited_role(make_database("postgresql"), "syncd_noupdate", "SELECT, INSERT") as limited:
+        s = Scenario(tmp_path, make_database("sqlite"), limited, create_target=False)
+        s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 6))
+        result = s.run().results[0]
+        assert result.status == "failed" and "permission denied" in result.error
+        assert s.target_ids() == []
+        s.dispose()

@@ -119,13 +119,13 @@ class SQLiteDialect(Dialect):
             if (kind_sql is None or kind_sql[0] != "table" or _REPLACE.search(kind_sql[1] or "") or not columns
                     or triggers or keys == ["INTEGER"] or rowid is None):
                 return upsert
-            conn.execute(sa.text(f"SELECT max({rowid}) FROM {table}")).all()   # none: WITHOUT ROWID
+            top = f"SELECT max({rowid}) FROM {table}"
+            conn.execute(sa.text(top)).all()   # none: WITHOUT ROWID
         except sa.exc.DBAPIError:
             return upsert      # and an SQLite before 3.26, without pragma_table_xinfo
         finally:
             conn.rollback()
-        return replace(upsert, rowids=(f"SELECT max({rowid}) FROM {table}",
-                                       f"SELECT COUNT(*) FROM {table} WHERE {rowid} > ?"))
+        return replace(upsert, rowids=(top, f"SELECT COUNT(*) FROM {table} WHERE {rowid} > ?"))
 
     def write(self, cursor: Any, upsert: Upsert, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> Written:
         # pysqlite begins a transaction only before the INSERT: the count of existing keys before
