@@ -369,6 +369,45 @@ def test_sqlite_counts_a_batchs_inserted_rows_by_row_id_only_where_that_is_sure(
         engine.dispose()
 
 
+@pytest.mark.parametrize("layout", ["text-key", "a-column-named-rowid", "a-generated-column-named-rowid"])
+def test_sqlite_counts_by_row_id_in_a_table_emptied_and_below_row_id_zero(tmp_path, layout):
+    """The largest row id after the upsert less the one before is the count of new rows: in a
+    table emptied (new rows start at 1 again) and where the largest row id is below zero."""
+    from syncd.dialects.sqlite import SQLiteDialect
+    from syncd.engines import make_engine
+    from syncd.target import Target
+
+    table, by_rowid = LAYOUTS[layout]
+    assert by_rowid
+    rowid = "_rowid_" if "named" in layout else "rowid"
+    engine = make_engine(sa.make_url(f"sqlite:///{tmp_path / 'fep.db'}"))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(table)
+        d = SQLiteDialect()
+        kinds = ["str", "int", "int"]
+        up = d.upsert(engine.dialect, "t", None, ["id", "v", "s"], ["id"], ["v", "s"], ["v"], kinds)
+        with engine.connect() as conn:
+            up = d.prepare(conn, up)
+        assert up.rowids is not None
+        target = Target(engine, d)
+        assert target.write(up, [("a", 1, 1), ("b", 2, 1)], kinds) == Written(2, 0, 0)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM t")
+        assert target.write(up, [("c", 3, 2), ("d", 4, 2), ("e", 5, 2)], kinds) == Written(3, 0, 0)
+        with engine.begin() as conn:                 # the only rows left hold ids below zero
+            conn.exec_driver_sql("DELETE FROM t WHERE id <> 'c' AND id <> 'd'")
+            conn.exec_driver_sql(f"UPDATE t SET {rowid} = -7 WHERE id = 'c'")
+            conn.exec_driver_sql(f"UPDATE t SET {rowid} = -3 WHERE id = 'd'")
+        assert target.write(up, [("f", 6, 3), ("c", 30, 3), ("d", 4, 3), ("g", 7, 3)], kinds) == Written(2, 1, 1)
+        with engine.connect() as conn:
+            assert dict(conn.exec_driver_sql("SELECT id, v FROM t").all()) == {"c": 30, "d": 4, "f": 6, "g": 7}
+            assert conn.exec_driver_sql(f"SELECT {rowid} FROM t WHERE id IN ('f', 'g') ORDER BY 1").scalars().all() \
+                == [-2, -1]
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_does_not_count_a_views_rows_by_row_id(tmp_path):
     """A view has no row ids of its own (max(rowid) is NULL there): its writes, if its triggers
     take them, are counted by their keys."""

@@ -100,9 +100,9 @@ class Upsert:
     compare: tuple[str, ...] = ()
     #: ``SELECT COUNT(*)`` of the target rows holding some number of keys (placeholders for them)
     existing_sql: Callable[[int], str] | None = field(default=None, compare=False, repr=False)
-    #: a dialect's two statements that count the rows a batch inserted by their row ids (SQLite):
-    #: the largest row id before the upsert, then the rows above it after
-    rowids: tuple[str, str] | None = None
+    #: a dialect's statement for the largest row id, read before and after the upsert to count the
+    #: rows a batch inserted (SQLite)
+    rowids: str | None = None
     #: a dialect's COPY straight into the target table and its column types, for a run that found
     #: the table empty (PostgreSQL): a batch goes in as new rows, or the way above when it cannot
     direct: str | None = None
