@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from loguru import logger
 
 from syncd import i18n
-from syncd.config import AlertsConfig, SmtpAlerts, WebhookAlerts
+from syncd.config import AlertsConfig, SmtpAlerts, WebhookAlerts, read_secret
 from syncd.engines import open_state
 from syncd.errors import SyncdError
 from syncd.i18n import N_, _
@@ -208,7 +208,7 @@ class Smtp:
     def _password(self) -> str | None:
         if self.config.password_file is None:
             return None
-        return self.config.password_file.read_text(encoding="utf-8").strip()
+        return read_secret(self.config.password_file)
 
     def secrets(self) -> list[str]:
         try:

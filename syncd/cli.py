@@ -312,6 +312,9 @@ class _Group(helptext.ColumnsHelp, click.Group):
         except Exception as exc:  # a bug or an error nobody classified: say so, keep the details in the log
             from loguru import logger
 
+            from syncd import logs
+
+            logs.hide_values()
             logger.opt(exception=exc).error(_("unexpected error"))
             err.print(_marked("red", _("unexpected error:")) + f" {type(exc).__name__}: ", end="")
             err.print(str(exc).splitlines()[0] if str(exc) else "", markup=False)

@@ -8,6 +8,7 @@ beside a ``url`` supplies the password, so no secret needs to sit in the config.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -33,6 +34,19 @@ from syncd import dialects, yamlfile
 from syncd.errors import ConfigError, Problem
 from syncd.i18n import N_, _
 from syncd.pacing import HeavyHours, parse_heavy_hours
+
+
+def read_secret(path: Path) -> str:
+    """The password (or key) a ``password_file`` holds: its UTF-8 text (a byte-order mark left by
+    a Windows editor is dropped), stripped. A file that is not UTF-8 (a GBK password saved by a
+    Chinese editor) raises OSError EILSEQ naming it, like a file that cannot be read: never a
+    UnicodeDecodeError, whose text and traceback would show the bytes."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        raise OSError(errno.EILSEQ, _("not UTF-8 text; save it as UTF-8 (e.g. iconv -f GBK -t UTF-8)"),
+                      str(path)) from None
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -65,6 +79,11 @@ def _usable_url(value: str) -> str:
     except (ArgumentError, ValueError) as exc:
         raise ValueError(_("not a database URL ({exc}); write e.g. "
                            "mysql+pymysql://user@host:3306/db").format(exc=exc)) from None
+    if url.host and "@" in url.host:
+        # SQLAlchemy ends the password at the first @: the rest of it would be taken for the host
+        # (and shown as the host in every message). Nothing of the URL is quoted here.
+        raise ValueError(_("the URL has more than one @ before its host: an @ in the password must be written %40 "
+                           "(Admin@123 as Admin%40123), or put the password in a password_file"))
     problem = dialects.url_problem(url)
     if problem:
         raise ValueError(problem)
@@ -97,7 +116,7 @@ class DatabaseConfig(_Frozen):
         """The URL with the password from ``password_file`` filled in."""
         url = make_url(self.url)
         if self.password_file is not None:
-            url = url.set(password=self.password_file.read_text(encoding="utf-8").strip())
+            url = url.set(password=read_secret(self.password_file))
         return url
 
     def display_url(self) -> str:
@@ -298,7 +317,7 @@ class Config(_Frozen):
         if self.state.url:
             url = make_url(self.state.url)
             if self.state.password_file is not None:
-                url = url.set(password=self.state.password_file.read_text(encoding="utf-8").strip())
+                url = url.set(password=read_secret(self.state.password_file))
             return url
         return dialects.file_url(self.state_dir() / "state.db")
 
@@ -447,6 +466,14 @@ def _resolve_paths(data: dict[str, Any], path: Path, problems: list[Problem]) ->
         holder[key] = value = _resolve(base, holder[key])
         if (must == "file" and not Path(value).is_file()) or (must == "dir" and not Path(value).is_dir()):
             problems.append(Problem(file, yamlfile.line_at(data, loc), ".".join(loc), message.format(value)))
+        elif key == "password_file":
+            try:
+                read_secret(Path(value))
+            except OSError as exc:     # unreadable here (the service's credentials): read when used
+                if exc.errno == errno.EILSEQ:
+                    problems.append(Problem(file, yamlfile.line_at(data, loc), ".".join(loc),
+                                            _("password file {file}: {problem}").format(file=value,
+                                                                                       problem=exc.strerror)))
     return resolved
 
 

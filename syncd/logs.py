@@ -77,8 +77,24 @@ class _Stderr:
         return sys.stderr.isatty()
 
 
+#: whether ``setup`` has run in this process
+_set_up = False
+
+
+def hide_values() -> None:
+    """Before ``setup`` (a failure while the project loads), loguru's own handler would print the
+    values of the variables in a traceback, a URL with its password among them: replace it by one
+    that does not. After ``setup``, nothing to do."""
+    if _set_up:
+        return
+    logger.remove()
+    logger.add(_Stderr(), level="DEBUG", backtrace=False, diagnose=False)
+
+
 def setup(*, level: str = "INFO", log_dir: Path | None = None, secrets: Iterable[str] = (),
           rotation: str = "50 MB", retention: str = "180 days") -> None:
+    global _set_up
+    _set_up = True
     redact = _Redactor(secrets)
 
     def patch(record: dict[str, Any]) -> None:

@@ -166,6 +166,69 @@ def test_password_file_supplies_the_password(tmp_path):
     assert "s3cret" not in loaded.source.display_url()
 
 
+def test_a_password_file_not_in_utf8_is_a_config_problem_and_a_bom_is_dropped(tmp_path):
+    """A password saved in GBK by a Chinese editor: exit 2 naming the file, line and key, never a
+    traceback (nor the bytes); one saved by Windows Notepad with a byte-order mark reads without it."""
+    config = project_dir(tmp_path, {"a": GOOD})
+    (tmp_path / "gbk.pw").write_bytes("密码S3cret\n".encode("gbk"))
+    (tmp_path / "bom.pw").write_bytes("\ufeffs3cret-Pw\r\n".encode("utf-8"))
+    config.write_text('source: {url: "mysql+pymysql://reader:Inline9Pw@db/county"}\n'
+                      'target: {url: "mysql+pymysql://fep@fep/fep", password_file: gbk.pw}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert ("config.yaml", 2, "target.password_file") in problems(caught.value)
+    assert "not UTF-8 text" in str(caught.value)
+    result = CliRunner().invoke(cli.cli, ["-c", str(config), "status"])
+    assert result.exit_code == 2, result.output
+    assert "not UTF-8 text" in result.output and "Traceback" not in result.output
+    assert "Inline9Pw" not in result.output and "S3cret" not in result.output
+
+    config.write_text('source: {url: "mysql+pymysql://reader@db/county", password_file: bom.pw}\n'
+                      'target: {url: "sqlite:///t.db"}\n', encoding="utf-8")
+    assert load_config(config).source.sqlalchemy_url().password == "s3cret-Pw"
+
+
+def test_an_at_sign_left_in_a_urls_password_is_a_problem_that_shows_no_part_of_it(tmp_path):
+    """SQLAlchemy ends a password at its first @: the rest would be taken for the host name, and
+    shown as the host in every message. The config names the key and says how to write it."""
+    config = project_dir(tmp_path, {"a": GOOD})
+    config.write_text('source: {url: "sqlite:///c.db"}\n'
+                      'target: {url: "mysql+pymysql://syncd:Admin@S3cret99@127.0.0.1:3306/fep"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert ("config.yaml", 2, "target.url") in problems(caught.value)
+    assert "%40" in str(caught.value) and "S3cret99" not in str(caught.value)
+    config.write_text('source: {url: "sqlite:///c.db"}\n'
+                      'target: {url: "mysql+pymysql://syncd:Admin%40S3cret99@127.0.0.1:3306/fep"}\n', encoding="utf-8")
+    assert load_config(config).target.sqlalchemy_url().password == "Admin@S3cret99"
+
+
+def test_an_unexpected_error_while_the_project_loads_shows_no_variables(tmp_path):
+    """Before logging is set up, loguru's own handler would print the values of the variables in
+    a traceback (a URL with its password among them): the command line replaces it first."""
+    import subprocess
+    import sys
+
+    code = textwrap.dedent("""\
+        import sys
+        from syncd import cli, commands
+
+        def open_project(*args, **kwargs):
+            url = "mysql+pymysql://reader:Inline9Pw@db/county"
+            raise RuntimeError("a bug while loading", len(url))
+
+        commands.open_project = open_project
+        cli.main(["-c", sys.argv[1], "status"])
+        """)
+    config = project_dir(tmp_path, {"a": GOOD})
+    script = tmp_path / "load.py"             # a file: loguru shows variables only where it reads the source
+    script.write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), str(config)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "a bug while loading" in done.stderr
+    assert "Inline9Pw" not in done.stderr + done.stdout
+
+
 def test_config_search_order(tmp_path, monkeypatch):
     from syncd.config import find_config
 
