@@ -73,8 +73,8 @@ def open_state(config: Config) -> StateStore:
     url = config.state_url()
     db = dialects.get(url.get_backend_name()).database_file(url)
     if db is not None:
-        files.make_dir(db.parent, files.STATE_DIR)
         try:
+            files.make_dir(db.parent, files.STATE_DIR)
             files.private_file(db)
         except OSError as exc:
             raise FatalSyncError(N_("state store {db}: cannot create or open it: {value}; check that its folder "

@@ -25,8 +25,8 @@ from typing import Any
 
 from syncd import dialects, files
 from syncd.config import Config
-from syncd.errors import LockedError
-from syncd.i18n import _
+from syncd.errors import FatalSyncError, LockedError
+from syncd.i18n import N_, _
 
 _POLL = 0.2
 FILE_MODE = 0o600
@@ -92,10 +92,19 @@ def acquire(path: Path | str, wait: bool | float = False, *, purpose: str = "") 
     """Take the lock; ``wait``: False tries once, True waits as long as it takes, a number waits
     that many seconds. Raises LockedError naming the holder when it cannot be had."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_CREAT without O_TRUNC: the holder's pid must survive a refused attempt to take the lock.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-    files.restrict(fd, FILE_MODE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_CREAT without O_TRUNC: the holder's pid must survive a refused attempt to take the lock.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise FatalSyncError(N_("lock file {path}: cannot create or open it: {value}; check that its folder exists, "
+                                "is a folder, and that the user syncd runs as may write there")
+                             .format(path=path, value=exc.strerror or exc)) from None
+    try:
+        files.restrict(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
     deadline = None if wait is True else time.monotonic() + (0 if wait is False else float(wait))
     try:
         while True:

@@ -261,10 +261,16 @@ class MappingRun:
         started = time.monotonic()
         name = self.mapping.name
         record = None
-        self.result.watermark_before = self.state.watermark(name)
-        self._on_definition_change()
-        if not self.dry_run:
-            record = self.state.start_run(self.run_id, name, self.mode, self.result.watermark_before)
+        try:
+            self.result.watermark_before = self.state.watermark(name)
+            self._on_definition_change()
+            if not self.dry_run:
+                record = self.state.start_run(self.run_id, name, self.mode, self.result.watermark_before)
+        except BaseException as exc:  # the state store failed before the run began: a failed run too
+            self.result.status = "failed"
+            self.result.error = _describe_error(exc)
+            self.result.seconds = time.monotonic() - started
+            raise
         try:
             for attempt in Retrying(stop=lambda _: self._budget.exhausted(self.batches),
                                     wait=wait_exponential_jitter(multiplier=self.retry.wait, max=self.retry.wait_max),

@@ -52,6 +52,29 @@ def test_second_acquire_refuses_naming_the_holder(tmp_path):
     lock.acquire(path).release()
 
 
+def test_a_lock_that_cannot_be_created_is_a_message_not_a_traceback(tmp_path):
+    """A state folder that is a file (or that the service user may not write): the lock's folder
+    or file cannot be made. The error names the file and what to check."""
+    from syncd import engines
+    from syncd.config import load_config
+    from syncd.errors import FatalSyncError
+
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    with pytest.raises(FatalSyncError) as caught:
+        lock.acquire(tmp_path / "afile" / "state.db.lock")
+    assert str(tmp_path / "afile" / "state.db.lock") in str(caught.value)
+    assert "may write there" in str(caught.value)
+
+    s = build(tmp_path, rows=1)
+    config = s.project().config
+    moved = load_config(config.path).model_copy(update={"state": config.state.model_copy(
+        update={"url": f"sqlite:///{tmp_path / 'afile' / 'state' / 'state.db'}"})})
+    with pytest.raises(FatalSyncError) as caught:
+        engines.open_state(moved)
+    assert "cannot create or open it" in str(caught.value)
+    s.dispose()
+
+
 def test_run_once_exits_3_while_another_process_holds_the_lock(tmp_path):
     s = build(tmp_path, rows=10)
     holder = hold_in_subprocess(tmp_path / "state.db.lock")

@@ -478,6 +478,23 @@ def test_the_command_line_says_what_is_wrong_without_a_traceback(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_a_store_that_fails_before_a_run_begins_fails_the_run_and_exits_1(tmp_path):
+    """The state store fails on the first read of a run (its watermarks unreadable): every
+    mapping's run is failed with the store's error, and run --once exits 1, not 0."""
+    from tests.test_daemon import build, syncd
+
+    s = build(tmp_path, rows=5)
+    assert syncd(s, "run", "--once").returncode == 0
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        conn.execute("DROP TABLE syncd_watermark")
+    result = syncd(s, "run", "--once")
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, out
+    assert "failed (fatal): state store" in out and "syncd_watermark" in out
+    assert "None" not in out and "Traceback" not in out
+    s.dispose()
+
+
 # -- the database servers ------------------------------------------------------------------
 
 def load_v1(engine: sa.Engine, records: dict[str, list[dict[str, Any]]]) -> None:
