@@ -58,7 +58,7 @@ from syncd.watermark import Watermark, Window, describe_value, plan_window
 def databases(config: Config) -> Iterator[tuple[Source, Target]]:
     """The source and the target (no state store: these commands keep no state), closed afterwards."""
     source_engine = engine_for(config.source)
-    target_engine = engine_for(config.target, target=True)
+    target_engine = engine_for(config.target, target=True, timezone=config.defaults.timezone)
     try:
         yield (Source(source_engine, dialects.get(source_engine.dialect.name)),
                Target(target_engine, dialects.get(target_engine.dialect.name), config.target.schema_))

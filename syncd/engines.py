@@ -29,16 +29,21 @@ if TYPE_CHECKING:   # the target and its row functions: imported by connect, not
 
 
 def make_engine(url: sa.URL, *, connect_timeout: timedelta = timedelta(seconds=15),
-                lock_timeout: timedelta | None = None) -> sa.Engine:
+                lock_timeout: timedelta | None = None, timezone: str | None = None) -> sa.Engine:
     """An engine; with ``lock_timeout`` each of its sessions gives up waiting for another session's
-    lock after that long (the dialect's session setting), and the wait is retried as transient."""
+    lock after that long (the dialect's session setting), and the wait is retried as transient.
+    With ``timezone`` each session reads a date and time without a zone as one in that zone
+    (``Dialect.use_time_zone``)."""
     dialect = dialects.get(url.get_backend_name())
     engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True,
                               connect_args=dialect.connect_args(url.get_driver_name(), connect_timeout))
-    if lock_timeout is not None:
-        def bound(dbapi_connection: Any, _record: Any) -> None:
-            dialect.bound_lock_waits(dbapi_connection, lock_timeout)
-        sa.event.listen(engine, "connect", bound)
+    if lock_timeout is not None or timezone is not None:
+        def set_up(dbapi_connection: Any, _record: Any) -> None:
+            if lock_timeout is not None:
+                dialect.bound_lock_waits(dbapi_connection, lock_timeout)
+            if timezone is not None:
+                dialect.use_time_zone(dbapi_connection, timezone)
+        sa.event.listen(engine, "connect", set_up)
     return engine
 
 
@@ -51,12 +56,14 @@ def prepare_drivers(config: Config) -> None:
         dialects.get(name).use_client(config.oracle_client)
 
 
-def engine_for(db: DatabaseConfig, *, target: bool = False) -> sa.Engine:
+def engine_for(db: DatabaseConfig, *, target: bool = False, timezone: str | None = None) -> sa.Engine:
     """An engine for a configured source or target, its password read from its password_file; the
-    ``target``'s waits for locks are bounded by its ``lock_timeout``. A database file (SQLite) must
-    exist: connecting would otherwise create an empty one."""
+    ``target``'s waits for locks are bounded by its ``lock_timeout``, and its sessions read a time
+    without a zone in ``timezone`` (``defaults.timezone``, the zone of every mapped time). A
+    database file (SQLite) must exist: connecting would otherwise create an empty one."""
     url = db.sqlalchemy_url()
-    engine = make_engine(url, connect_timeout=db.connect_timeout, lock_timeout=db.lock_timeout if target else None)
+    engine = make_engine(url, connect_timeout=db.connect_timeout, lock_timeout=db.lock_timeout if target else None,
+                         timezone=timezone if target else None)
     dialect = dialects.get(url.get_backend_name())
     if dialect.database_file(url) is not None:
         def must_exist(*_args: Any) -> None:
@@ -111,7 +118,7 @@ def connect(config: Config) -> Iterator[Connections]:
     from syncd.target import Target
 
     source_engine = engine_for(config.source)
-    target_engine = engine_for(config.target, target=True)
+    target_engine = engine_for(config.target, target=True, timezone=config.defaults.timezone)
     conns = Connections(
         Source(source_engine, dialects.get(source_engine.dialect.name)),
         Target(target_engine, dialects.get(target_engine.dialect.name), config.target.schema_),

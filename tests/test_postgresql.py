@@ -130,6 +130,33 @@ def test_a_batch_sent_straight_into_the_table_stores_what_the_staged_insert_stor
     engine.dispose()
 
 
+@pytest.mark.parametrize("path", ["straight", "staged", "executemany"])
+def test_a_timestamptz_column_takes_mapped_times_as_times_in_defaults_timezone(make_database, path):
+    """A mapped time has no zone: it is a time in defaults.timezone. A timestamptz column must
+    store that moment whatever the server's own TimeZone (UTC on the test server): 10:00 in
+    Asia/Shanghai is 02:00 UTC, by each way a batch is written."""
+    from syncd.engines import make_engine
+
+    url = make_url(make_database("postgresql"))
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE moments (id varchar(10) PRIMARY KEY, at timestamptz)"))
+        assert conn.execute(sa.text("SHOW TimeZone")).scalar() in ("UTC", "Etc/UTC")
+    engine = make_engine(url, lock_timeout=timedelta(seconds=5), timezone="Asia/Shanghai")
+    upsert = _prepared(engine, "moments", ("id", "at"), ("at",))
+    if path != "straight":
+        upsert = replace(upsert, direct=None)
+    if path == "executemany":
+        upsert = replace(upsert, staging=())
+    rows = [("a", datetime(2026, 11, 1, 10, 0)), ("b", datetime(2026, 1, 1, 0, 0, 0, 500000))]
+    assert Target(engine, dialects.get("postgresql")).write(upsert, rows, ("str", "datetime")) == Written(inserted=2)
+    with admin.connect() as conn:
+        stored = conn.execute(sa.text("SELECT id, CAST(at AT TIME ZONE 'UTC' AS text) FROM moments ORDER BY id")).all()
+    assert [tuple(r) for r in stored] == [("a", "2026-11-01 02:00:00"), ("b", "2025-12-31 16:00:00.5")]
+    engine.dispose()
+    admin.dispose()
+
+
 def test_a_run_that_finds_rows_in_the_table_stages_its_batches(make_database):
     engine = sa.create_engine(make_database("postgresql"))
     with engine.begin() as conn:

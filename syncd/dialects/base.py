@@ -599,6 +599,11 @@ class Dialect:
         """Set a new connection's session so that waiting for another session's lock ends with an
         error (classified transient: ``is_lock_wait``) after ``lock_timeout``."""
 
+    def use_time_zone(self, dbapi_connection: Any, timezone: str) -> None:
+        """Set a new target connection's session to read a date and time sent without a zone as
+        one in ``timezone`` (an IANA name), where the database turns such a value into a moment
+        (PostgreSQL's timestamptz). Mapped times are sent without a zone, in that zone."""
+
     #: error codes (driver-specific) that mean: a lock another session holds outlasted the lock timeout
     lock_wait_codes: frozenset[Any] = frozenset()
     lock_wait_words: tuple[str, ...] = ()

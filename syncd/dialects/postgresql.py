@@ -148,6 +148,13 @@ class PostgreSQLDialect(Dialect):
             cursor.execute(f"SET lock_timeout = {milliseconds}")
         dbapi_connection.commit()           # SET is transactional: keep it past the pool's rollback
 
+    def use_time_zone(self, dbapi_connection: Any, timezone: str) -> None:
+        # A timestamptz column takes a time sent without a zone (the staged and the direct COPY,
+        # the INSERT's cast) in the session's TimeZone, the server's own by default: UTC on many.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('TimeZone', %s, false)", (timezone,))
+        dbapi_connection.commit()           # set_config is transactional: keep it past the pool's rollback
+
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
         return {"connect_timeout": max(1, int(timeout.total_seconds())), "keepalives": 1,
                 "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
