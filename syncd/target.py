@@ -69,7 +69,13 @@ class Target:
         described = {}
         for name in mapping.columns:
             col = found.get(name) or by_lower.get(name.lower())
-            if col is None:
+            if col is not None and col.name != name and self.dialect.exact_column_names:
+                problems.append(Problem(file, None, f"columns.{name}",
+                                        _("mapping {name!r}: column {name2!r} is {actual!r} in target table {table}: "
+                                          "write it so, with that case (this database tells names apart by case)")
+                                        .format(name=mapping.name, name2=name, actual=col.name,
+                                                table=mapping.target.table)))
+            elif col is None:
                 problems.append(Problem(file, None, f"columns.{name}",
                                         _("mapping {name!r}: column {name2!r} is not in target table {table} (it "
                                           "has: {found})")

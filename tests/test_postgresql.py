@@ -157,6 +157,23 @@ def test_a_timestamptz_column_takes_mapped_times_as_times_in_defaults_timezone(m
     admin.dispose()
 
 
+def test_a_column_named_with_another_case_than_the_tables_is_a_mapping_problem(tmp_path, make_database):
+    """PostgreSQL keeps a quoted name's case and folds an unquoted one: a mapping's `title` for the
+    table's "Title" would fail every batch. check --connect says how to write it instead of ok."""
+    from click.testing import CliRunner
+
+    from syncd import cli
+
+    s = Scenario(tmp_path, make_database("sqlite"), make_database("postgresql"))
+    with s.target.begin() as conn:
+        conn.execute(sa.text('ALTER TABLE dp_record RENAME COLUMN title TO "Title"'))
+    result = CliRunner().invoke(cli.cli, ["-c", str(tmp_path / "config.yaml"), "check", "--connect"])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, out
+    assert "[columns.title]" in out and "column 'title' is 'Title' in target table dp_record" in out
+    s.dispose()
+
+
 def test_a_run_that_finds_rows_in_the_table_stages_its_batches(make_database):
     engine = sa.create_engine(make_database("postgresql"))
     with engine.begin() as conn:

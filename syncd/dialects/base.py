@@ -579,6 +579,10 @@ class Dialect:
 
     #: whether every whole-number column holds 64-bit integers whatever its declared type (SQLite)
     wide_integers = False
+    #: a column is named in SQL exactly as the database holds its name (PostgreSQL: an unquoted
+    #: name is folded to lower case, a quoted one kept): a mapping's column that matches a target
+    #: column only when case is ignored would fail every batch
+    exact_column_names = False
 
     def reflected_type(self, sa_type: Any) -> Any:
         """What a column of the reflected SQLAlchemy type really holds, where reflection says less

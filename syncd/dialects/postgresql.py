@@ -18,6 +18,7 @@ from syncd.i18n import _
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
     ddl_separate_comments = True
+    exact_column_names = True
 
     def sqlalchemy_dialect(self) -> Any:
         from sqlalchemy.dialects import postgresql
