@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import psycopg
 import pymysql
 import pytest
 import sqlalchemy as sa
@@ -378,3 +379,32 @@ def test_the_sqlite_adapter_converts_each_value_as_sqlalchemy_stores_it_also_whe
     kept = {datetime(2026, 11, 29, 8, 30, 0, 5): "2026-11-29 08:30:00.000005 (kept)"}
     assert [r[1] for r in adapt(rows, kept)] == ["2026-11-29 08:30:00.000005 (kept)"] * 2 + [None] + \
         ["2026-11-29 08:30:00.000005 (kept)"] * 2
+
+
+@pytest.mark.parametrize(("name", "exc", "row", "transient"), [
+    # a row the database refused: its message quotes the row's values or a trigger's text
+    ("mysql", pymysql.err.OperationalError(1644, "pump 3: connection timed out, network down"), True, False),
+    ("mysql", pymysql.err.IntegrityError(1062, "Duplicate entry 'lost connection' for key 'PRIMARY'"), True, False),
+    ("postgresql", psycopg.errors.CheckViolation(
+        'new row for relation "t" violates check constraint "t_level_check"\n'
+        "DETAIL:  Failing row contains (1, PLC alarm: connection refused at pump 3, 9)."), True, False),
+    # a value the driver cannot send, before the database sees the batch
+    ("mysql", pymysql.err.ProgrammingError("nan can not be used with MySQL"), True, False),
+    ("postgresql", psycopg.ProgrammingError(
+        "cannot adapt type 'dict' using placeholder '%s' (format: AUTO)"), True, False),
+    # mistakes in the statement stay what they are: neither the row nor a retry cures them
+    ("mysql", pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax"), False, False),
+    ("postgresql", psycopg.ProgrammingError(
+        "the query has 2 placeholders but 1 parameters were passed"), False, False),
+    # a lost connection is still one
+    ("mysql", pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query"), False, True),
+    ("postgresql", psycopg.OperationalError(
+        "consuming input failed: server closed the connection unexpectedly"), False, True),
+])
+def test_a_refused_row_is_never_taken_for_a_network_error(name, exc, row, transient):
+    driver = psycopg if name == "postgresql" else pymysql
+    wrapped = sa.exc.DBAPIError.instance("INSERT ...", None, exc, driver.Error)
+    assert isinstance(wrapped, sa.exc.DBAPIError)
+    d = dialects.get(name)
+    assert (d.is_row_error(wrapped), d.is_transient(wrapped)) == (row, transient)
+

@@ -211,3 +211,76 @@ def test_a_megabyte_value_in_a_reject_reason_is_cut_with_its_length(tmp_path, ma
             assert "characters in all" in rejects["2"]["reason"]
     finally:
         target.dispose()
+
+
+def _project(tmp_path, source_url: str, target_url: str, source_ddl: list[str], target_ddl: list[str],
+             columns: list[str]) -> tuple[sa.Engine, commands.Project]:
+    """A mapping ``m`` from table ``src`` (key id, cursor update_time) to ``dst``, copying ``columns``;
+    no retries: a batch taken for a network error fails the run at once."""
+    for url, ddl in ((source_url, source_ddl), (target_url, target_ddl)):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            for statement in ddl:
+                conn.execute(sa.text(statement))
+        engine.dispose()
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "m.yaml").write_text(
+        "source: {table: src, key: id, cursor: update_time}\ntarget: {table: dst, key: id}\ncolumns:\n"
+        + "".join(f"  {c}: {{from: {c}}}\n" for c in ["id", *columns]), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(textwrap.dedent(f"""\
+        source: {{url: "{source_url}"}}
+        target: {{url: "{target_url}"}}
+        state: {{url: "sqlite:///{tmp_path / 'state.db'}"}}
+        mappings: mappings
+        defaults: {{lookback: 0s, lag: 0s, retries: 0}}
+        """), encoding="utf-8")
+    return sa.create_engine(target_url), commands.open_project(tmp_path / "config.yaml")
+
+
+def _run(project: commands.Project) -> dict[str, str]:
+    """One run of mapping ``m``, which must end ok; its rejects, reason by key."""
+    report = commands.run_once(project)
+    assert [(r.status, r.error) for r in report.results] == [("ok", None)]
+    return {r["key"]: r["reason"] for r in commands.rejects(project, mapping="m")}
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
+def test_a_refused_row_whose_text_holds_network_words_is_one_reject(tmp_path, make_database, kind):
+    """The database's message about a refused row quotes the row (PostgreSQL's DETAIL: Failing row
+    contains ...) or a trigger's text: words such as "connection refused" or "timed out" in it do not
+    make it a network error to retry; the row is a reject and the others are written."""
+    remark = "PLC alarm: connection refused at pump 3, read timed out"
+    refuse = {"mariadb": ["CREATE TABLE dst (id INT PRIMARY KEY, remark VARCHAR(200), level INT)",
+                          "CREATE TRIGGER refuse BEFORE INSERT ON dst FOR EACH ROW IF NEW.level > 4 THEN "
+                          "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'level 9: pump timed out, network down'; "
+                          "END IF"],
+              "postgresql": ["CREATE TABLE dst (id INT PRIMARY KEY, remark VARCHAR(200), "
+                             "level INT CHECK (level BETWEEN 1 AND 4))"]}[kind]
+    target, project = _project(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", make_database(kind), [
+        "CREATE TABLE src (id INTEGER PRIMARY KEY, remark TEXT, level INTEGER, update_time TEXT)",
+        f"INSERT INTO src VALUES (1, 'ok', 2, '2026-11-01 10:00:00'), (2, '{remark}', 9, '2026-11-01 10:00:01'), "
+        "(3, 'ok too', 3, '2026-11-01 10:00:02')"], refuse, ["remark", "level"])
+    try:
+        rejects = _run(project)
+        assert list(rejects) == ["2"] and rejects["2"].startswith("the target refused the row")
+        assert _ids(target, "dst") == {1, 3}
+    finally:
+        target.dispose()
+
+
+def test_a_value_the_driver_cannot_send_is_a_reject_of_its_row(tmp_path, make_database):
+    """A value that passes the casts but that the driver refuses to send before the database sees the
+    batch (PyMySQL and an infinity, here into a YEAR column, a type syncd passes on as read): the
+    batch is split like one the database refused, the row is a reject, the others are written."""
+    target, project = _project(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", make_database("mariadb"), [
+        "CREATE TABLE src (id INTEGER PRIMARY KEY, built REAL, update_time TEXT)",
+        "INSERT INTO src VALUES (1, 1998, '2026-11-01 10:00:00'), (2, 9e999, '2026-11-01 10:00:01'), "
+        "(3, 2004, '2026-11-01 10:00:02')"],
+        ["CREATE TABLE dst (id INT PRIMARY KEY, built YEAR)"], ["built"])
+    try:
+        rejects = _run(project)
+        assert rejects == {"2": "the target refused the row: ProgrammingError: inf can not be used with MySQL"}
+        with target.connect() as conn:
+            assert dict(conn.execute(sa.text("SELECT id, built FROM dst")).all()) == {1: 1998, 3: 2004}
+    finally:
+        target.dispose()

@@ -126,6 +126,9 @@ class Dialect:
     #: error codes (driver-specific) that mean: the target refuses this row (a value it cannot
     #: hold, a constraint, a trigger), not the batch or the connection
     row_error_codes: frozenset[Any] = frozenset()
+    #: words of the driver's own message when it cannot send a row's value (a type or a value it
+    #: has no form for), before the database sees the batch: the row, not the batch
+    unsendable_words: tuple[str, ...] = ()
 
     def is_row_error(self, exc: BaseException) -> bool:
         """True when the target refused a batch for what some row holds: then the batch is split
@@ -133,7 +136,12 @@ class Dialect:
         if isinstance(exc, (sa.exc.DataError, sa.exc.IntegrityError)):
             return True
         orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-        return orig is not None and self.error_code(orig) in self.row_error_codes
+        if orig is None:
+            return False
+        if self.error_code(orig) in self.row_error_codes:
+            return True
+        text = str(orig).lower()
+        return any(word in text for word in self.unsendable_words)
 
     def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
         """(whether this session sees every other session's open write transactions, the start of
@@ -463,10 +471,19 @@ class Dialect:
             orig = exc
         if isinstance(orig, (ConnectionError, TimeoutError)):
             return True
-        if orig is not None and self.error_code(orig) in self.transient_codes:
+        if orig is None:
+            return False
+        if self.is_row_error(exc):
+            # the row's own values (a remark saying "connection refused") are in its message
+            return False
+        if self.error_code(orig) in self.transient_codes:
             return True
-        text = str(orig).lower()
+        text = self.primary_message(orig).lower()
         return any(word in text for word in self.transient_words)
+
+    def primary_message(self, orig: BaseException) -> str:
+        """What the driver says went wrong, without what it quotes of the rows (PostgreSQL's DETAIL)."""
+        return str(orig)
 
     #: How the database measures a string against a column's declared length: characters. The
     #: builtin itself, so the mapping can tell and take its fast path.

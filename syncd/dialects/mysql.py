@@ -36,6 +36,9 @@ class MySQLDialect(Dialect):
     # 1366 incorrect string or number value, 1406 too long, 1452 foreign key, 1644 refused by a
     # trigger (SIGNAL), 1690 out of range in an expression, 3819/4025 CHECK constraint.
     row_error_codes = frozenset({1048, 1264, 1265, 1292, 1366, 1406, 1452, 1644, 1690, 3819, 4025})
+    # PyMySQL's own refusal of a float NaN or infinity (FLOAT and DOUBLE hold neither), before
+    # the server sees the batch
+    unsendable_words = ("can not be used with mysql",)
 
     # 1142 command denied on a table, 1143 on a column, 1044 access denied to a database
     privilege_error_codes = frozenset({1142, 1143, 1044})

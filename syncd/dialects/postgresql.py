@@ -57,6 +57,9 @@ class PostgreSQLDialect(Dialect):
         # two rows of the batch the target takes for one key; bisection isolates them.
         return code[:2] in ("22", "23") or code in ("P0001", "21000") or super().is_row_error(exc)
 
+    # the driver cannot send a value of this type (psycopg 3; psycopg2's words): a dict, say
+    unsendable_words = ("cannot adapt type", "can't adapt type")
+
     def unsupported_text(self, value: str, charset: str | None) -> str | None:
         if "\x00" in value:
             return (f"contains a NUL character (position {value.index(chr(0)) + 1}), which PostgreSQL text cannot "
@@ -133,6 +136,12 @@ class PostgreSQLDialect(Dialect):
 
     def error_code(self, orig: BaseException) -> Any:
         return getattr(orig, "sqlstate", None)
+
+    def primary_message(self, orig: BaseException) -> str:
+        # The server's own message without its DETAIL ("Failing row contains (...)": the row's
+        # values), HINT and CONTEXT; a message of the driver's (a lost connection) as it is.
+        primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+        return primary if isinstance(primary, str) else str(orig)
 
     def is_transient(self, exc: BaseException) -> bool:
         orig = getattr(exc, "orig", exc)
