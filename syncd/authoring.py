@@ -397,7 +397,7 @@ def preview(project: Project, name: str, *, limit: int = 20, where: str | None =
         lay = plan.layout(m)
         mapper = RowMapper(m, lay, targets, project.codes, now=now, run_id="preview", tz=project.tz,
                            text_length=target.dialect.text_length, unsupported_text=target.dialect.unsupported_text,
-                           key_forms=target.key_forms(m))
+                           key_forms=target.key_forms(m), nonfinite_floats=target.dialect.holds_nonfinite_floats)
         statement = plan.preview_rows(m, limit=limit, where=where)
         try:
             rows = source.fetch(statement)

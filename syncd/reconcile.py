@@ -82,7 +82,8 @@ def reconcile(mapping: TableMapping, *, source: Source, target: Target, state: S
     targets = target.describe(mapping)
     layout = plan.layout(mapping)
     mapper = RowMapper(mapping, layout, targets, codes, now=now, run_id="reconcile", tz=tz,
-                       text_length=target.dialect.text_length, unsupported_text=target.dialect.unsupported_text)
+                       text_length=target.dialect.text_length, unsupported_text=target.dialect.unsupported_text,
+                       nonfinite_floats=target.dialect.holds_nonfinite_floats)
     compared = [i for i, c in enumerate(mapper.columns) if mapping.columns[c].value is None]
     watermark = state.watermark(mapping.name)
     pending = {decode_key(k) for k in state.pending_keys(mapping.name)}

@@ -253,7 +253,7 @@ class Reconciler:
         dialect = target.dialect
         self.mapper = RowMapper(m, self.layout, targets, self.codes, now=self.now, run_id=self.run_id, tz=self.tz,
                                 text_length=dialect.text_length, unsupported_text=dialect.unsupported_text,
-                                key_forms=target.key_forms(m))
+                                key_forms=target.key_forms(m), nonfinite_floats=dialect.holds_nonfinite_floats)
         columns = self.mapper.columns
         self.columns = {name: self._hash_column(targets[name]) for name in columns}
         compared = [i for i, c in enumerate(columns)

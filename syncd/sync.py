@@ -382,7 +382,8 @@ class MappingRun:
         dialect = self.target.dialect
         self.mapper = RowMapper(self.mapping, self.layout, targets, self.codes, now=self.now, run_id=self.run_id,
                                 tz=self.tz, text_length=dialect.text_length, unsupported_text=dialect.unsupported_text,
-                                key_forms=self.target.key_forms(self.mapping), datetime_texts=dialect.datetime_texts)
+                                key_forms=self.target.key_forms(self.mapping), datetime_texts=dialect.datetime_texts,
+                                nonfinite_floats=dialect.holds_nonfinite_floats)
         self.upsert = self.target.upsert(self.mapping, self.mapper.columns, self.mapper.update_columns,
                                          self.mapper.kinds)
         self.parents = ParentCheck(self.mapping, self.mapper, self.target,

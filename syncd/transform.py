@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from math import isfinite
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -197,9 +198,11 @@ class _Ctx:
 
     def __init__(self, *, now: datetime, run_id: str, tz: tzinfo,
                  text_length: Callable[[str], int], unsupported_text: Callable[[str, str | None], str | None],
-                 datetime_texts: dict[datetime, str] | None = None):
+                 datetime_texts: dict[datetime, str] | None = None, nonfinite_floats: bool = True):
         self.now, self.run_id, self.tz = now, run_id, tz
         self.text_length, self.unsupported_text = text_length, unsupported_text
+        #: the target's ``Dialect.holds_nonfinite_floats``: whether a float column takes NaN and infinity
+        self.nonfinite_floats = nonfinite_floats
         #: the target's ``Dialect.datetime_texts``: ISO text read into a DATETIME column, by value
         self.datetime_texts = datetime_texts
         #: the columns of the values cut to fit (``on_overflow: truncate``), one entry per value
@@ -419,13 +422,19 @@ def _decimal_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -
 
 
 def _float_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
+    nonfinite = ctx.nonfinite_floats
+
     def cast_float(v: Any) -> Any:
         try:
-            return float(v)
+            number = float(v)
         except (ValueError, TypeError):
             raise DataError(None, N_("{v!r} is not a number").format(v=v)) from None
         except OverflowError:
             raise DataError(None, N_("{v!r} is out of range of a floating-point column").format(v=v)) from None
+        if not nonfinite and not isfinite(number):
+            raise DataError(None, N_("{v!r} is not a finite number, and the target's floating-point columns hold "
+                                     "no NaN or infinity").format(v=v))
+        return number
     return cast_float
 
 
@@ -1194,9 +1203,10 @@ class RowMapper:
                  codes: Mapping[str, CodeList], *, now: datetime, run_id: str, tz: tzinfo,
                  text_length: Callable[[str], int] = len,
                  unsupported_text: Callable[[str, str | None], str | None] = lambda v, c: None,
-                 key_forms: Mapping[str, KeyForm] | None = None, datetime_texts: dict[datetime, str] | None = None):
+                 key_forms: Mapping[str, KeyForm] | None = None, datetime_texts: dict[datetime, str] | None = None,
+                 nonfinite_floats: bool = True):
         ctx = _Ctx(now=now, run_id=run_id, tz=tz, text_length=text_length, unsupported_text=unsupported_text,
-                   datetime_texts=datetime_texts)
+                   datetime_texts=datetime_texts, nonfinite_floats=nonfinite_floats)
         # filled while a batch is mapped, for its write; emptied once it is written (``written``)
         # and before the next is mapped: one batch's worth at most
         self._datetime_texts = datetime_texts

@@ -408,3 +408,8 @@ def test_a_refused_row_is_never_taken_for_a_network_error(name, exc, row, transi
     d = dialects.get(name)
     assert (d.is_row_error(wrapped), d.is_transient(wrapped)) == (row, transient)
 
+
+def test_only_postgresql_holds_nan_and_infinity_in_its_float_columns():
+    assert {n: dialects.get(n).holds_nonfinite_floats for n in ("postgresql", "kingbase", "mysql", "sqlite",
+                                                                "oracle", "dm")} == {
+        "postgresql": True, "kingbase": True, "mysql": False, "sqlite": False, "oracle": False, "dm": False}

@@ -268,6 +268,33 @@ def test_a_refused_row_whose_text_holds_network_words_is_one_reject(tmp_path, ma
         target.dispose()
 
 
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
+def test_nan_and_infinity_are_rejects_where_the_target_cannot_hold_them(tmp_path, make_database, kind):
+    """County systems keep numbers as text: 'NaN', '-inf', '1e999' (infinity) are floats. MariaDB's
+    DOUBLE holds none of them (its driver refuses to send them): each is a reject saying so, the
+    other rows are written. PostgreSQL's double precision holds them: written."""
+    target, project = _project(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", make_database(kind), [
+        "CREATE TABLE src (id INTEGER PRIMARY KEY, amount TEXT, update_time TEXT)",
+        "INSERT INTO src VALUES (1, '12.5', '2026-11-01 10:00:00'), (2, 'NaN', '2026-11-01 10:00:01'), "
+        "(3, '7', '2026-11-01 10:00:02'), (4, '-inf', '2026-11-01 10:00:03'), (5, '1e999', '2026-11-01 10:00:04')"],
+        [f"CREATE TABLE dst (id INT PRIMARY KEY, amount {'DOUBLE' if kind == 'mariadb' else 'double precision'})"],
+        ["amount"])
+    try:
+        rejects = _run(project)
+        with target.connect() as conn:
+            stored = dict(conn.execute(sa.text("SELECT id, amount FROM dst")).all())
+        if kind == "mariadb":
+            assert stored == {1: 12.5, 3: 7.0}
+            assert rejects == {k: f"amount: {v!r} is not a finite number, and the target's floating-point columns "
+                                  "hold no NaN or infinity" for k, v in (("2", "NaN"), ("4", "-inf"), ("5", "1e999"))}
+        else:
+            assert rejects == {}
+            assert stored[1] == 12.5 and stored[2] != stored[2] and stored[4] == float("-inf") \
+                and stored[5] == float("inf")
+    finally:
+        target.dispose()
+
+
 def test_a_value_the_driver_cannot_send_is_a_reject_of_its_row(tmp_path, make_database):
     """A value that passes the casts but that the driver refuses to send before the database sees the
     batch (PyMySQL and an infinity, here into a YEAR column, a type syncd passes on as read): the

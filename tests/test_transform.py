@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -103,6 +104,19 @@ def test_values_that_cannot_be_cast_are_rejects_naming_the_column(target, value,
     reject = one(m, id=7, v=value)
     assert reject.key == (7,) and reject.column == "c" and reason in reject.reason
     assert reject.row["v"] == value
+
+
+@pytest.mark.parametrize("value", ["NaN", " -inf ", "1e999", float("nan"), float("inf"), Decimal("-Infinity")])
+def test_nan_and_infinity_are_rejects_where_the_target_holds_neither(value):
+    """The target's ``holds_nonfinite_floats`` comes as a value: where it is false, such a float
+    is a reject saying why; where it is true (PostgreSQL), the float itself."""
+    column = {"c": TargetColumn("c", "float")}
+    reject = one(mapper({"c": {"from": "v"}}, column, nonfinite_floats=False), id=7, v=value)
+    assert reject.column == "c" and reject.reason == (
+        f"c: {value!r} is not a finite number, and the target's floating-point columns hold no NaN or infinity")
+    kept = one(mapper({"c": {"from": "v"}}, column, nonfinite_floats=True), id=7, v=value)["c"]
+    assert type(kept) is float and not math.isfinite(kept)
+    assert one(mapper({"c": {"from": "v"}}, column, nonfinite_floats=False), id=8, v="-1.5e300")["c"] == -1.5e300
 
 
 def test_charset_check_comes_from_the_dialect():

@@ -129,6 +129,9 @@ class Dialect:
     #: words of the driver's own message when it cannot send a row's value (a type or a value it
     #: has no form for), before the database sees the batch: the row, not the batch
     unsendable_words: tuple[str, ...] = ()
+    #: whether the target's floating-point columns hold NaN and infinity; where they do not, such
+    #: a value is a reject before the write
+    holds_nonfinite_floats = False
 
     def is_row_error(self, exc: BaseException) -> bool:
         """True when the target refused a batch for what some row holds: then the batch is split

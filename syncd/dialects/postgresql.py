@@ -59,6 +59,8 @@ class PostgreSQLDialect(Dialect):
 
     # the driver cannot send a value of this type (psycopg 3; psycopg2's words): a dict, say
     unsendable_words = ("cannot adapt type", "can't adapt type")
+    # double precision and real hold 'NaN', 'Infinity' and '-Infinity'
+    holds_nonfinite_floats = True
 
     def unsupported_text(self, value: str, charset: str | None) -> str | None:
         if "\x00" in value:

@@ -34,6 +34,7 @@ class SQLiteDialect(Dialect):
     clock_sql = "SELECT datetime('now', 'localtime'), datetime('now')"
     facts_sql = ("SELECT 'SQLite ' || sqlite_version(), strftime('%Y-%m-%d %H:%M:%f', 'now'), "
                  "'this machine''s', (SELECT encoding FROM pragma_encoding)")
+    # holds_nonfinite_floats stays False: SQLite stores a float NaN as NULL
     transient_words = ("database is locked", "database table is locked", "busy")
     # The sqlite3 module lets go of the interpreter lock for every row it steps over, reading and
     # writing: a reader thread then trades it with the writing thread row by row (360 000 futex
