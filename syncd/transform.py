@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import json
 import re
 import unicodedata
 import uuid
@@ -75,6 +76,8 @@ class TargetColumn:
     #: how ``length`` is counted: ``char``, ``byte`` (in the column's ``charset``: Oracle's
     #: VARCHAR2(n BYTE)), or None: as the dialect counts (``Dialect.text_length``)
     length_unit: Literal["char", "byte"] | None = None
+    #: a JSON column (json, jsonb): a list goes into it as JSON text, not as an array
+    json: bool = False
 
     def integer_range(self) -> tuple[int, int] | None:
         """The whole numbers this column holds, when known."""
@@ -121,7 +124,8 @@ def target_column(name: str, sa_type: sa.types.TypeEngine[Any], *, nullable: boo
     kind, length, precision, scale = column_kind(sa_type)
     bounds = integer_range(sa_type, wide=wide_integers) if kind == "int" else None
     return TargetColumn(name, kind, nullable, length, precision, scale, charset,
-                        bounds[0] if bounds else None, bounds[1] if bounds else None, length_unit)
+                        bounds[0] if bounds else None, bounds[1] if bounds else None, length_unit,
+                        json=isinstance(sa_type, sa.JSON))
 
 
 def target_columns(reflected: Sequence[Mapping[str, Any]], charsets: Mapping[str, str],
@@ -254,6 +258,8 @@ def _as_text(v: Any, naive: Callable[[datetime], datetime]) -> str:
         return "1" if v else "0"
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, (dict, list)):     # JSON read as an object or a list: its JSON text
+        return json_text(v)
     return str(v)
 
 
@@ -539,8 +545,18 @@ def _bool_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> C
 
 
 def _other_caster(col: TargetColumn, ctx: _Ctx, truncate: str | None = None) -> Caster:
-    # A type syncd does not know (JSON, arrays, ...): the driver gets the value as it was read.
-    return lambda v: v
+    # A type syncd does not know (JSON, arrays, ...): the driver gets the value as it was read,
+    # but for JSON read as an object or a list (PostgreSQL's json and jsonb), which no driver
+    # sends as it is: its JSON text. A list into any other column (an array) stays a list.
+    if col.json:
+        return lambda v: json_text(v) if isinstance(v, (dict, list)) else v
+    return lambda v: json_text(v) if isinstance(v, dict) else v
+
+
+def json_text(v: dict[Any, Any] | list[Any]) -> str:
+    """A JSON object or list read from the source as the JSON text a column stores: the same text
+    for the same value every run (keys in the order read, characters as they are)."""
+    return json.dumps(v, ensure_ascii=False, default=str)
 
 
 #: how a value becomes what a column of each kind holds (``truncate``: the mapping's column whose

@@ -295,6 +295,33 @@ def test_nan_and_infinity_are_rejects_where_the_target_cannot_hold_them(tmp_path
         target.dispose()
 
 
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
+def test_json_read_from_postgresql_is_written_as_its_json_text(tmp_path, make_database, kind):
+    """psycopg reads json and jsonb as a dict or a list, which no driver sends as it is: it goes into a
+    JSON column or a text column as its JSON text (characters as they are); an array stays an array."""
+    jsonb, json, array = {"mariadb": ("JSON", "JSON", "TEXT"), "postgresql": ("jsonb", "json", "int[]")}[kind]
+    target, project = _project(tmp_path, make_database("postgresql"), make_database(kind), [
+        "CREATE TABLE src (id int PRIMARY KEY, doc jsonb, plain json, note jsonb, nums int[], "
+        "update_time timestamp)",
+        """INSERT INTO src VALUES (1, '{"隐患": "管道", "n": [1, 2]}', '[{"b": 1, "a": null}]', '{"k": "v"}',
+                                   '{4,5}', '2026-11-01 10:00:00'),
+                                  (2, NULL, NULL, NULL, NULL, '2026-11-01 10:00:01')"""],
+        [f"CREATE TABLE dst (id INT PRIMARY KEY, doc {jsonb}, plain {json}, note TEXT, nums {array})"],
+        ["doc", "plain", "note", "nums"])
+    try:
+        assert _run(project) == {}
+        with target.connect() as conn:
+            rows = {r[0]: r[1:] for r in conn.execute(sa.text("SELECT id, doc, plain, note, nums FROM dst"))}
+        doc, plain, note, nums = rows[1]
+        decoded = (lambda v: __import__("json").loads(v)) if kind == "mariadb" else (lambda v: v)
+        assert decoded(doc) == {"隐患": "管道", "n": [1, 2]} and decoded(plain) == [{"b": 1, "a": None}]
+        assert note == '{"k": "v"}'
+        assert nums == ("[4, 5]" if kind == "mariadb" else [4, 5])
+        assert rows[2] == (None, None, None, None)
+    finally:
+        target.dispose()
+
+
 def test_a_value_the_driver_cannot_send_is_a_reject_of_its_row(tmp_path, make_database):
     """A value that passes the casts but that the driver refuses to send before the database sees the
     batch (PyMySQL and an infinity, here into a YEAR column, a type syncd passes on as read): the

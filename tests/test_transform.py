@@ -9,6 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
 
 from syncd import transform
 from syncd.mapping import CodeList, ColumnSpec, Mapping_, TableMapping
@@ -117,6 +119,30 @@ def test_nan_and_infinity_are_rejects_where_the_target_holds_neither(value):
     kept = one(mapper({"c": {"from": "v"}}, column, nonfinite_floats=True), id=7, v=value)["c"]
     assert type(kept) is float and not math.isfinite(kept)
     assert one(mapper({"c": {"from": "v"}}, column, nonfinite_floats=False), id=8, v="-1.5e300")["c"] == -1.5e300
+
+
+def test_json_read_as_objects_and_lists_goes_as_its_json_text():
+    """psycopg reads json/jsonb as dicts and lists, which no driver sends: a JSON column and a text
+    column get the JSON text (characters as they are, keys in the order read); a list into a column
+    that is not JSON (an array) stays a list, a JSON text stays as it is."""
+    doc = {"隐患": "管道泄漏", "n": [1, 2.5, None, True], "z": {"b": 1, "a": 2}}
+    text = '{"隐患": "管道泄漏", "n": [1, 2.5, null, true], "z": {"b": 1, "a": 2}}'
+    m = mapper({c: {"from": c} for c in ("j", "t", "o", "a")},
+               {"j": TargetColumn("j", "other", json=True), "t": TargetColumn("t", "text"),
+                "o": TargetColumn("o", "other"), "a": TargetColumn("a", "other")})
+    assert one(m, id=1, j=doc, t=[doc], o=doc, a=[4, 5]) == {"id": "1", "j": text, "t": f"[{text}]", "o": text,
+                                                          "a": [4, 5]}
+    assert one(m, id=2, j=["x"], t='{"k": 1}', o="[1]", a=None) == {"id": "2", "j": '["x"]', "t": '{"k": 1}',
+                                                                     "o": "[1]", "a": None}
+
+
+@pytest.mark.parametrize(("sa_type", "json"), [
+    (sa.JSON(), True), (postgresql.JSONB(), True), (postgresql.JSON(), True), (mysql.JSON(), True),
+    (postgresql.ARRAY(sa.Integer), False), (mysql.YEAR(), False),
+])
+def test_a_reflected_json_column_is_told_apart(sa_type, json):
+    column = transform.target_column("c", sa_type)
+    assert (column.kind, column.json) == ("other", json)
 
 
 def test_charset_check_comes_from_the_dialect():
