@@ -288,6 +288,8 @@ class Anchor:
     through_seq: int
     through_hash: str
     before: str
+    #: The pruning record itself (with its hash), so that it can be checked before it is trusted.
+    record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def anchor_of(record: Mapping[str, Any]) -> Anchor | None:
@@ -297,17 +299,62 @@ def anchor_of(record: Mapping[str, Any]) -> Anchor | None:
     through, value = _int(detail.get("through_seq")), detail.get("through_hash")
     if through is None or not isinstance(value, str):
         return None
-    return Anchor(record["seq"], through, value, str(detail.get("before", "")))
+    return Anchor(record["seq"], through, value, str(detail.get("before", "")), dict(record))
+
+
+def seal_problem(record: Mapping[str, Any], key: bytes | None) -> str | None:
+    """Why ``record``'s own hash does not vouch for it (with ``key``, the HMAC key of
+    audit.key_file, or None), or None when it does."""
+    if record["alg"] == KEYED:
+        if key is None:
+            return _("it is sealed with an HMAC key and audit.key_file is not set: set it to the key the journal was "
+                     "written with")
+        if record.get("key_id") != key_id(key):
+            return _("it is sealed with another key (key id {get}; audit.key_file has key id "
+                     "{key_id})").format(get=record.get('key_id'), key_id=key_id(key))
+        expected = seal(record, key)
+    else:
+        expected = seal(record, None)
+    if not hmac.compare_digest(expected, record["hash"]):
+        return _("its content does not match its hash: the record was edited")
+    return None
+
+
+def trusted_anchors(anchors: Iterable[Anchor], key: bytes | None, *, first_seq: Any = None
+                    ) -> tuple[list[Anchor], list[Finding]]:
+    """The pruning records that may stand for the records they removed: each sealed as its own
+    hash says (with the key, where it is sealed with one), written after the records it says it
+    removed, and none of those still in the table (``first_seq``: the table's first record, read
+    after the anchors; pruning deletes them in the transaction that writes its record). Every
+    other one is named, and the chain is checked as if it did not exist."""
+    trusted: list[Anchor] = []
+    findings: list[Finding] = []
+    for anchor in anchors:
+        where = f"table row seq {anchor.seq}"
+        problem = seal_problem(anchor.record, key)
+        if problem is None and anchor.through_seq >= anchor.seq:
+            problem = _("it says it removed the records up to {through_seq}, which come after it (a pruning record "
+                        "is written after the records it removes)").format(through_seq=anchor.through_seq)
+        if problem is None and isinstance(first_seq, int) and first_seq <= anchor.through_seq:
+            problem = _("it says it removed the records up to {through_seq}, but record {first_seq} is still in the "
+                        "table: records were put back, or the pruning record was "
+                        "forged").format(through_seq=anchor.through_seq, first_seq=first_seq)
+        if problem is None:
+            trusted.append(anchor)
+        else:
+            findings.append(Finding(anchor.seq, where, _("pruning record not trusted: {problem}")
+                                    .format(problem=problem)))
+    return trusted, findings
 
 
 class ChainCheck:
-    """Feeds the records of one copy in the order they are stored; finds what breaks the chain."""
+    """Feeds the records of one copy in the order they are stored; finds what breaks the chain.
+    ``anchors``: the pruning records found trustworthy (``trusted_anchors``)."""
 
     def __init__(self, copy: str, *, key: bytes | None, anchors: Iterable[Anchor] = (),
                  before: Mapping[str, Any] | None = None):
         self.copy = copy
         self.key = key
-        self.key_id = key_id(key) if key is not None else None
         self.anchors = {a.through_seq: a for a in anchors}
         self.pruned_through = max(self.anchors, default=0)
         self.before = before                  # the record before the first one checked (--from)
@@ -352,24 +399,14 @@ class ChainCheck:
         if record["alg"] == KEYED:
             if self.keyed_seen is None:
                 self.keyed_seen = seq
-            if self.key is None:
-                self._find(seq, where, _("it is sealed with an HMAC key and audit.key_file is not set: set it to the "
-                                         "key the journal was written with"))
-                return
-            if record.get("key_id") != self.key_id:
-                self._find(seq, where, _("it is sealed with another key (key id {get}; audit.key_file has key id "
-                                         "{key_id})").format(get=record.get('key_id'), key_id=self.key_id))
-                return
-            expected = seal(record, self.key)
-        else:
-            if self.keyed_seen is not None:
-                self._find(seq, where, _("it has a plain SHA-256 hash although record {keyed_seen} before it is "
-                                         "sealed with the key: the chain was "
-                                         "recomputed without the key").format(keyed_seen=self.keyed_seen))
-                return
-            expected = seal(record, None)
-        if not hmac.compare_digest(expected, record["hash"]):
-            self._find(seq, where, _("its content does not match its hash: the record was edited"))
+        elif self.keyed_seen is not None:
+            self._find(seq, where, _("it has a plain SHA-256 hash although record {keyed_seen} before it is "
+                                     "sealed with the key: the chain was "
+                                     "recomputed without the key").format(keyed_seen=self.keyed_seen))
+            return
+        problem = seal_problem(record, self.key)
+        if problem is not None:
+            self._find(seq, where, problem)
 
     def _link(self, record: Mapping[str, Any], prev: Mapping[str, Any], where: str) -> None:
         seq, prev_seq = record["seq"], prev["seq"]
@@ -461,6 +498,25 @@ class Verdict:
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     unique = list(dict.fromkeys(findings))
     return sorted(unique, key=lambda f: (f.seq is None, f.seq or 0))
+
+
+def check_ends(last: tuple[Any, Any] | None, head_row: tuple[Any, Any] | None) -> list[Finding]:
+    """Whether the state store's head row (``syncd_audit_head``: the seq and hash of the newest
+    record, written with every record) names the newest record of the table (``last``: its seq and
+    hash; None when the table is empty); the finding when it does not."""
+    newest = last if last is not None else (0, GENESIS)
+    if head_row is not None and head_row[0] == newest[0] and head_row[1] == newest[1]:
+        return []
+    where = "syncd_audit_head"
+    if head_row is None:
+        return [Finding(None, where, _("the head row is missing: it was deleted"))]
+    seq = newest[0] if head_row[0] == newest[0] else None
+    if seq is None and isinstance(head_row[0], int) and isinstance(newest[0], int):
+        seq = min(head_row[0], newest[0]) + 1
+    return [Finding(seq, where, _("the head row says the journal ends with record {head_seq} (hash {head_hash}), but "
+                                  "the table ends with record {seq} (hash {hash}): the newest records were removed "
+                                  "from the table, or the head row was changed")
+                                .format(head_seq=head_row[0], head_hash=head_row[1], seq=newest[0], hash=newest[1]))]
 
 
 def check_head(head: tuple[int, str], found: Mapping[str, Any] | None, *, last_seq: int | None,

@@ -516,16 +516,36 @@ def _head_finding(state: StateStore, head: tuple[int, str], through: int | None,
     return audit.check_head(head, found, last_seq=through, anchors=anchors)
 
 
+def _past_the_table(state: StateStore, beyond: Sequence[tuple[int, str]], through: int | None
+                    ) -> Iterator[audit.Finding]:
+    """The lines (seq, where) past the table's newest record ``through`` that the table does not
+    hold even now. A record reaches the JSON lines only after its transaction has committed, so
+    one the table lacks was removed from it; the others were written while verify read."""
+    if not beyond:
+        return
+    _first, newest, _head = state.journal_ends()
+    now = newest[0] if newest is not None and isinstance(newest[0], int) else through
+    for seq, where in beyond:
+        if now is None or seq > now:
+            yield audit.Finding(seq, where, _("it is in the JSON lines but not in the state store's table, which ends "
+                                              "with record {through}: it was removed from the "
+                                              "table").format(through=now))
+
+
 def _verify_once(state: StateStore, directory: Path, key: bytes | None, since: date | None,
                  head: tuple[int, str] | None) -> AuditCheck:
     check = AuditCheck(audit.Verdict(), state.where, directory)
-    last = state.journal_last()
-    through = last["seq"] if last is not None and isinstance(last.get("seq"), int) else None
     anchors = state.journal_anchors()
+    # After the anchors: a pruning that commits in between only makes the table start later.
+    first, last, head_row = state.journal_ends()
+    through = last[0] if last is not None and isinstance(last[0], int) else None
+    anchors, untrusted = audit.trusted_anchors(anchors, key, first_seq=first)
     start, before = _verify_start(state, since, head, through, check.notes)
     table = audit.ChainCheck("state store's table", key=key, anchors=anchors, before=before)
     lines = audit.ChainCheck("JSON lines", key=key, anchors=anchors, before=before)
     from_day = since.isoformat() if since is not None and start > 1 else None
+    # Lines past the table's newest record: written since the table was read, or removed from it.
+    beyond: list[tuple[int, str]] = []
 
     def table_records() -> Iterator[dict[str, Any]]:
         for row in state.journal_rows(after=start - 1, through=through):
@@ -534,8 +554,11 @@ def _verify_once(state: StateStore, directory: Path, key: bytes | None, since: d
                 yield record
 
     def file_records() -> Iterator[dict[str, Any]]:
-        for entry in read_journal_files(directory, from_day=from_day, through=through):
+        for entry in read_journal_files(directory, from_day=from_day):
             if entry.seq is not None and entry.seq < start:
+                continue
+            if through is not None and entry.seq is not None and entry.seq > through:
+                beyond.append((entry.seq, entry.where))
                 continue
             record = lines.feed(entry)
             if record is not None:
@@ -547,8 +570,13 @@ def _verify_once(state: StateStore, directory: Path, key: bytes | None, since: d
             differences.append(finding)
         else:
             check.more += 1
+    for finding in _past_the_table(state, beyond, through):
+        if len(differences) < 1000:
+            differences.append(finding)
+        else:
+            check.more += 1
     # What each copy's own chain says comes first: it is the more precise of two findings on one record.
-    findings = [*table.finish(), *lines.finish(), *differences]
+    findings = [*untrusted, *table.finish(), *lines.finish(), *differences, *audit.check_ends(last, head_row)]
     if head is not None and (problem := _head_finding(state, head, through, anchors)) is not None:
         findings.append(problem)
     if not directory.is_dir() and through is not None:

@@ -800,6 +800,23 @@ class StateStore:
             row = conn.execute(sa.select(journal).order_by(journal.c.seq.desc()).limit(1)).first()
         return dict(row._mapping) if row is not None else None
 
+    def journal_ends(self) -> tuple[Any, tuple[Any, Any] | None, tuple[Any, Any] | None]:
+        """The seq of the oldest row of ``syncd_audit``, the (seq, hash) of its newest row and of the
+        head row (``syncd_audit_head``), as stored; None where there is none. One statement, so that
+        all are read as of one moment (a writer changes them in one transaction)."""
+        newest = sa.select(sa.func.max(journal.c.seq)).scalar_subquery()
+        query = sa.select(
+            sa.select(sa.func.min(journal.c.seq)).scalar_subquery().label("first"),
+            newest.label("seq"),
+            sa.select(journal.c.hash).where(journal.c.seq == newest).scalar_subquery().label("hash"),
+            sa.select(journal_head.c.seq).where(journal_head.c.id == 1).scalar_subquery().label("head_seq"),
+            sa.select(journal_head.c.hash).where(journal_head.c.id == 1).scalar_subquery().label("head_hash"))
+        with self._reading("read the audit journal") as conn:
+            row = conn.execute(query).one()
+        last = (row.seq, row.hash) if row.seq is not None else None
+        head = (row.head_seq, row.head_hash) if row.head_seq is not None else None
+        return row.first, last, head
+
     def journal_row(self, seq: int) -> dict[str, Any] | None:
         with self._reading("read the audit journal") as conn:
             row = conn.execute(sa.select(journal).where(journal.c.seq == seq)).first()
@@ -878,7 +895,7 @@ class StateStore:
         with self._reading("read the audit journal") as conn:
             through = conn.execute(sa.select(sa.func.max(journal.c.seq)).where(journal.c.at < before)).scalar()
         if through is None:
-            self._remove_day_files(settings, self._pruned_before())
+            self._remove_day_files(settings, self._pruned_before(settings))
             return 0
         count = 0
         with self._journaled("prune the audit journal") as (conn, records):
@@ -896,9 +913,10 @@ class StateStore:
                                count=count, before=before, retention_days=settings.retention_days))
         return count
 
-    def _pruned_before(self) -> str | None:
-        """The day before which the newest pruning record removed every record."""
-        anchors = self.journal_anchors()
+    def _pruned_before(self, settings: JournalSettings) -> str | None:
+        """The day before which the newest pruning record removed every record (of those that
+        ``audit.trusted_anchors`` vouches for: a forged one removes no file)."""
+        anchors, _untrusted = audit.trusted_anchors(self.journal_anchors(), settings.key)
         return anchors[-1].before if anchors else None
 
     def _remove_day_files(self, settings: JournalSettings, before: str | None) -> None:
@@ -1244,15 +1262,23 @@ class StateStore:
     def restore(self, salvaged: Salvage, journal_lines: Iterable[audit.Entry] = ()) -> dict[str, int]:
         """Put what ``salvage`` read from a damaged store into this (new, empty) one; the journal is
         the union of the old table and ``journal_lines`` (the JSON lines), each record once, in
-        sequence order, its head set to the newest. Returns what was carried over, by kind."""
+        sequence order, its head set to the newest (less the lines a pruning had yet to remove from
+        the files: the table never holds them). Returns what was carried over, by kind."""
         records: dict[int, dict[str, Any]] = {}
         for entry in journal_lines:
             if entry.record is not None:
                 records.setdefault(entry.record["seq"], entry.record)
+        in_table: set[int] = set()
         for row in salvaged.journal:
             table_entry = audit.table_entry(row)
             if table_entry.record is not None:
                 records[table_entry.record["seq"]] = table_entry.record
+                in_table.add(table_entry.record["seq"])
+        anchors, _untrusted = audit.trusted_anchors(
+            (a for r in records.values() if (a := audit.anchor_of(r)) is not None),
+            self.journal.key if self.journal is not None else None)
+        pruned = max((a.through_seq for a in anchors), default=0)
+        records = {seq: r for seq, r in records.items() if seq > pruned or seq in in_table}
         have = {(r["mapping"], r["source_key"], r["episode"]) for r in salvaged.rejects}
         recovered = [r for r in _episodes_from_journal(records.values())
                      if (r["mapping"], r["source_key"], r["episode"]) not in have]
@@ -1591,11 +1617,9 @@ def _write_lines(directory: Path, records: Sequence[Mapping[str, Any]], tail: _T
                     os.close(dir_fd)
 
 
-def read_journal_files(directory: Path, *, from_day: str | None = None, through: int | None = None
-                       ) -> Iterator[audit.Entry]:
+def read_journal_files(directory: Path, *, from_day: str | None = None) -> Iterator[audit.Entry]:
     """The records of the JSON lines in file order (day files named ``from_day`` or later), under
-    a shared lock of the folder so that no writer is half-way through a line. Records past
-    ``through`` (written after the table was read) are left out."""
+    a shared lock of the folder so that no writer is half-way through a line."""
     with _folder_lock(directory, exclusive=False):
         for path in day_files(directory):
             day = audit.file_day(path.name)
@@ -1603,9 +1627,6 @@ def read_journal_files(directory: Path, *, from_day: str | None = None, through:
                 continue
             try:
                 with open(path, "rb") as stream:
-                    for entry in audit.line_entries(path.name, stream):
-                        if through is not None and entry.seq is not None and entry.seq > through:
-                            continue
-                        yield entry
+                    yield from audit.line_entries(path.name, stream)
             except OSError as exc:
                 yield audit.Entry(path.name, problem=_("cannot be read: {error}").format(error=exc.strerror or exc))

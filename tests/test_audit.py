@@ -336,7 +336,11 @@ def test_the_newest_records_removed_from_both_copies_are_found_by_the_head(journ
     with sqlite3.connect(state_db(s)) as db:
         db.execute("DELETE FROM syncd_audit WHERE seq > ?", (seq - 2,))
     write_lines(s, file_lines(s)[:seq - 2])
-    # The shorter chain is still a valid chain ...
+    # The state store's head row still names the newest record ...
+    result = verify(s)
+    assert result.exit_code == 1 and first_bad(result).startswith(f"record {seq - 1} (syncd_audit_head)")
+    _set_head_row(s, seq - 2)
+    # ... and once it is set back too, the shorter chain is still a valid chain ...
     assert verify(s).exit_code == 0
     # ... but it no longer reaches the head the auditor kept.
     result = verify(s, "--head", head)
@@ -345,6 +349,66 @@ def test_the_newest_records_removed_from_both_copies_are_found_by_the_head(journ
     wrong = f"{seq - 3}:{'0' * 64}"
     assert verify(s, "--head", wrong).exit_code == 1
     assert syncd(s, "audit", "verify", "--head", "12-abc").exit_code == 2
+
+
+def _set_head_row(s: Scenario, seq: int) -> None:
+    """The state store's head row set to record ``seq`` of the table, as a writer would leave it."""
+    with sqlite3.connect(state_db(s)) as db:
+        db.execute("UPDATE syncd_audit_head SET seq = ?, hash = (SELECT hash FROM syncd_audit WHERE seq = ?), "
+                   "at = (SELECT at FROM syncd_audit WHERE seq = ?) WHERE id = 1", (seq, seq, seq))
+
+
+@pytest.mark.parametrize("head_row", ["kept", "set back"])
+def test_the_newest_records_removed_from_the_table_only_are_found(journaled, head_row):
+    s = journaled
+    last = table_records(s)[-1]["seq"]
+    with sqlite3.connect(state_db(s)) as db:
+        db.execute("DELETE FROM syncd_audit WHERE seq > ?", (last - 3,))
+    if head_row == "set back":
+        _set_head_row(s, last - 3)
+    result = verify(s)
+    assert result.exit_code == 1, result.output
+    assert first_bad(result).startswith(f"record {last - 2} ("), result.output
+    for seq in range(last - 2, last + 1):
+        assert (f"record {seq} ({day_file(s).name} line {seq}): it is in the JSON lines but not in the state "
+                f"store's table, which ends with record {last - 3}") in result.output
+    assert ("record {0} (syncd_audit_head): the head row says the journal ends with record {1} ".format(last - 2, last)
+            in result.output) == (head_row == "kept")
+
+
+def test_the_head_row_must_name_the_newest_record(journaled):
+    s = journaled
+    records = table_records(s)
+    with sqlite3.connect(state_db(s)) as db:
+        db.execute("UPDATE syncd_audit_head SET hash = ? WHERE id = 1", (records[-2]["hash"],))
+    result = verify(s)
+    assert result.exit_code == 1
+    assert first_bad(result).startswith(f"record {records[-1]['seq']} (syncd_audit_head): the head row says")
+    with sqlite3.connect(state_db(s)) as db:
+        db.execute("DELETE FROM syncd_audit_head")
+    result = verify(s)
+    assert result.exit_code == 1 and "syncd_audit_head: the head row is missing" in result.output
+
+
+def test_records_written_while_verify_reads_are_no_false_alarm(journaled, monkeypatch):
+    # A writer commits records (and appends their lines) after verify has read where the table
+    # ends and before it reads the JSON lines: the lines then run past the table it read.
+    s = journaled
+    read_files = commands.read_journal_files
+    written: list[int] = []
+
+    def meanwhile(directory: Path, **options: Any) -> Any:
+        if not written:
+            commands.rewind_watermark(s.project(), mapping="record", by="1h", reason="meanwhile")
+            written.append(table_records(s)[-1]["seq"])
+        return read_files(directory, **options)
+
+    monkeypatch.setattr(commands, "read_journal_files", meanwhile)
+    last = table_records(s)[-1]["seq"]
+    check = commands.audit_verify(s.project(), settle=0)
+    assert written == [last + 1]
+    assert check.verdict.intact, check.verdict.findings
+    assert check.verdict.last_seq == last
 
 
 def test_verify_from_a_day(journaled):
@@ -420,6 +484,73 @@ def test_a_keyed_journal_needs_the_key_to_be_verified(tmp_path):
     config.write_text(config.read_text(encoding="utf-8") + "audit: {key_file: other.key}\n", encoding="utf-8")
     result = verify(s)
     assert result.exit_code == 1 and "another key" in result.output
+
+
+def _forge_anchor(s: Scenario, seq: int, through: int, key: bytes | None) -> None:
+    """Record ``seq`` made a pruning record of the records up to ``through``, in both copies (its
+    hash recomputed with ``key``: None where the forger has no key, then the record keeps its hash)."""
+    records = {r["seq"]: r for r in table_records(s)}
+    forged = {**records[seq], "kind": "audit.pruned", "mapping": None, "run_id": None,
+              "detail": {"through_seq": through, "through_hash": records[through]["hash"], "before": "2000-01-01",
+                         "records": through}}
+    if key is not None or forged["alg"] == "sha256":
+        forged["hash"] = audit.seal(forged, key)
+    with sqlite3.connect(state_db(s)) as db:
+        db.execute("UPDATE syncd_audit SET kind = ?, mapping = NULL, run_id = NULL, record = ?, hash = ? WHERE seq = ?",
+                   ("audit.pruned", audit.canonical(forged).decode(), forged["hash"], seq))
+        db.execute("UPDATE syncd_audit_head SET hash = (SELECT hash FROM syncd_audit ORDER BY seq DESC LIMIT 1)")
+    lines = file_lines(s)
+    lines[seq - 1] = audit.line(forged) + "\n"
+    write_lines(s, lines)
+
+
+@pytest.mark.parametrize("forgery", ["keyed: an early record, its hash kept", "plain: an early record, rehashed",
+                                     "plain: the newest record, rehashed"])
+def test_a_forged_pruning_record_does_not_hide_an_edit(tmp_path, forgery):
+    keyed = forgery.startswith("keyed")
+    if keyed:
+        (tmp_path / "audit.key").write_text(KEY, encoding="utf-8")
+    s = build(tmp_path, batch_size=2, config="audit: {key_file: audit.key}\n" if keyed else "")
+    s.insert([{"id": i, "update_time": s.at(i)} for i in range(1, 6)])
+    s.run()
+    s.run()
+    last = table_records(s)[-1]["seq"]
+    assert verify(s).exit_code == 0
+    # A record edited in both copies, without its hash (no key, or done carelessly) ...
+    victim = last - 2
+    _edit_table(s, victim)
+    _edit_line(s, victim)
+    # ... and a pruning record, made without the key, that claims to have removed it.
+    anchor = last if "newest" in forgery else 2
+    _forge_anchor(s, anchor, last - 1 if anchor == last else victim, None)
+    result = verify(s)
+    assert result.exit_code == 1, result.output
+    if anchor == 2:
+        expected = ("its content does not match its hash" if keyed else
+                    f"it says it removed the records up to {victim}, which come after it")
+    else:
+        # A true pruning record removed what it names from the table in the same transaction.
+        expected = f"it says it removed the records up to {last - 1}, but record 1 is still in the table"
+    assert f"record {anchor} (table row seq {anchor}): pruning record not trusted: {expected}" in result.output
+    # Checked as if it did not exist, the chain shows the edit.
+    assert (f"record {victim} (table row seq {victim}): its content does not match its hash: the record was edited"
+            in result.output)
+
+
+def test_a_forged_pruning_record_removes_no_day_file(tmp_path):
+    (tmp_path / "audit.key").write_text(KEY, encoding="utf-8")
+    s = build(tmp_path, config="audit: {key_file: audit.key}\n")
+    s.insert([{"id": 1, "update_time": s.at(1)}])
+    s.run()
+    # Made without the key, it claims that every day before 2099 was pruned.
+    _forge_anchor(s, 2, 1, None)
+    with sqlite3.connect(state_db(s)) as db:
+        record = json.loads(db.execute("SELECT record FROM syncd_audit WHERE seq = 2").fetchone()[0])
+        record["detail"]["before"] = "2099-01-01"
+        db.execute("UPDATE syncd_audit SET record = ? WHERE seq = 2", (audit.canonical(record).decode(),))
+    kept = file_lines(s)
+    s.run()
+    assert file_lines(s)[:len(kept)] == kept
 
 
 def _line_of_next(s: Scenario) -> int:
@@ -505,6 +636,28 @@ def test_retention_prunes_whole_days_and_verify_still_passes(tmp_path, monkeypat
     (folder(s) / "2025-01-02.jsonl").unlink()
     result = verify(s)
     assert result.exit_code == 1 and "no pruning record" in result.output
+
+
+def test_a_pruning_cut_off_before_it_removed_its_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(state_module, "datetime", _Clock)
+    s = build(tmp_path)
+    s.insert([{"id": 1, "update_time": s.at(1)}])
+    for day in (1, 2):
+        _Clock.moment = datetime(2025, 1, day, 12, 0, tzinfo=timezone.utc)
+        s.run()
+    second = folder(s) / "2025-01-02.jsonl"
+    kept = second.read_bytes()
+    _Clock.moment = datetime(2026, 1, 2, 18, 0, tzinfo=timezone.utc)
+    s.run()
+    assert [r["kind"] for r in table_records(s)].count("audit.pruned") == 1 and not second.exists()
+    # Cut off after removing the first day's file: the second day's lines are left over.
+    second.write_bytes(kept)
+    assert verify(s).exit_code == 0
+    # A rebuilt store's journal is both copies together, less what the pruning removed.
+    result = syncd(s, "state", "rebuild")
+    assert result.exit_code == 0, result.output
+    result = verify(s)
+    assert result.exit_code == 0, result.output
 
 
 # -- watermarks by hand ---------------------------------------------------------------------
@@ -721,6 +874,17 @@ def test_the_journal_on_a_database_server(tmp_path, make_database, kind):
         engine.dispose()
     result = verify(s)
     assert result.exit_code == 1 and first_bad(result).startswith("record 4 ")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            last = conn.execute(sa.select(sa.func.max(state_module.journal.c.seq))).scalar()
+            conn.execute(sa.delete(state_module.journal).where(state_module.journal.c.seq == last))
+    finally:
+        engine.dispose()
+    result = verify(s)
+    assert result.exit_code == 1
+    assert f"record {last} (syncd_audit_head): the head row says the journal ends with record {last} " in result.output
+    assert f"record {last} ({day_file(s).name} line {last}): it is in the JSON lines but not" in result.output
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
