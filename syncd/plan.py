@@ -73,12 +73,43 @@ def _select(mapping: TableMapping, src: sa.FromClause) -> sa.Select[Any]:
     return sa.select(*cols).select_from(src)
 
 
+class AsColumn(sa.types.TypeDecorator[str]):
+    """Text bound without a type of its own: the database reads it as the column's type (written
+    out as text where a statement is shown with its values)."""
+
+    impl = sa.types.NullType
+    cache_ok = True
+
+    def process_literal_param(self, value: str | None, dialect: sa.Dialect) -> str:
+        processor = sa.String().literal_processor(dialect)
+        assert processor is not None
+        return str(processor(value))
+
+
+def bound_key(value: Any) -> Any:
+    """A key value as a bind parameter. Text is bound as ``AsColumn``: a PostgreSQL ``uuid`` key
+    stored as text by an earlier syncd still compares (as text it would be sent as varchar, which
+    PostgreSQL does not compare with uuid)."""
+    return sa.bindparam(None, value, type_=AsColumn()) if isinstance(value, str) else value
+
+
 def keyset_after(columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
-    """``(c1, c2, ...) > (v1, v2, ...)`` spelled out with AND/OR, which every database understands."""
-    first, value = columns[0], values[0]
-    if len(columns) == 1:
-        return first > value
-    return sa.or_(first > value, sa.and_(first == value, keyset_after(columns[1:], values[1:])))
+    """``(c1, c2, ...) > (v1, v2, ...)`` spelled out with AND/OR, which every database understands.
+    A position never holds a NULL (``watermark_of``); one stored by an earlier syncd may: from its
+    first NULL on the position is cut short and the comparison made inclusive, so that no row is
+    skipped (rows read again are written again, unchanged)."""
+    if None in values:
+        cut = list(values).index(None)
+        if cut == 0:
+            return sa.true()
+        columns, values = columns[:cut], values[:cut]
+        last = columns[-1] >= bound_key(values[-1])
+    else:
+        last = columns[-1] > bound_key(values[-1])
+    condition: sa.ColumnElement[bool] = last
+    for column, value in zip(reversed(columns[:-1]), reversed(values[:-1]), strict=True):
+        condition = sa.or_(column > bound_key(value), sa.and_(column == bound_key(value), condition))
+    return condition
 
 
 def read_window(mapping: TableMapping, window: Window, cursor_name: str | None = None,
@@ -125,11 +156,18 @@ def chunks(items: Sequence[Any], size: int = KEYS_PER_QUERY) -> Iterator[Sequenc
         yield items[start:start + size]
 
 
+def _is(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
+    return column.is_(None) if value is None else column == bound_key(value)
+
+
 def key_in(columns: Sequence[sa.ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
-    """``(c1, c2) IN (...)`` spelled out so every database understands it."""
+    """``(c1, c2) IN (...)`` spelled out so every database understands it. A NULL part of a key
+    (a rejected row's) is looked for with IS NULL: ``= NULL`` and ``IN (NULL)`` match nothing."""
     if len(columns) == 1:
-        return columns[0].in_([k[0] for k in keys])
-    return sa.or_(*(sa.and_(*(c == v for c, v in zip(columns, key, strict=False))) for key in keys))
+        values = [k[0] for k in keys if k[0] is not None]
+        found = columns[0].in_([bound_key(v) for v in values])
+        return sa.or_(found, columns[0].is_(None)) if len(values) < len(keys) else found
+    return sa.or_(*(sa.and_(*(_is(c, v) for c, v in zip(columns, key, strict=False))) for key in keys))
 
 
 def read_keys(mapping: TableMapping, keys: Sequence[tuple[Any, ...]]) -> sa.Select[Any]:
@@ -175,23 +213,36 @@ def watermark_of(rows: Sequence[Sequence[Any]], lay: Layout, window: Window,
                  previous: Watermark | None, *, like: Any = None, cursor: int | None = None) -> Watermark | None:
     """The watermark after a batch: its last row's (cursor, key); in a snapshot, the last key and
     the largest cursor copied so far. With ``like`` (the newest cursor of the source), a cursor
-    that is no value of its kind (``watermark.cursor_problem``) never becomes a watermark. None:
-    the batch moves nothing. ``cursor``: the position in the row of the window's cursor (default:
-    the first cursor's)."""
+    that is no value of its kind (``watermark.cursor_problem``) never becomes a watermark, nor does
+    a key with a NULL part (a rejected row's: NULL compares with nothing, and databases sort it
+    first or last): the position is the last row whose key is complete. None: the batch moves
+    nothing. ``cursor``: the position in the row of the window's cursor (default: the first
+    cursor's)."""
     at = lay.cursor if cursor is None else cursor
     usable = [row for row in rows if cursor_problem(row[at], like) is None] if like is not None else rows
     if not window.snapshot:
-        if not usable:
+        last = _last_complete(usable, lay.key)
+        if last is None:
             return None
-        last = usable[-1]
         return Watermark(last[at], tuple(last[i] for i in lay.key), bound=window.until)
-    key = tuple(rows[-1][i] for i in lay.key)
+    last = _last_complete(rows, lay.key)
+    if last is None:
+        return None
+    key = tuple(last[i] for i in lay.key)
     cursors = [row[at] for row in usable if row[at] is not None]
     largest = max(cursors) if cursors else None
     if previous is not None and previous.snapshot and previous.cursor is not None and \
             (largest is None or previous.cursor > largest):
         largest = previous.cursor
     return Watermark(largest, key, snapshot=True, bound=window.until)
+
+
+def _last_complete(rows: Sequence[Sequence[Any]], key: tuple[int, ...]) -> Sequence[Any] | None:
+    """The last of ``rows`` whose key has no NULL part (usually the last row: looked at from the end)."""
+    for row in reversed(rows):
+        if all(row[i] is not None for i in key):
+            return row
+    return None
 
 
 # -- statements for authoring: check --connect, preview, plan, scaffold ----------------------------

@@ -31,7 +31,7 @@ from syncd.source import Source
 from syncd.state import RunCounts, StateStore
 from syncd.target import Target
 from syncd.transform import MappedBatch, Reject, RowMapper
-from syncd.watermark import Watermark, Window, cursor_problem, decode_key, describe_value, plan_window
+from syncd.watermark import Watermark, Window, cursor_problem, decode_key, describe_value, named_key, plan_window
 
 Mode = Literal["incremental", "full"]
 Phase = Literal["prepare", "rejects", "plan", "read", "nulls", "done"]
@@ -245,7 +245,8 @@ class MappingRun:
         self.progress = Progress(cursors=len(mapping.source.cursors))
         self.batches = 0
         self._budget = RetryBudget(retry.attempts)
-        self._pending: set[tuple[Any, ...]] = set()   # keys of pending rejects, loaded in phase "rejects"
+        # keys of pending rejects (as named: ``named_key``), loaded in phase "rejects"
+        self._pending: set[tuple[Any, ...]] = set()
         self._newest: Any = None    # the source's newest cursor at the last plan: what a cursor looks like
         self._cursor_at = 0         # where in a row the cursor of the window being read sits
         self._excluded = 0                   # rows left out by bad_cursor: exclude, and the first of them
@@ -723,7 +724,7 @@ class MappingRun:
         if self.dry_run:
             self.result.rejects.extend(mapped.rejects)
             return
-        healed = [k for k in written if k in self._pending] if self._pending else []
+        healed = [k for k in map(named_key, written) if k in self._pending] if self._pending else []
         self._pending.difference_update(healed)
         self.result.counts.rejects_resolved += len(healed)
         self.state.checkpoint(self.mapping.name, watermark, mapped.rejects, healed, self.run_id,
@@ -747,7 +748,7 @@ class MappingRun:
 
     def _retry_reject_keys(self, keys: Sequence[tuple[Any, ...]]) -> None:
         rows = self.source.fetch(plan.read_keys(self.mapping, keys))
-        found = {tuple(row[i] for i in self.layout.key) for row in rows}
+        found = {named_key(tuple(row[i] for i in self.layout.key)) for row in rows}
         gone = [k for k in keys if k not in found]
         if gone:
             self.result.counts.rejects_gone += self.state.mark_rejects(self.mapping.name, gone, "gone")

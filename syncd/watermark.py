@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -69,11 +70,11 @@ class Watermark:
         return json.dumps(self._data(), ensure_ascii=False, sort_keys=True)
 
     def _data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"cursor": encode_value(self.cursor), "key": [encode_value(k) for k in self.key]}
+        data: dict[str, Any] = {"cursor": encode_position(self.cursor), "key": [encode_position(k) for k in self.key]}
         if self.snapshot:
             data["snapshot"] = True
         if self.bound is not None:
-            data["bound"] = encode_value(self.bound)
+            data["bound"] = encode_position(self.bound)
         if self.also:
             data["also"] = {name: mark._data() for name, mark in self.also}
         return data
@@ -343,10 +344,20 @@ def encode_value(value: Any) -> dict[str, Any]:
     return {"t": "str", "v": str(value)}
 
 
+def encode_position(value: Any) -> dict[str, Any]:
+    """``encode_value`` for a watermark's values, which go back into SQL: a UUID (PostgreSQL's
+    ``uuid``) keeps its type. (A reject's key and row stay as ``encode_value`` writes them, a UUID as
+    text: they name the reject and make its hash. A watermark stored before keeps its UUIDs as
+    text, which ``plan.bound_key`` binds so that the database still compares them.)"""
+    if isinstance(value, uuid.UUID):
+        return {"t": "uuid", "v": str(value)}
+    return encode_value(value)
+
+
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "null": lambda v: None, "bool": bool, "int": int, "decimal": Decimal, "float": float,
     "datetime": datetime.fromisoformat, "date": date.fromisoformat, "time": time.fromisoformat,
-    "bytes": base64.b64decode, "str": str,
+    "bytes": base64.b64decode, "str": str, "uuid": uuid.UUID,
 }
 
 
@@ -361,3 +372,15 @@ def encode_key(key: tuple[Any, ...]) -> str:
 
 def decode_key(text: str) -> tuple[Any, ...]:
     return tuple(decode_value(k) for k in json.loads(text))
+
+
+_NAMED_AS_IS = (type(None), bool, int, Decimal, float, datetime, date, time, bytes, bytearray, memoryview, str)
+
+
+def named_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A source key as its reject's name gives it back (``decode_key(encode_key(key))``): a value
+    ``encode_value`` keeps as text (a UUID) as that text. Pending rejects are compared with the
+    keys of rows read in this form."""
+    if all(isinstance(v, _NAMED_AS_IS) for v in key):
+        return key
+    return tuple(v if isinstance(v, _NAMED_AS_IS) else str(v) for v in key)

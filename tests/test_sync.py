@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -419,3 +420,120 @@ def test_a_mappings_reads_carry_no_types_so_a_sqlite_source_hands_the_drivers_tu
                   plan.read_window(mapping, Window(since=at, until=at)),
                   plan.read_null_cursor(mapping, (1, 2)), plan.read_keys(mapping, [(1, 2), (3, 4)])]
     assert [_typed(s) for s in statements] == [False] * len(statements)
+
+
+def nullable_key(s):
+    """The scenario's source table with a key column that allows NULL (a UNIQUE column, as a
+    ``query:`` with a LEFT JOIN can also give): the scenario's own inserts still fit it."""
+    from tests.scenario import src_record
+
+    columns = [sa.Column(c.name, c.type, nullable=c.name != "del_flag", unique=c.name == "id",
+                         server_default=c.server_default) for c in src_record.columns]
+    table = sa.Table("src_record", sa.MetaData(), *columns)
+    with s.source.begin() as conn:
+        table.drop(conn)
+        table.create(conn)
+
+
+def episodes(s):
+    with sa.create_engine(f"sqlite:///{s.dir / 'state.db'}").connect() as conn:
+        return conn.execute(sa.select(rejects_table.c.source_key, rejects_table.c.status)).all()
+
+
+def stored_watermark(s):
+    from syncd.state import watermarks
+
+    with sa.create_engine(f"sqlite:///{s.dir / 'state.db'}").connect() as conn:
+        return conn.execute(sa.select(watermarks.c.watermark)).scalar()
+
+
+def test_a_null_key_never_becomes_the_watermark_and_its_reject_stays_pending(scenario):
+    """A row whose key is NULL is rejected; as the newest row of a window it must not become the
+    watermark (nothing compares with NULL: a quiet table's next window would fail every run), and
+    the reject is found again by key (IS NULL), so it stays pending instead of gone every run."""
+    s = scenario(lookback="0s")       # every window after the first is "after the watermark"
+    nullable_key(s)
+    s.insert({"id": i, "update_time": s.at(i)} for i in (1, 2, 3))
+    assert not s.run().failed
+    s.insert([{"id": None, "update_time": s.at(10)}])
+    for _ in range(3):
+        report = s.run()
+        assert not report.failed, report.results[0].error
+        assert '"t": "null"' not in (stored_watermark(s) or "")
+    assert s.reject_keys() == {"None"}
+    # rows after it, one with its very cursor (NULL sorts before 4 on SQLite and MariaDB, after on PostgreSQL)
+    s.insert([{"id": 4, "update_time": s.at(10)}, {"id": 5, "update_time": s.at(11)}])
+    report = s.run()
+    assert not report.failed, report.results[0].error
+    assert sorted(s.actual()) == ["1", "2", "3", "4", "5"]
+    assert report.results[0].counts.rejects_gone == 0
+    assert episodes(s) == [('[{"t": "null"}]', "pending")]
+    # the row goes: its reject is gone, as any other's
+    with s.source.begin() as conn:
+        conn.execute(sa.text("DELETE FROM src_record WHERE id IS NULL"))
+    assert s.run().results[0].counts.rejects_gone == 1 and s.reject_keys() == set()
+
+
+def test_a_full_copy_stopped_after_a_batch_of_null_keys_resumes_without_skipping_a_row(scenario):
+    """The first batch of a full copy in key order is all NULL keys where NULL sorts first (SQLite,
+    MariaDB): it moves nothing, and the copy resumed after the stop reads every row with a key."""
+    from syncd.faults import CRASH_EXIT
+
+    s = scenario(batch_size=2)
+    nullable_key(s)
+    s.insert([{"id": None, "update_time": s.at(0)}, {"id": None, "update_time": s.at(1)}])
+    s.insert({"id": i, "update_time": s.at(i)} for i in range(1, 6))
+    done = s.syncd("run", "--once", env={"SYNCD_TEST_CRASH_AT": "after-checkpoint:1"})
+    assert done.returncode == CRASH_EXIT, done.stderr
+    report = s.run()
+    assert not report.failed, report.results[0].error
+    assert sorted(s.actual()) == ["1", "2", "3", "4", "5"]
+    if s.source.dialect.name != "postgresql":
+        assert s.reject_keys() == {"None"}
+    # (PostgreSQL sorts NULL last: the copy stopped before it reached them, and "after key 2" does
+    # not read them; docs/sync-semantics.md says so)
+
+
+def test_a_uuid_key_on_postgresql_resumes_retries_and_reads_after_its_watermark(tmp_path, make_database):
+    """A PostgreSQL ``uuid`` source key goes back into SQL from the state store three ways: a
+    resumed full copy, a reject retried by key, a quiet table's window after the watermark. Each
+    must compare as uuid, and so must a watermark stored as text by an earlier syncd."""
+    from syncd.faults import CRASH_EXIT
+    from syncd.state import watermarks
+    from tests.scenario import scenarios, src_record
+
+    with scenarios(tmp_path, make_database) as build:
+        s = build("postgresql", "sqlite", batch_size=2, lookback="0s")
+        columns = [sa.Column(c.name, sa.Uuid if c.name == "id" else c.type, primary_key=c.primary_key,
+                             nullable=c.nullable, server_default=c.server_default) for c in src_record.columns]
+        table = sa.Table("src_record", sa.MetaData(), *columns)
+        ids = [uuid.UUID(int=i) for i in range(1, 7)]
+        with s.source.begin() as conn:
+            table.drop(conn)
+            table.create(conn)
+            conn.execute(table.insert(), [{"id": k, "jg": "坏值" if n == 2 else "正常", "title": f"记录{n}",
+                                           "update_time": s.at(n)} for n, k in enumerate(ids)])
+        done = s.syncd("run", "--once", env={"SYNCD_TEST_CRASH_AT": "after-checkpoint:1"})
+        assert done.returncode == CRASH_EXIT, done.stderr
+        report = s.run()                  # the copy resumes after a uuid key, and retries the reject by key
+        assert not report.failed, report.results[0].error
+        good = sorted(str(k) for n, k in enumerate(ids) if n != 2)
+        assert sorted(s.actual()) == good and s.reject_keys() == {str(ids[2])}
+
+        def touch(n, **values):
+            with s.source.begin() as conn:
+                conn.execute(table.update().where(table.c.id == ids[n]).values(update_time=s.at(20 + n), **values))
+
+        touch(0)
+        assert not s.run().failed and '"t": "uuid"' in stored_watermark(s)
+        assert not (report := s.run()).failed, report.results[0].error     # quiet: after (cursor, uuid)
+        # as an earlier syncd stored it: the key as text
+        with sa.create_engine(f"sqlite:///{s.dir / 'state.db'}").begin() as conn:
+            conn.execute(sa.update(watermarks).values(
+                watermark=sa.func.replace(watermarks.c.watermark, '"t": "uuid"', '"t": "str"')))
+        assert '"t": "str"' in stored_watermark(s)
+        touch(2, jg="正常")
+        report = s.run()
+        assert not report.failed, report.results[0].error
+        assert (report.results[0].counts.rejects_resolved, report.results[0].counts.rejects_gone) == (1, 0)
+        assert sorted(s.actual()) == sorted(str(k) for k in ids) and s.reject_keys() == set()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from syncd import plan
 from syncd.errors import FatalSyncError
-from syncd.watermark import Watermark, Window, decode_key, encode_key, format_like, plan_window
+from syncd.watermark import Watermark, Window, decode_key, encode_key, format_like, named_key, plan_window
 
 NOW = datetime(2026, 11, 28, 10, 0, 0)
 NOW_UTC = datetime(2026, 11, 28, 2, 0, 0, tzinfo=timezone.utc)
@@ -129,6 +131,68 @@ def test_keyset_predicate_pages_by_cursor_then_key():
     sql = str(plan.keyset_after([t.c.c, t.c.k1, t.c.k2], [1, 2, 3]).compile(
         dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     assert sql == "t.c > 1 OR t.c = 1 AND (t.k1 > 2 OR t.k1 = 2 AND t.k2 > 3)"
+
+
+UUID = uuid.UUID("6f1c2a4e-0b7d-4e59-9a3b-1d2c3e4f5a6b")
+
+
+def test_a_uuid_keeps_its_type_in_a_watermark_and_an_old_text_one_is_still_read():
+    wm = Watermark(datetime(2026, 1, 1), (UUID,), snapshot=True, bound=datetime(2026, 1, 2))
+    back = Watermark.from_json(wm.to_json())
+    assert back == wm and type(back.key[0]) is uuid.UUID
+    assert json.loads(wm.to_json())["key"] == [{"t": "uuid", "v": str(UUID)}]
+    # as an earlier syncd stored it: text, which still reads
+    old = wm.to_json().replace('"t": "uuid"', '"t": "str"')
+    assert Watermark.from_json(old).key == (str(UUID),)
+    # a reject is named as before (its name is its identity in the state store), and compared by that name
+    assert json.loads(encode_key((UUID,))) == [{"t": "str", "v": str(UUID)}]
+    assert named_key((UUID, 7)) == decode_key(encode_key((UUID, 7))) == (str(UUID), 7)
+    assert named_key((7, "a")) == (7, "a")
+
+
+def test_text_key_values_are_bound_as_the_columns_type():
+    """On PostgreSQL (psycopg) a typed text value is sent as varchar, which a uuid column does not compare with."""
+    t = sa.table("t", sa.column("c"), sa.column("k"))
+    pg = postgresql.psycopg.dialect()
+    after = str(plan.keyset_after([t.c.c, t.c.k], [datetime(2026, 1, 1), str(UUID)]).compile(dialect=pg))
+    assert "VARCHAR" not in after and "t.k > %(param_1)s" in after
+    found = str(plan.key_in([t.c.k], [(str(UUID),), ("x",)]).compile(dialect=pg))
+    assert "VARCHAR" not in found
+
+
+def literal(condition):
+    return str(condition.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def test_a_null_in_a_stored_position_cuts_it_short_and_reads_from_there_on():
+    """A position stored by an earlier syncd may hold a NULL key part: nothing compares with NULL."""
+    t = sa.table("t", sa.column("c"), sa.column("k1"), sa.column("k2"))
+    assert literal(plan.keyset_after([t.c.c, t.c.k1], [1, None])) == "t.c >= 1"
+    assert literal(plan.keyset_after([t.c.c, t.c.k1, t.c.k2], [1, 2, None])) == "t.c > 1 OR t.c = 1 AND t.k1 >= 2"
+    assert literal(plan.keyset_after([t.c.k1], [None])) == literal(sa.true())   # from the start
+
+
+def test_a_reject_with_a_null_in_its_key_is_looked_up_with_is_null():
+    t = sa.table("t", sa.column("k1"), sa.column("k2"))
+    assert literal(plan.key_in([t.c.k1], [(1,), (None,)])) == "t.k1 IN (1) OR t.k1 IS NULL"
+    assert literal(plan.key_in([t.c.k1], [(1,), (2,)])) == "t.k1 IN (1, 2)"
+    assert literal(plan.key_in([t.c.k1, t.c.k2], [(1, None)])) == "t.k1 = 1 AND t.k2 IS NULL"
+
+
+LAYOUT = plan.Layout(names=("k", "c"), cursor=1, key=(0,))
+
+
+def test_a_key_with_a_null_never_becomes_a_position():
+    """NULL sorts first (SQLite, MySQL) or last (PostgreSQL): the position is the last complete key either way."""
+    incremental, copy = Window(since=5, until=99), Window(until=99, snapshot=True)
+    nulls_last = [(1, 10), (2, 11), (None, 12)]
+    assert plan.watermark_of(nulls_last, LAYOUT, incremental, None) == Watermark(11, (2,), bound=99)
+    assert plan.watermark_of([(None, 10), (3, 10)], LAYOUT, incremental, None) == Watermark(10, (3,), bound=99)
+    assert plan.watermark_of([(None, 12)], LAYOUT, incremental, None) is None
+    assert plan.watermark_of(nulls_last, LAYOUT, copy, None) == Watermark(12, (2,), snapshot=True, bound=99)
+    assert plan.watermark_of([(None, 10), (None, 11)], LAYOUT, copy, None) is None
+    pair = plan.Layout(names=("k1", "k2", "c"), cursor=2, key=(0, 1))
+    assert plan.watermark_of([(1, 1, 5), (1, None, 6)], pair, incremental, None) == Watermark(5, (1, 1), bound=99)
 
 
 @pytest.mark.parametrize("newest", [datetime(2026, 11, 28, 9, 0), datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc),
