@@ -84,6 +84,22 @@ def is_fixed_length(sa_type: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class UniqueIndex:
+    """A unique index of the target table besides the mapping's key, on columns the upsert sends,
+    that the upsert does not arbitrate (MySQL's ON DUPLICATE KEY UPDATE meets a row on any unique
+    index): after a batch is written, its rows are checked against the rows of other keys."""
+
+    name: str
+    columns: tuple[str, ...]            # as the upsert names them
+    #: ``SELECT COUNT(*)`` of the target rows holding the key and ``columns`` of some number of rows
+    held_sql: Callable[[int], str] = field(compare=False, repr=False)
+    #: for some number of rows, a statement selecting (the row's position, the other row's key) of a
+    #: row whose values of the index a row of another key holds: (position, values of the index,
+    #: key) bound for each row
+    met_sql: Callable[[int], str] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Upsert:
     """How one run writes batches into one target table, built once per run."""
 
@@ -107,6 +123,9 @@ class Upsert:
     #: the table empty (PostgreSQL): a batch goes in as new rows, or the way above when it cannot
     direct: str | None = None
     direct_types: tuple[str, ...] = ()
+    #: unique indexes besides the key that the statement does not arbitrate (MySQL), checked
+    #: after each write
+    other_unique: tuple[UniqueIndex, ...] = ()
 
 
 class Dialect:

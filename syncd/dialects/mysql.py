@@ -7,6 +7,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect as SADialect
 
-from syncd.dialects.base import Dialect, KeyForm, Upsert, Written, is_fixed_length, text_form
+from syncd.dialects.base import Dialect, KeyForm, UniqueIndex, Upsert, Written, is_fixed_length, text_form
 from syncd.digest import HashColumn
 from syncd.i18n import _
 
@@ -220,13 +221,67 @@ class MySQLDialect(Dialect):
                 if not found_rows:
                     return False    # not needed: the row's total tells
                 return self.count_existing(cursor, upsert, [row], kinds) > 0
-            return writer(cursor, rows, existed, found_rows)
-        existing = self.count_existing(cursor, upsert, rows, kinds)
-        cursor.executemany(upsert.sql, rows)
-        inserted = len(rows) - existing
-        total = cursor.rowcount
-        updated = total - len(rows) if found_rows else (total - inserted) // 2
-        return Written(inserted, updated, existing - updated)
+            written = writer(cursor, rows, existed, found_rows)
+        else:
+            existing = self.count_existing(cursor, upsert, rows, kinds)
+            cursor.executemany(upsert.sql, rows)
+            inserted = len(rows) - existing
+            total = cursor.rowcount
+            updated = total - len(rows) if found_rows else (total - inserted) // 2
+            written = Written(inserted, updated, existing - updated)
+        for index in upsert.other_unique:
+            _refuse_other_keys(cursor, upsert, index, rows)
+        return written
+
+    def prepare(self, conn: sa.Connection, upsert: Upsert) -> Upsert:
+        # ON DUPLICATE KEY UPDATE updates the row a new row meets on ANY unique index, not only on
+        # the mapping's key: a row meeting another key's row on another unique index would be
+        # written over that row. Such indexes are found here, and each batch is checked against
+        # them after its write, in its transaction (see _refuse_other_keys). A unique index
+        # holding the whole key (the key's own) is not one: two rows equal on it are equal on the key.
+        found = conn.execute(sa.text(
+            "SELECT index_name, column_name, sub_part FROM information_schema.statistics "
+            "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :table AND non_unique = 0 "
+            "ORDER BY index_name, seq_in_index"), {"schema": upsert.schema, "table": upsert.table})
+        indexes: dict[str, list[tuple[str | None, int | None]]] = {}
+        for name, column, part in found:
+            indexes.setdefault(str(name), []).append((None if column is None else str(column).lower(),
+                                                      None if part is None else int(part)))
+        sent = {c.lower(): c for c in upsert.columns}
+        key = {k.lower() for k in upsert.key}
+        others = []
+        for name, parts in indexes.items():
+            if any(column is None or column not in sent for column, _part in parts):
+                continue    # on an expression, or on a column the mapping does not fill
+            if key <= {column for column, part in parts if part is None}:
+                continue
+            others.append(self._unique_index(conn.dialect, upsert, name,
+                                             [(sent[str(column)], part) for column, part in parts]))
+        return replace(upsert, other_unique=tuple(others)) if others else upsert
+
+    def _unique_index(self, sa_dialect: SADialect, upsert: Upsert, name: str,
+                      parts: Sequence[tuple[str, int | None]]) -> UniqueIndex:
+        q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
+        table = self.table_ref(sa_dialect, upsert.table, upsert.schema)
+        columns = tuple(c for c, _part in parts)
+        held = [*upsert.key, *(c for c in columns if c not in upsert.key)]
+        # Compared as the index compares them: by the column's collation, a prefix by its characters.
+        equal = " AND ".join(f"{q(c)} = %s" if part is None else f"LEFT({q(c)}, {int(part)}) = LEFT(%s, {int(part)})"
+                             for c, part in parts)
+        other = " AND ".join(f"{q(k)} <=> %s" for k in upsert.key)
+        keys = ", ".join(q(k) for k in upsert.key)
+        met = f"(SELECT %s, {keys} FROM {table} WHERE {equal} AND NOT ({other}))"
+        held_row = "(" + ", ".join(["%s"] * len(held)) + ")"
+
+        @functools.lru_cache(maxsize=8)
+        def held_sql(rows: int) -> str:
+            return (f"SELECT COUNT(*) FROM {table} WHERE ({', '.join(q(c) for c in held)}) "
+                    f"IN ({', '.join([held_row] * rows)})")
+
+        @functools.lru_cache(maxsize=8)
+        def met_sql(rows: int) -> str:
+            return " UNION ALL ".join([met] * rows) + " LIMIT 1"
+        return UniqueIndex(name, columns, held_sql, met_sql)
 
     def executemany(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> None:
         # PyMySQL's executemany spends most of its time escaping, one generic call per value
@@ -238,6 +293,52 @@ class MySQLDialect(Dialect):
             cursor.executemany(sql, rows)
         else:
             writer(cursor, rows, lambda row: False, _found_rows(cursor))
+
+
+class UniqueConflict(Exception):
+    """A row meets the row of another key on a unique index besides the key (see MySQLDialect.prepare)."""
+
+
+#: rows per statement counting the rows of a batch held as written, and looking for the rows of
+#: other keys a batch's rows meet
+_HELD_ROWS = 2000
+_MET_ROWS = 100
+
+
+def _refuse_other_keys(cursor: Any, upsert: Upsert, index: UniqueIndex, rows: list[tuple[Any, ...]]) -> None:
+    """Raise, rolling the batch back, if a row of ``rows`` (just written) met the row of another key
+    on ``index``: ON DUPLICATE KEY UPDATE then wrote over that row (or left it) instead of its own.
+    A row written as its own holds its key and its values of the index, and a row that met another
+    key's row does not (no row can hold both: its key's row is not the other one, and only one row
+    holds those values). So the target rows holding (key, values of the index) of the batch's rows
+    are counted, one look-up a row by the key; only if some are missing (a row met another, or the
+    target stored a value in another form, or kept an ``update: false`` one) are the rows of other
+    keys looked for, row by row, by the index's own comparison, which also names one. A NULL
+    never meets a value: a row with a NULL in the key or the index is not checked."""
+    at_key = [upsert.columns.index(k) for k in upsert.key]
+    at = [upsert.columns.index(c) for c in index.columns]
+    held = [*at_key, *(i for i in at if i not in at_key)]
+    checked = [row for row in rows if all(row[i] is not None for i in held)]
+    found = 0
+    for start in range(0, len(checked), _HELD_ROWS):
+        part = checked[start:start + _HELD_ROWS]
+        cursor.execute(index.held_sql(len(part)), [row[i] for row in part for i in held])
+        found += int(cursor.fetchone()[0])
+    unsure = [] if found == len(checked) else checked
+    for start in range(0, len(unsure), _MET_ROWS):
+        part = unsure[start:start + _MET_ROWS]
+        sql = index.met_sql(len(part))
+        cursor.execute(sql, [v for n, row in enumerate(part)
+                             for v in (n, *(row[i] for i in at), *(row[i] for i in at_key))])
+        met = cursor.fetchone()
+        if met is not None:
+            other = ", ".join(f"{k}={v}" for k, v in zip(upsert.key, met[1:], strict=True))
+            values = ", ".join(f"{c}={part[int(met[0])][i]!r}" for c, i in zip(index.columns, at, strict=True))
+            raise sa.exc.IntegrityError(sql, None, UniqueConflict(_(
+                "unique index {index} of table {table}: the row of key {other} already holds {values} (as the "
+                "index compares them); written, this row would overwrite that row: make the values unique in "
+                "the source, or correct that row in the target").format(
+                    index=index.name, table=upsert.table, values=values, other=other)))
 
 
 def _found_rows(cursor: Any) -> bool:
