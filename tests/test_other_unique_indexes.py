@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -190,5 +191,32 @@ def test_mariadb_other_unique_indexes_are_found_once_at_prepare(make_database):
                 dialect.write(cursor, prepared, [("x2", None, None, "ABCD-2")], ["str"] * 4)
             # NULLs never meet: two rows with (NULL, NULL) on ux_ab
             dialect.write(cursor, prepared, [("x3", None, None, None), ("x4", None, None, None)], ["str"] * 4)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("ddl", "kind", "first", "second"), [
+    # DATETIME(0) drops the fraction: 10:00:00.4 is stored 10:00:00, which x1 holds
+    ("DATETIME UNIQUE", "datetime", datetime(2026, 11, 1, 10), datetime(2026, 11, 1, 10, 0, 0, 400000)),
+    # DECIMAL(6, 1) rounds 2.04 to 2.0
+    ("DECIMAL(6, 1) UNIQUE", "decimal", Decimal("2.0"), Decimal("2.04"))], ids=["datetime", "decimal"])
+def test_mariadb_a_value_is_looked_for_as_the_column_stores_it(make_database, ddl, kind, first, second):
+    engine = sa.create_engine(make_database("mariadb"))
+    dialect = get_dialect("mysql")
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE TABLE t (id VARCHAR(36) PRIMARY KEY, v {ddl}, n INT)"))
+        upsert = dialect.upsert(engine.dialect, "t", None, ["id", "v", "n"], ["id"], ["v", "n"])
+        with engine.connect() as conn:
+            upsert = dialect.prepare(conn, upsert)
+        kinds = ["str", kind, "int"]
+        with engine.begin() as conn:
+            cursor = conn.connection.cursor()
+            dialect.write(cursor, upsert, [("x1", first, 1)], kinds)
+        with pytest.raises(sa.exc.IntegrityError, match=r"id=x1"), engine.begin() as conn:
+            cursor = conn.connection.cursor()
+            dialect.write(cursor, upsert, [("x2", second, 2)], kinds)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, n FROM t")).all() == [("x1", 1)]
     finally:
         engine.dispose()

@@ -240,34 +240,45 @@ class MySQLDialect(Dialect):
         # them after its write, in its transaction (see _refuse_other_keys). A unique index
         # holding the whole key (the key's own) is not one: two rows equal on it are equal on the key.
         found = conn.execute(sa.text(
-            "SELECT index_name, column_name, sub_part FROM information_schema.statistics "
-            "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :table AND non_unique = 0 "
-            "ORDER BY index_name, seq_in_index"), {"schema": upsert.schema, "table": upsert.table})
-        indexes: dict[str, list[tuple[str | None, int | None]]] = {}
-        for name, column, part in found:
+            "SELECT s.index_name, s.column_name, s.sub_part, c.data_type, c.datetime_precision, "
+            "c.numeric_precision, c.numeric_scale "
+            "FROM information_schema.statistics s LEFT JOIN information_schema.columns c "
+            "ON c.table_schema = s.table_schema AND c.table_name = s.table_name AND c.column_name = s.column_name "
+            "WHERE s.table_schema = COALESCE(:schema, DATABASE()) AND s.table_name = :table AND s.non_unique = 0 "
+            "ORDER BY s.index_name, s.seq_in_index"), {"schema": upsert.schema, "table": upsert.table})
+        indexes: dict[str, list[tuple[str | None, int | None, str]]] = {}
+        for name, column, part, data_type, fraction, digits, scale in found:
+            # A value is looked for as the column stores it: a time to its fraction of a second, a
+            # decimal to its scale.
+            fsp = int(fraction or 0)
+            stored = {"datetime": f"CAST(%s AS DATETIME({fsp}))", "timestamp": f"CAST(%s AS DATETIME({fsp}))",
+                      "time": f"CAST(%s AS TIME({fsp}))", "date": "CAST(%s AS DATE)",
+                      "decimal": f"CAST(%s AS DECIMAL({int(digits or 10)}, {int(scale or 0)}))",
+                      }.get(str(data_type or "").lower(), "%s")
             indexes.setdefault(str(name), []).append((None if column is None else str(column).lower(),
-                                                      None if part is None else int(part)))
+                                                      None if part is None else int(part), stored))
         sent = {c.lower(): c for c in upsert.columns}
         key = {k.lower() for k in upsert.key}
         others = []
         for name, parts in indexes.items():
-            if any(column is None or column not in sent for column, _part in parts):
+            if any(column is None or column not in sent for column, _part, _stored in parts):
                 continue    # on an expression, or on a column the mapping does not fill
-            if key <= {column for column, part in parts if part is None}:
+            if key <= {column for column, part, _stored in parts if part is None}:
                 continue
             others.append(self._unique_index(conn.dialect, upsert, name,
-                                             [(sent[str(column)], part) for column, part in parts]))
+                                             [(sent[str(column)], part, stored) for column, part, stored in parts]))
         return replace(upsert, other_unique=tuple(others)) if others else upsert
 
     def _unique_index(self, sa_dialect: SADialect, upsert: Upsert, name: str,
-                      parts: Sequence[tuple[str, int | None]]) -> UniqueIndex:
+                      parts: Sequence[tuple[str, int | None, str]]) -> UniqueIndex:
         q = lambda n: self.quote(sa_dialect, n)  # noqa: E731
         table = self.table_ref(sa_dialect, upsert.table, upsert.schema)
-        columns = tuple(c for c, _part in parts)
+        columns = tuple(c for c, _part, _stored in parts)
         held = [*upsert.key, *(c for c in columns if c not in upsert.key)]
         # Compared as the index compares them: by the column's collation, a prefix by its characters.
-        equal = " AND ".join(f"{q(c)} = %s" if part is None else f"LEFT({q(c)}, {int(part)}) = LEFT(%s, {int(part)})"
-                             for c, part in parts)
+        equal = " AND ".join(f"{q(c)} = {stored}" if part is None
+                             else f"LEFT({q(c)}, {int(part)}) = LEFT({stored}, {int(part)})"
+                             for c, part, stored in parts)
         other = " AND ".join(f"{q(k)} <=> %s" for k in upsert.key)
         keys = ", ".join(q(k) for k in upsert.key)
         met = f"(SELECT %s, {keys} FROM {table} WHERE {equal} AND NOT ({other}))"
