@@ -49,7 +49,7 @@ from syncd.transform import (
     target_problems,
     target_warnings,
 )
-from syncd.watermark import Watermark, Window, describe_value, plan_window
+from syncd.watermark import Watermark, Window, describe_value, lookback_problem, plan_window
 
 # -- the databases, without the state store --------------------------------------------------------
 
@@ -91,7 +91,28 @@ def check_connected(project: Project, source: Source, target: Target) -> tuple[l
         problems += parent_problems(m, target)
         problems += source_problems(m, source)
         warnings += [str(w) for w in cursor_index_warnings(m, source)]
+        warnings += [str(w) for w in lookback_warnings(m, source)]
     return problems, warnings
+
+
+def lookback_warnings(m: TableMapping, source: Source) -> list[Problem]:
+    """Each cursor whose newest value the mapping's lookback cannot step back from (a duration on
+    a cursor of numbers, a plain number on one of dates and times): its runs would re-read nothing
+    behind the watermark. An empty source says nothing of its cursor's values."""
+    found = []
+    for cursor in m.source.cursors:
+        try:
+            newest = source.scalar(plan.probe_newest(m, cursor))
+        except sa.exc.SQLAlchemyError:
+            continue            # source_problems says what is wrong with the query
+        problem = lookback_problem(newest, m.lookback)
+        if problem is not None:
+            told = _("mapping {name!r}: cursor {cursor}: {problem}").format(name=m.name, cursor=cursor, problem=problem)
+            if m.spec.lookback is None:
+                told += _(" (the mapping sets no lookback: this is defaults.lookback, 10m unless the config "
+                          "says otherwise; set lookback: in this mapping)")
+            found.append(m.problem(("lookback",), told))
+    return found
 
 
 def cursor_index_warnings(m: TableMapping, source: Source) -> list[Problem]:
@@ -517,7 +538,7 @@ def plan_of(project: Project, name: str, *, full: bool = False) -> MappingPlan:
         window = planned.window
         described = describe_window(window)
         if planned.held_by is not None:
-            described += f" (held before a write transaction open since {describe_value(planned.held_by)})"
+            described += f" (held before a transaction open since {describe_value(planned.held_by)})"
         return MappingPlan(
             m.name, [(x.name, x.spec.depends_on) for x in project.mappings],
             previous.describe() if previous is not None else None, described,

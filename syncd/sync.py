@@ -422,8 +422,10 @@ class MappingRun:
         if progress.cursor:
             described = f"{name} {described}"
         if planned.held_by is not None:
-            described += f" (held before a write transaction open since {describe_value(planned.held_by)})"
+            described += f" (held before a transaction open since {describe_value(planned.held_by)})"
         self.result.window = described if self.result.window is None else f"{self.result.window}; then {described}"
+        if planned.lookback_problem is not None:
+            self._lookback_warning(name, planned.lookback_problem)
         if planned.ahead and not any("ahead of the source" in w for w in self.result.warnings):
             ahead = self.source.scalar(plan.count_ahead(self.mapping, window.until, name))
             self._warn(f"{ahead} row(s) wait: " + planned.warnings[0])
@@ -464,6 +466,16 @@ class MappingRun:
         if self.mapping.null_cursor == "include":
             self._copy(plan.read_null_cursor(self.mapping), windowed=False)
         return replace(progress, phase="done")
+
+    def _lookback_warning(self, cursor: str, problem: str) -> None:
+        """Say, once a run, that the lookback cannot apply to this cursor's values (no lookback is applied)."""
+        told = _("cursor {cursor}: {problem}").format(cursor=cursor, problem=problem)
+        if self.mapping.spec.lookback is None:
+            told += _(" (the mapping sets no lookback: this is defaults.lookback, 10m unless the config "
+                      "says otherwise; set lookback: in this mapping)")
+        message = str(self.mapping.problem(("lookback",), told))
+        if message not in self.result.warnings:
+            self._warn(message)
 
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)

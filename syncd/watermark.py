@@ -140,8 +140,10 @@ class WindowPlan:
     window: Window
     ahead: bool
     warnings: tuple[str, ...]
-    #: the window's bound was held before an open write transaction that started then
+    #: the window's bound was held before an open transaction that started then
     held_by: Any = None
+    #: why the mapping's lookback cannot apply to this cursor's values (no lookback is applied)
+    lookback_problem: str | None = None
 
 
 def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_utc: Any,
@@ -160,6 +162,7 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
     warnings: list[str] = []
     if newest is None:
         return WindowPlan(Window(empty=True), False, ())
+    problem = lookback_problem(newest, lookback)
     held_by = None
     if isinstance(newest, (datetime, date, str)) and not _is_number_text(newest):
         bound = _clock_bound(newest, db_now, db_now_utc, clock_offset, lag)
@@ -182,15 +185,16 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
                 offset_text=_offset_text(clock_offset)))
     if previous is not None and previous.snapshot and not full:
         # A full copy was interrupted: finish it, with the bound it started with.
-        return WindowPlan(Window(after=previous, until=previous.bound, snapshot=True), ahead, tuple(warnings))
+        return WindowPlan(Window(after=previous, until=previous.bound, snapshot=True), ahead, tuple(warnings),
+                          lookback_problem=problem)
     if full or previous is None:
-        return WindowPlan(Window(until=until, snapshot=True), ahead, tuple(warnings), held_by)
+        return WindowPlan(Window(until=until, snapshot=True), ahead, tuple(warnings), held_by, problem)
     floor = _step_back(previous.bound if previous.bound is not None else previous.cursor, lookback)
     if floor is not None and _gt(previous.cursor, floor):
         # rows written since shortly before the last run's read: catches late commits
-        return WindowPlan(Window(since=floor, until=until), ahead, tuple(warnings), held_by)
+        return WindowPlan(Window(since=floor, until=until), ahead, tuple(warnings), held_by, problem)
     # the table has been quiet: rows after the watermark are all there is to read
-    return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings), held_by)
+    return WindowPlan(Window(after=previous, until=until), ahead, tuple(warnings), held_by, problem)
 
 
 def cursor_problem(value: Any, like: Any) -> str | None:
@@ -252,24 +256,96 @@ def _clock(value: Any) -> datetime:
 
 
 def _step_back(cursor: Any, lookback: timedelta | int) -> Any:
-    """``cursor - lookback`` in the cursor's type, or None when there is nothing to step back."""
+    """``cursor - lookback`` in the cursor's type, or None when there is nothing to step back: a
+    lookback of zero, or one that cannot apply to such values (``lookback_problem`` says why)."""
     if isinstance(lookback, timedelta):
-        if isinstance(cursor, datetime):
-            return cursor - lookback if lookback else None
-        if isinstance(cursor, date):
+        if isinstance(cursor, date) and not isinstance(cursor, datetime):
             # A date cursor cannot order rows within a day: always re-read the last day.
             return cursor - max(timedelta(days=1), lookback)
+        if not lookback:
+            return None
+        if isinstance(cursor, datetime):
+            return cursor - lookback
+        digits = _digit_moment(cursor)
+        if digits is not None:
+            # yyyymmddhhmmss kept as a number or as text: stepped back in the same layout
+            stepped = (digits - lookback).strftime(_DIGIT_LAYOUT)
+            return stepped if isinstance(cursor, str) else type(cursor)(stepped)
         if isinstance(cursor, str) and not _is_number_text(cursor):
             parsed = _parse_datetime(cursor)
-            if parsed is None or not lookback:
+            if parsed is None:
                 return None
             if len(cursor.strip()) == 10:
                 return format_like(parsed - max(timedelta(days=1), lookback), cursor)
             return format_like(parsed - lookback, cursor)
         return None
-    if isinstance(cursor, (int, Decimal, float)) and not isinstance(cursor, bool) and lookback:
+    if isinstance(cursor, date) and not isinstance(cursor, datetime):
+        return cursor - timedelta(days=1)       # the last day, as always (a number is no count of days)
+    if not lookback or isinstance(cursor, bool):
+        return None
+    if isinstance(cursor, (int, Decimal, float)):
         return cursor - lookback
+    if isinstance(cursor, str) and cursor.strip().isdigit():
+        # digits kept as text compare as text: the same number of digits keeps the order
+        width = len(cursor.strip())
+        return str(max(int(cursor) - lookback, 0)).zfill(width)
     return None
+
+
+#: the one digit layout of a time that a duration lookback steps back in: yyyymmddhhmmss
+_DIGIT_LAYOUT = "%Y%m%d%H%M%S"
+
+
+def _digit_moment(value: Any) -> datetime | None:
+    """A cursor value of 14 digits (a whole number, or text) that reads as yyyymmddhhmmss, as that time."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    text = str(value).strip()
+    if len(text) != 14 or not text.isdigit():
+        return None
+    try:
+        return datetime.strptime(text, _DIGIT_LAYOUT)
+    except ValueError:
+        return None
+
+
+def lookback_text(lookback: timedelta | int) -> str:
+    """A lookback as a mapping writes it: ``10m``, ``90s``, ``100``."""
+    if not isinstance(lookback, timedelta):
+        return str(lookback)
+    seconds = lookback.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def lookback_problem(cursor: Any, lookback: timedelta | int) -> str | None:
+    """Why ``lookback`` cannot step back from a cursor value like ``cursor`` (so that runs would
+    re-read nothing behind the watermark), with what to write instead; None when it applies (or is
+    zero: no lookback, as asked). A plain number on a time cursor is not taken as seconds."""
+    if cursor is None or not lookback:
+        return None
+    value, text = describe_value(cursor), lookback_text(lookback)
+    time_cursor = isinstance(cursor, (datetime, date)) or (
+        isinstance(cursor, str) and not _is_number_text(cursor) and _parse_datetime(cursor) is not None)
+    if not isinstance(lookback, timedelta) and time_cursor:
+        return _("lookback {lookback} is a plain number, but the cursor's values are dates and times ({value}); "
+                 "a number is not taken as seconds: no lookback is applied, and a transaction that commits late "
+                 "with an older cursor value is missed. Write a duration (lookback: 10m, or {lookback}s if seconds "
+                 "were meant)").format(lookback=text, value=value)
+    if _step_back(cursor, lookback) is not None:
+        return None
+    if isinstance(lookback, timedelta):
+        return _("lookback {lookback} is a duration, but the cursor's values are numbers ({value}), not times "
+                 "written yyyymmddhhmmss: no lookback is applied, and a transaction that commits late with an "
+                 "older cursor value is missed. Write the lookback in the cursor's own units (lookback: 1000), or "
+                 "lookback: 0 to say there is none").format(lookback=text, value=value)
+    return _("lookback {lookback} cannot step back from cursor values like {value!r}: no lookback is applied, and "
+             "a transaction that commits late with an older cursor value is missed. Write lookback: 0 to say there "
+             "is none, or use a cursor of dates and times or of numbers").format(lookback=text, value=value)
 
 
 def _gt(a: Any, b: Any) -> bool:

@@ -599,3 +599,20 @@ def test_oracle_privileges_are_asked_of_the_dictionary():
     select = ora.privilege_query(sa_dialect, "dp_record", "prov", "FEP", "SELECT", ["title"]).compile(
         dialect=sa_dialect)
     assert "all_col_privs" not in str(select) and select.params["owner"] == "PROV"
+
+
+def test_a_lookback_the_cursor_cannot_use_is_a_warning(tmp_path):
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}", lookback="600")
+    try:
+        assert "lookback 600" not in _flat(_check(tmp_path, "--connect").output)   # an empty source tells nothing
+        s.insert([{"id": 1, "update_time": s.now()}])
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 0, result.output
+        text = _flat(result.output)
+        assert "record.yaml, line 12 [lookback]: mapping 'record': cursor update_time: lookback 600 is a plain number" \
+            in text
+        assert "not taken as seconds" in text and "lookback: 10m" in text
+        s.write_mapping(lookback="10m")
+        assert "[lookback]" not in _flat(_check(tmp_path, "--connect").output)
+    finally:
+        s.dispose()

@@ -537,3 +537,75 @@ def test_a_uuid_key_on_postgresql_resumes_retries_and_reads_after_its_watermark(
         assert not report.failed, report.results[0].error
         assert (report.results[0].counts.rejects_resolved, report.results[0].counts.rejects_gone) == (1, 0)
         assert sorted(s.actual()) == sorted(str(k) for k in ids) and s.reject_keys() == set()
+
+
+# -- lookback and the cursor's values (docs/sync-semantics.md, "Lookback and the cursor's values") -----
+def _digit_cursor_scenario(tmp_path, column_type: str, lookback: str) -> Scenario:
+    """A SQLite source whose cursor is yyyymmddhhmmss in a column of ``column_type``."""
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{tmp_path / 'fep.db'}",
+                 lookback=lookback, columns={"update_time": "{value: now}"})
+    with s.source.begin() as conn:
+        conn.execute(sa.text("DROP TABLE src_record"))
+        conn.execute(sa.text(f"CREATE TABLE src_record (id INTEGER PRIMARY KEY, jg VARCHAR(20), title VARCHAR(200), "
+                             f"amount NUMERIC, update_time {column_type}, del_flag VARCHAR(1) NOT NULL DEFAULT '0')"))
+    return s
+
+
+def _insert_digits(s: Scenario, rows: list[tuple[int, str]], as_number: bool) -> None:
+    with s.source.begin() as conn:
+        for key, stamp in rows:
+            conn.execute(sa.text("INSERT INTO src_record VALUES (:k, '正常', :t, 1.5, :u, '0')"),
+                         {"k": key, "t": f"v-{key}", "u": int(stamp) if as_number else stamp})
+
+
+@pytest.mark.parametrize(("column_type", "lookback"), [
+    ("VARCHAR(14)", "10m"), ("VARCHAR(14)", "100"), ("INTEGER", "10m"), ("INTEGER", "100")])
+def test_a_yyyymmddhhmmss_cursor_catches_a_late_commit_within_its_lookback(tmp_path, column_type, lookback):
+    s = _digit_cursor_scenario(tmp_path, column_type, lookback)
+    try:
+        number = column_type == "INTEGER"
+        _insert_digits(s, [(1, "20261129100000"), (2, "20261129100100"), (3, "20261129100200")], number)
+        assert s.run().results[0].status == "ok"
+        # a transaction that began at 10:01:30 commits after the run read up to 10:02:00
+        _insert_digits(s, [(4, "20261129100130"), (5, "20261129100300")], number)
+        result = s.run().results[0]
+        assert result.status == "ok", result.error
+        assert not result.warnings
+        assert s.target_ids() == ["1", "2", "3", "4", "5"]
+    finally:
+        s.dispose()
+
+
+def test_a_number_lookback_on_a_time_cursor_is_warned_about_not_guessed(tmp_path):
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{tmp_path / 'fep.db'}", lookback="600")
+    try:
+        start = s.now() - timedelta(minutes=5)
+        s.insert({"id": i, "update_time": start + timedelta(seconds=10 * i)} for i in range(1, 11))
+        first = s.run().results[0]
+        s.insert([{"id": 99, "update_time": start + timedelta(seconds=55)}])   # a late commit, 4 minutes back
+        result = s.run().results[0]
+        assert result.status == "ok", result.error
+        for warned in (first, result):
+            said = [w for w in warned.warnings if "lookback" in w]
+            assert len(said) == 1, warned.warnings
+            assert "record.yaml" in said[0] and "[lookback]" in said[0] and "cursor update_time" in said[0]
+            assert "lookback 600 is a plain number" in said[0] and "lookback: 10m" in said[0]
+        assert "99" not in s.target_ids()       # 600 is not taken as seconds
+    finally:
+        s.dispose()
+
+
+def test_the_default_lookback_on_a_counter_cursor_is_warned_about(tmp_path):
+    s = _digit_cursor_scenario(tmp_path, "INTEGER", "10m")
+    try:
+        mapping = s.dir / "mappings" / "record.yaml"
+        mapping.write_text("".join(line for line in mapping.read_text(encoding="utf-8").splitlines(keepends=True)
+                                   if not line.startswith("lookback:")), encoding="utf-8")
+        _insert_digits(s, [(1, "4711"), (2, "4712")], True)
+        result = s.run().results[0]
+        assert result.status == "ok", result.error
+        said = " ".join(result.warnings)
+        assert "lookback 10m is a duration" in said and "numbers (4712)" in said and "lookback: 0" in said
+        assert "defaults.lookback" in said
+    finally:
+        s.dispose()

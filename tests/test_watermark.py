@@ -13,7 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from syncd import plan
 from syncd.errors import FatalSyncError
-from syncd.watermark import Watermark, Window, decode_key, encode_key, format_like, named_key, plan_window
+from syncd.watermark import (
+    Watermark, Window, decode_key, encode_key, format_like, lookback_problem, named_key, plan_window,
+)
 
 NOW = datetime(2026, 11, 28, 10, 0, 0)
 NOW_UTC = datetime(2026, 11, 28, 2, 0, 0, tzinfo=timezone.utc)
@@ -226,3 +228,67 @@ def test_an_open_transaction_bounds_an_aware_cursor_by_its_aware_start():
                           db_now_utc=NOW_UTC, lookback=timedelta(0), lag=timedelta(seconds=5),
                           open_since=NOW - timedelta(minutes=10), open_since_utc=started_utc)
     assert planned.window.until == started_utc - timedelta(microseconds=1)
+
+
+# -- a lookback that cannot apply to the cursor's values is never silent --------------------------
+def _after_run(cursor):
+    """The watermark of a run that read up to ``cursor`` (the newest value at its start)."""
+    return Watermark(cursor, (3,), bound=cursor)
+
+
+@pytest.mark.parametrize(("cursor", "lookback", "since"), [
+    # yyyymmddhhmmss kept as text or as a number: a duration steps back in the same layout
+    ("20261129100200", timedelta(minutes=10), "20261129095200"),
+    ("20261129000500", timedelta(minutes=10), "20261128235500"),
+    (20261129100200, timedelta(minutes=10), 20261129095200),
+    (Decimal("20261129100200"), timedelta(minutes=10), Decimal("20261129095200")),
+    # a number steps back by that much of the number, whether kept as a number or as digit text
+    ("20261129100200", 100, "20261129100100"),
+    ("00000123", 100, "00000023"),
+    ("00000050", 100, "00000000"),
+    (20261129100200, 100, 20261129100100),
+])
+def test_a_lookback_steps_back_cursors_of_digits(cursor, lookback, since):
+    newest = cursor + 100 if not isinstance(cursor, str) else str(int(cursor) + 100).zfill(len(cursor))
+    planned = window(_after_run(cursor), newest, lookback=lookback)
+    assert planned.window.since == since and planned.window.after is None
+    assert type(planned.window.since) is type(cursor)
+    assert planned.lookback_problem is None
+
+
+@pytest.mark.parametrize(("cursor", "lookback", "words"), [
+    # a number on a time cursor is not guessed as seconds
+    (datetime(2026, 11, 29, 10, 2), 600, ["lookback 600 is a plain number", "not taken as seconds",
+                                           "lookback: 10m", "600s"]),
+    ("2026-11-29 10:02:00", 600, ["lookback 600 is a plain number", "not taken as seconds"]),
+    # a duration on numbers that are no time (a version counter)
+    (4711, timedelta(minutes=10), ["lookback 10m is a duration", "numbers (4711)", "lookback: 0"]),
+    ("004711", timedelta(seconds=90), ["lookback 90s is a duration", "numbers (004711)"]),
+    (Decimal("12.5"), timedelta(hours=2), ["lookback 2h is a duration"]),
+    # 14 digits that are no time (month 13)
+    (20261329100200, timedelta(minutes=10), ["lookback 10m is a duration"]),
+    ("12.5", 1, ["lookback 1 cannot step back from cursor values like '12.5'"]),
+])
+def test_a_lookback_that_cannot_apply_is_said_not_dropped(cursor, lookback, words):
+    planned = window(_after_run(cursor), cursor, lookback=lookback)
+    assert planned.window.since is None and planned.window.after == _after_run(cursor)
+    assert planned.lookback_problem is not None
+    for word in words:
+        assert word in planned.lookback_problem
+    # said on a full copy too (the runs after it will need the lookback)
+    assert window(None, cursor, lookback=lookback).lookback_problem == planned.lookback_problem
+
+
+@pytest.mark.parametrize(("cursor", "lookback"), [
+    (datetime(2026, 11, 29, 10, 2), timedelta(0)), (datetime(2026, 11, 29, 10, 2), 0),
+    (4711, 0), (4711, timedelta(0)), ("20261129100200", 0), (date(2026, 11, 29), 0),
+    (None, 600),
+])
+def test_a_lookback_of_zero_is_no_lookback_as_asked(cursor, lookback):
+    assert lookback_problem(cursor, lookback) is None
+
+
+def test_a_date_cursor_rereads_the_last_day_whatever_the_lookback_and_says_a_number_is_no_duration():
+    planned = window(Watermark(date(2026, 11, 27), (1,)), date(2026, 11, 28), lookback=3)
+    assert planned.window.since == date(2026, 11, 26)
+    assert planned.lookback_problem is not None and "lookback 3 is a plain number" in planned.lookback_problem
