@@ -162,8 +162,9 @@ def source_notes(project: Project) -> list[str]:
     """What check --connect tells about how the source's windows are bounded."""
     with connect(project.config) as c:
         if c.source.transactions_visible():
-            return [_("source: open write transactions are visible: each window stops before the oldest of them, "
-                      "so a row of a long transaction is read once it commits")]
+            return [_("source: open transactions are visible: each window stops before the oldest that may still "
+                      "write a row, so a row of a long transaction is read once it commits (a transaction left "
+                      "open delays the rows committed after its start until it ends)")]
         grant = c.source.dialect.transactions_grant
         return [_("source: open write transactions of other users are not visible to this user: a row committed "
                   "later than lag + lookback after its cursor time is missed by incremental runs (reconcile finds "

@@ -30,7 +30,8 @@ class Probe:
     newest: Any
     db_now: Any
     db_now_utc: Any
-    #: when the oldest open write transaction the source lets us see began (local, UTC), or None
+    #: when the oldest open transaction that may still write (of those the source lets us see)
+    #: began (local, UTC), or None
     open_since: Any = None
     open_since_utc: Any = None
 
@@ -50,7 +51,7 @@ class Source:
         return Probe(newest, db_now, db_now_utc, started, _as_utc(started, db_now, db_now_utc))
 
     def transactions_visible(self) -> bool:
-        """Whether this source user sees every other session's open write transactions."""
+        """Whether this source user sees every other session's open transactions."""
         with self.engine.connect() as conn:
             return self.dialect.open_since(conn)[0]
 

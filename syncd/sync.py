@@ -249,6 +249,7 @@ class MappingRun:
         self._pending: set[tuple[Any, ...]] = set()
         self._newest: Any = None    # the source's newest cursor at the last plan: what a cursor looks like
         self._cursor_at = 0         # where in a row the cursor of the window being read sits
+        self._lookback_told: set[str] = set()   # cursors whose lookback cannot apply, said once a run
         self._excluded = 0                   # rows left out by bad_cursor: exclude, and the first of them
         self._doing: str | None = None
         self._first_excluded: str | None = None
@@ -473,9 +474,9 @@ class MappingRun:
         if self.mapping.spec.lookback is None:
             told += _(" (the mapping sets no lookback: this is defaults.lookback, 10m unless the config "
                       "says otherwise; set lookback: in this mapping)")
-        message = str(self.mapping.problem(("lookback",), told))
-        if message not in self.result.warnings:
-            self._warn(message)
+        if cursor not in self._lookback_told:
+            self._lookback_told.add(cursor)
+            self._warn(str(self.mapping.problem(("lookback",), told)))
 
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)

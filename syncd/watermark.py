@@ -154,15 +154,18 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
     ``newest`` is the largest non-NULL cursor value in the source (None: no rows).
     ``db_now`` is the source database's clock as a naive local timestamp (or text, on SQLite),
     ``db_now_utc`` the same instant as an aware datetime; whichever matches the cursor is used.
-    ``open_since`` (and ``open_since_utc``): when the oldest write transaction still open in the
-    source began, in the same two forms, where the source lets syncd see it. A time cursor's bound
-    then stays before it: the rows that transaction writes (their cursor no earlier than its start)
-    are read once it has committed, however long it stays open.
+    ``open_since`` (and ``open_since_utc``): when the oldest transaction still open in the source
+    that may yet write a row began (the dialect says which count), in the same two forms, where the
+    source lets syncd see it. A time cursor's bound then stays before it: the rows that
+    transaction writes (their cursor no earlier than its start) are read once it has committed,
+    however long it stays open.
     """
     warnings: list[str] = []
     if newest is None:
         return WindowPlan(Window(empty=True), False, ())
-    problem = lookback_problem(newest, lookback)
+    # said of the value the lookback steps back from (the first run's: the newest)
+    stepped = newest if previous is None else previous.bound if previous.bound is not None else previous.cursor
+    problem = lookback_problem(stepped, lookback)
     held_by = None
     if isinstance(newest, (datetime, date, str)) and not _is_number_text(newest):
         bound = _clock_bound(newest, db_now, db_now_utc, clock_offset, lag)
@@ -189,7 +192,7 @@ def plan_window(previous: Watermark | None, *, newest: Any, db_now: Any, db_now_
                           lookback_problem=problem)
     if full or previous is None:
         return WindowPlan(Window(until=until, snapshot=True), ahead, tuple(warnings), held_by, problem)
-    floor = _step_back(previous.bound if previous.bound is not None else previous.cursor, lookback)
+    floor = _step_back(stepped, lookback)
     if floor is not None and _gt(previous.cursor, floor):
         # rows written since shortly before the last run's read: catches late commits
         return WindowPlan(Window(since=floor, until=until), ahead, tuple(warnings), held_by, problem)
@@ -338,7 +341,8 @@ def lookback_problem(cursor: Any, lookback: timedelta | int) -> str | None:
                  "were meant)").format(lookback=text, value=value)
     if _step_back(cursor, lookback) is not None:
         return None
-    if isinstance(lookback, timedelta):
+    number = (isinstance(cursor, (int, Decimal, float)) and not isinstance(cursor, bool)) or _is_number_text(cursor)
+    if isinstance(lookback, timedelta) and number:
         return _("lookback {lookback} is a duration, but the cursor's values are numbers ({value}), not times "
                  "written yyyymmddhhmmss: no lookback is applied, and a transaction that commits late with an "
                  "older cursor value is missed. Write the lookback in the cursor's own units (lookback: 1000), or "

@@ -38,7 +38,7 @@ def test_a_row_of_a_long_open_transaction_arrives_after_it_commits(server_scenar
         time.sleep(1.2)
         held = s.run(settle=False).results[0]
         assert held.status == "ok", held.error
-        assert "held before a write transaction open since" in held.window
+        assert "held before a transaction open since" in held.window
         assert "101" not in s.actual()       # the window stopped before the open transaction began
     finally:
         tx.commit()
@@ -89,3 +89,72 @@ def test_without_the_grant_check_says_so_and_names_the_grant(server_scenario):
     flat = " ".join(result.output.split())
     assert "not visible to this user" in flat
     assert ("GRANT PROCESS" if kind == "mariadb" else "GRANT pg_read_all_stats") in flat
+
+
+@pytest.fixture
+def postgresql_scenario(tmp_path, make_database):
+    s = Scenario(tmp_path, make_database("postgresql"), f"sqlite:///{tmp_path / 'fep.db'}", lookback="0s")
+    yield s
+    s.dispose()
+
+
+def test_a_postgresql_transaction_that_reads_first_and_writes_late_is_held_from_its_start(postgresql_scenario):
+    # now() and LOCALTIMESTAMP are the transaction's start: the row it writes at the end carries it,
+    # though the transaction had no xid (had written nothing) while the run in between looked.
+    s = postgresql_scenario
+    s.insert([{"id": i, "update_time": s.at(i)} for i in range(1, 4)])
+    assert s.run().results[0].status == "ok"
+    holder = s.source.connect()
+    tx = holder.begin()
+    try:
+        started = holder.execute(sa.text("SELECT LOCALTIMESTAMP")).scalar()     # it reads, and goes on reading
+        time.sleep(1.2)
+        s.insert([{"id": 101, "update_time": s.now()}])
+        time.sleep(1.2)
+        held = s.run(settle=False).results[0]
+        assert held.status == "ok", held.error
+        assert "held before a transaction open since" in held.window
+        assert "101" not in s.actual()
+        holder.execute(sa.text("INSERT INTO src_record (id, jg, title, amount, update_time, del_flag) "
+                               "VALUES (100, '正常', 'late', 1.5, LOCALTIMESTAMP, '0')"))
+        assert holder.execute(sa.text("SELECT update_time FROM src_record WHERE id = 100")).scalar() == started
+    finally:
+        tx.commit()
+        holder.close()
+    after = s.run().results[0]
+    assert after.status == "ok", after.error
+    assert {"100", "101"} <= set(s.actual())
+    assert s.actual() == s.expected()
+
+
+def test_idle_aborted_and_syncds_own_postgresql_sessions_do_not_hold_the_window(postgresql_scenario):
+    from syncd.engines import make_engine
+
+    s = postgresql_scenario
+    s.insert([{"id": i, "update_time": s.at(i)} for i in range(1, 4)])
+    assert s.run().results[0].status == "ok"
+    own = make_engine(s.source.url)          # as syncd connects: a reconcile reading beside the daemon
+    idle, reading, aborted = s.source.connect(), own.connect(), s.source.connect()
+    try:
+        idle.exec_driver_sql("SELECT 1")
+        idle.commit()                        # a session without a transaction
+        reading.begin()
+        reading.execute(sa.text("SELECT COUNT(*) FROM src_record"))
+        aborted.begin()
+        with pytest.raises(sa.exc.DBAPIError):
+            aborted.execute(sa.text("SELECT no_such_column FROM src_record"))
+        with s.source.connect() as conn:
+            states = {row[0] for row in conn.execute(sa.text(
+                "SELECT state FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))}
+        assert {"idle", "idle in transaction", "idle in transaction (aborted)"} <= states
+        time.sleep(1.2)
+        s.insert([{"id": 101, "update_time": s.now()}])
+        time.sleep(1.2)
+        result = s.run(settle=False).results[0]
+        assert result.status == "ok", result.error
+        assert "held" not in result.window
+        assert "101" in s.actual()
+    finally:
+        for conn in (idle, reading, aborted):
+            conn.close()
+        own.dispose()

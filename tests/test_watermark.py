@@ -292,3 +292,8 @@ def test_a_date_cursor_rereads_the_last_day_whatever_the_lookback_and_says_a_num
     planned = window(Watermark(date(2026, 11, 27), (1,)), date(2026, 11, 28), lookback=3)
     assert planned.window.since == date(2026, 11, 26)
     assert planned.lookback_problem is not None and "lookback 3 is a plain number" in planned.lookback_problem
+
+
+def test_a_cursor_of_no_kind_is_told_so_not_called_a_number():
+    problem = lookback_problem("garbage", timedelta(minutes=10))
+    assert problem is not None and "cannot step back from cursor values like 'garbage'" in problem

@@ -166,8 +166,9 @@ class Dialect:
         return any(word in text for word in self.unsendable_words)
 
     def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
-        """(whether this session sees every other session's open write transactions, the start of
-        the oldest it sees as a naive local time or None). By default it sees none."""
+        """(whether this session sees every other session's open transactions, the start of the
+        oldest it sees that may still write a row stamped with the database's clock, as a naive
+        local time, or None). By default it sees none."""
         return False, None
 
     # -- reconcile's row digests (syncd.digest): the same canonical text, in SQL ----------------

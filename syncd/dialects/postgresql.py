@@ -14,6 +14,9 @@ from syncd.dialects.base import Dialect, KeyForm, Upsert, Written, text_form
 from syncd.digest import HashColumn
 from syncd.i18n import _
 
+#: the application_name of every session syncd opens (pg_stat_activity shows it)
+APPLICATION_NAME = "syncd"
+
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
@@ -70,14 +73,21 @@ class PostgreSQLDialect(Dialect):
 
     def open_since(self, conn: sa.Connection) -> tuple[bool, Any]:
         # Other roles' transactions show in pg_stat_activity only to members of pg_read_all_stats
-        # (and superusers). now() is the transaction's start: a row it writes has that cursor.
+        # (and superusers). now() and LOCALTIMESTAMP are the transaction's start, whenever it
+        # writes: a transaction that has only read so far (no xid yet) may still write a row with
+        # that cursor, so every open transaction of this database counts, not only those that
+        # have written. Not: sessions without a transaction, nor an aborted one (it can only roll
+        # back; PostgreSQL clears xact_start when it aborts), background processes, and syncd's own
+        # sessions (APPLICATION_NAME), which never write to the source.
         sees_all = conn.execute(sa.text(
             "SELECT pg_has_role('pg_read_all_stats', 'MEMBER') "
             "OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")).scalar()
         started = conn.execute(sa.text(
             "SELECT MIN(xact_start) AT TIME ZONE current_setting('TimeZone') FROM pg_stat_activity "
-            "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
-            "AND datname = current_database()")).scalar()
+            "WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database() "
+            "AND backend_type = 'client backend' "
+            "AND application_name IS DISTINCT FROM :syncd")
+            .bindparams(syncd=APPLICATION_NAME)).scalar()
         return bool(sees_all), started
 
     def key_forms(self, conn: sa.Connection, table: str, schema: str | None,
@@ -168,7 +178,9 @@ class PostgreSQLDialect(Dialect):
         dbapi_connection.commit()           # set_config is transactional: keep it past the pool's rollback
 
     def connect_args(self, driver: str, timeout: timedelta) -> dict[str, Any]:
-        return {"connect_timeout": max(1, int(timeout.total_seconds())), "keepalives": 1,
+        # application_name: how open_since tells syncd's own sessions from the county's
+        return {"application_name": APPLICATION_NAME,
+                "connect_timeout": max(1, int(timeout.total_seconds())), "keepalives": 1,
                 "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
     def prepare(self, conn: sa.Connection, upsert: Upsert) -> Upsert:
