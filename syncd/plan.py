@@ -165,7 +165,10 @@ def key_in(columns: Sequence[sa.ColumnElement[Any]], keys: Sequence[tuple[Any, .
     (a rejected row's) is looked for with IS NULL: ``= NULL`` and ``IN (NULL)`` match nothing."""
     if len(columns) == 1:
         values = [k[0] for k in keys if k[0] is not None]
-        found = columns[0].in_([bound_key(v) for v in values])
+        # One list parameter, expanded when the statement runs (as ``in_`` makes of plain values):
+        # a statement compiled once for every batch, not one parameter of its own per key.
+        found = columns[0].in_(sa.bindparam(None, values, expanding=True, type_=AsColumn())
+                               if values and all(isinstance(v, str) for v in values) else values)
         return sa.or_(found, columns[0].is_(None)) if len(values) < len(keys) else found
     return sa.or_(*(sa.and_(*(_is(c, v) for c, v in zip(columns, key, strict=False))) for key in keys))
 

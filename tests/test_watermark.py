@@ -297,3 +297,15 @@ def test_a_date_cursor_rereads_the_last_day_whatever_the_lookback_and_says_a_num
 def test_a_cursor_of_no_kind_is_told_so_not_called_a_number():
     problem = lookback_problem("garbage", timedelta(minutes=10))
     assert problem is not None and "cannot step back from cursor values like 'garbage'" in problem
+
+
+@pytest.mark.parametrize("keys", [[("a",), ("b",), ("c",)], [(1,), (2,), (3,)], [("a",), (None,), ("b",)]])
+def test_a_one_column_key_list_is_one_parameter_expanded_when_the_statement_runs(keys):
+    """A batch's keys (5 000 of them) are one list parameter, as ``in_`` makes of plain values: the
+    statement is compiled once for every batch, not with a parameter of its own per key (which
+    took a MariaDB copy 25 % more time and 20 MB more memory)."""
+    condition = plan.key_in([sa.column("id")], keys)
+    compiled = condition.compile(dialect=postgresql.dialect())
+    binds = {id(b): b for b in compiled.binds.values()}
+    assert len(binds) == 1 and all(b.expanding for b in binds.values())
+    assert ("IS NULL" in str(compiled)) == any(k[0] is None for k in keys)
