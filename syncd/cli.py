@@ -854,11 +854,17 @@ def audit_head(ctx: click.Context) -> None:
     out.print(f"  {found['time']} {found['kind']}{' ' + found['mapping'] if found['mapping'] else ''}", markup=False)
 
 
+#: the kinds of journal record (syncd.audit.KINDS; not imported here: syncd.audit is no light import
+#: for --help, and tests/test_audit.py holds the two lists equal)
+_AUDIT_KINDS = ("run.start", "run.end", "checkpoint", "reject.new", "reject.resolved", "reject.gone", "reject.dropped",
+                "watermark.set", "watermark.reset", "file.changed", "audit.pruned", "state.rebuilt")
+
+
 @audit_group.command("list")
 @click.option("--from", "since", default=None, metavar="DATE", callback=_day, help=N_("From this day (YYYY-MM-DD)."))
 @click.option("--to", "until", default=None, metavar="DATE", callback=_day, help=N_("To this day (YYYY-MM-DD)."))
 @click.option("-m", "--mapping", "name", default=None, metavar="NAME", help=N_("Only this mapping."))
-@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+@click.option("--kind", "kinds", multiple=True, metavar="KIND", type=click.Choice(_AUDIT_KINDS),
               help=N_("Only this kind (repeatable): run.start, run.end, checkpoint, reject.new, reject.resolved, "
                       "reject.gone, reject.dropped, watermark.set, watermark.reset, file.changed, audit.pruned, "
                       "state.rebuilt."))

@@ -114,6 +114,11 @@ def load(path: Path) -> tuple[Any, list[Problem]]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
+        lines = text.splitlines()
+        if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][:mark.column + 1]:
+            # PyYAML says "found character that cannot start any token": not that it is a tab
+            return None, [Problem(str(path), line, "", _("not valid YAML: a tab character; YAML indents with spaces "
+                                                         "only: replace the tab by spaces"))]
         return None, [Problem(str(path), line, "", _("not valid YAML: {reason}").format(reason=reason))]
     finally:
         if loader is not None:

@@ -918,3 +918,18 @@ def test_writers_in_several_threads_keep_one_chain(tmp_path, make_database, kind
     assert result.exit_code == 0, result.output
     changes = commands.audit_list(s.project(), kinds=["watermark.set"])
     assert len(changes) == 32
+
+
+def test_audit_list_takes_only_the_kinds_there_are(tmp_path):
+    """A kind mistyped is a usage error naming the kinds (it listed nothing and exited 0); the
+    command line's list is the journal's own."""
+    from click.testing import CliRunner
+
+    from syncd import audit, cli
+
+    assert cli._AUDIT_KINDS == audit.KINDS
+    (tmp_path / "config.yaml").write_text('source: {url: "sqlite:///c.db"}\ntarget: {url: "sqlite:///t.db"}\n',
+                                          encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["-c", str(tmp_path / "config.yaml"), "audit", "list", "--kind", "reject.nwe"])
+    assert result.exit_code == 2, result.output
+    assert "reject.nwe" in result.output and "reject.new" in result.output

@@ -99,6 +99,14 @@ def test_undefined_variable_and_bad_yaml(tmp_path):
                for (f, _, _), p in zip(found, caught.value.problems, strict=True))
 
 
+def test_a_tab_in_a_yaml_file_is_named_with_what_to_do(tmp_path):
+    config = project_dir(tmp_path, {"a": GOOD.replace("  id: {from: id}", "\tid: {from: id}", 1)})
+    with pytest.raises(MappingError) as caught:
+        commands.open_project(config)
+    assert any(p.file.endswith("a.yaml") and p.line == 5 and "a tab character" in p.message
+               and "replace the tab by spaces" in p.message for p in caught.value.problems), caught.value.problems
+
+
 def test_undefined_variable_in_the_config_file_itself(tmp_path, monkeypatch):
     monkeypatch.delenv("TARGET_DIR", raising=False)
     config = project_dir(tmp_path, {"a": GOOD})
