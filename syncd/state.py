@@ -553,6 +553,8 @@ class StateStore:
         self.where = str(self.file) if self.file is not None else engine.url.render_as_string(hide_password=True)
         #: The journal's settings; None: this store writes no journal (a library caller's, a test's).
         self.journal: JournalSettings | None = None
+        #: whether this process created the store (it did not exist, or held no tables)
+        self.created = False
         self._runs: dict[int, tuple[str, str]] = {}       # syncd_run id -> (mapping, run id)
         self._run_of: dict[str, str] = {}                 # mapping -> the run id of its run in progress
         self._counts: dict[str, RunCounts] = {}           # mapping -> its run's counts, as the run keeps them
@@ -595,6 +597,7 @@ class StateStore:
                 if version is None:
                     metadata.create_all(conn)
                     _ensure_head(conn)
+                    self.created = True
                     logger.info(_("state store {where}: created (schema version {schema_version})").format(
                         where=self.where, schema_version=SCHEMA_VERSION))
                     version = SCHEMA_VERSION
@@ -664,7 +667,20 @@ class StateStore:
 
     # -- the journal ---------------------------------------------------------------------
     def attach_journal(self, settings: JournalSettings) -> None:
-        """From now on, every change this store makes is journaled with ``settings``."""
+        """From now on, every change this store makes is journaled with ``settings``. A store this
+        process created beside JSON lines of an earlier one is said, once: that store was lost,
+        emptied or moved, and what it held (watermarks, rejects, decisions) starts afresh."""
+        if self.created and self.journal is None:
+            with contextlib.suppress(OSError):
+                tail = _files_tail(settings.directory)
+                if tail.seq > 0:
+                    logger.warning(_(
+                        "state store {where} was created new, but the audit journal in {directory} holds records "
+                        "up to {seq} of an earlier store: that store was lost, emptied or moved, and its "
+                        "watermarks, rejects and decisions start afresh (every mapping is copied in full). If it "
+                        "was lost, stop syncd, put the earlier state.db back or run syncd state rebuild to carry "
+                        "them over from the journal").format(where=self.where, directory=settings.directory,
+                                                             seq=tail.seq))
         self.journal = settings
 
     def follow(self, mapping: str, counts: RunCounts) -> None:

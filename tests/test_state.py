@@ -495,6 +495,25 @@ def test_a_store_that_fails_before_a_run_begins_fails_the_run_and_exits_1(tmp_pa
     s.dispose()
 
 
+def test_a_store_created_beside_the_journal_of_an_earlier_one_says_so(tmp_path):
+    """state.db lost (or emptied) while its audit journal's JSON lines stay: the run that creates
+    a new store says that the earlier one's watermarks, rejects and decisions start afresh, and
+    how to carry them over; a first run says nothing of the kind."""
+    from tests.test_daemon import build, syncd
+
+    s = build(tmp_path, rows=5)
+    first = syncd(s, "run", "--once")
+    assert first.returncode == 0 and "was created new" not in first.stderr
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    again = syncd(s, "run", "--once")
+    said = " ".join(again.stderr.split())
+    assert again.returncode == 0, said
+    assert "was created new, but the audit journal in" in said and "syncd state rebuild" in said
+    assert syncd(s, "run", "--once").stderr.count("was created new") == 0
+    s.dispose()
+
+
 # -- the database servers ------------------------------------------------------------------
 
 def load_v1(engine: sa.Engine, records: dict[str, list[dict[str, Any]]]) -> None:
