@@ -16,6 +16,7 @@ Reads only: nothing here writes to a database or to the state store.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -49,7 +50,7 @@ from syncd.transform import (
     target_problems,
     target_warnings,
 )
-from syncd.watermark import Watermark, Window, describe_value, lookback_problem, plan_window
+from syncd.watermark import Watermark, Window, describe_value, lookback_problem, plan_window, text_cursor_problem
 
 # -- the databases, without the state store --------------------------------------------------------
 
@@ -98,13 +99,24 @@ def check_connected(project: Project, source: Source, target: Target) -> tuple[l
 def lookback_warnings(m: TableMapping, source: Source) -> list[Problem]:
     """Each cursor whose newest value the mapping's lookback cannot step back from (a duration on
     a cursor of numbers, a plain number on one of dates and times): its runs would re-read nothing
-    behind the watermark. An empty source says nothing of its cursor's values."""
+    behind the watermark; and each cursor of text, which is ordered as text
+    (``watermark.text_cursor_problem``). An empty source says nothing of its cursor's values."""
     found = []
+    texts: set[str] = set()
+    if m.source.table is not None:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            shape = source.describe_table(m.source.table, m.source.schema_)
+            texts = {str(c["name"]).lower() for c in (shape or {}).get("columns", [])
+                     if isinstance(c["type"], sa.String)}
     for cursor in m.source.cursors:
         try:
             newest = source.scalar(plan.probe_newest(m, cursor))
         except sa.exc.SQLAlchemyError:
             continue            # source_problems says what is wrong with the query
+        text = text_cursor_problem(newest, declared_text=cursor.lower() in texts)
+        if text is not None:
+            found.append(m.problem(("source", "cursor"), _("mapping {name!r}: cursor {cursor}: {problem}").format(
+                name=m.name, cursor=cursor, problem=text)))
         problem = lookback_problem(newest, m.lookback)
         if problem is not None:
             told = _("mapping {name!r}: cursor {cursor}: {problem}").format(name=m.name, cursor=cursor, problem=problem)

@@ -227,6 +227,27 @@ def cursor_problem(value: Any, like: Any) -> str | None:
     return None if ok else f"cursor value {describe_value(value)!r} is not a {kind}"
 
 
+def text_cursor_problem(newest: Any, *, declared_text: bool) -> str | None:
+    """What to know of a cursor whose values are text (its ``newest``), or None. Text is ordered as
+    text, by the database and by syncd alike: as a time or a number only in one fixed layout; a
+    value in another sorts out of place, and the greatest becomes the watermark, behind which
+    later rows are not read. A newest value that is no time or number is always said; the layout
+    rule only of a column declared as text (``declared_text``: a SQLite DATETIME holds text too,
+    written in one layout by the application's driver)."""
+    if not isinstance(newest, str):
+        return None
+    if not _is_number_text(newest) and _parse_datetime(newest) is None:
+        return _("its newest value {value!r} is neither a time nor a number: as text it sorts after the dates and "
+                  "numbers, becomes the watermark, and the rows written later are not read; fix it in the source, or "
+                  "leave such rows out with source.where").format(value=newest)
+    if not declared_text:
+        return None
+    return _("it holds text, which is ordered as text: as a time or a number only in one fixed layout (zero-padded "
+              "yyyy-mm-dd hh:mm:ss, or digits all of one length); a value written in another (2026/1/5, 未填) sorts "
+              "out of place and can keep later rows from being read. Where the county's system writes more than one "
+              "layout, read the cursor as a time through source.query (CAST(... AS DATETIME))")
+
+
 def _offset_text(offset: timedelta) -> str:
     return "" if not offset else f" with clock_offset {offset}"
 

@@ -616,3 +616,23 @@ def test_a_lookback_the_cursor_cannot_use_is_a_warning(tmp_path):
         assert "[lookback]" not in _flat(_check(tmp_path, "--connect").output)
     finally:
         s.dispose()
+
+
+def test_a_text_cursor_whose_newest_value_is_no_time_is_a_warning(tmp_path):
+    """'未填' in a time column sorts after every date as text: it would become the watermark, and
+    rows written later would not be read. check --connect says so; a SQLite DATETIME column (which
+    holds text in one layout) says nothing while its values are times."""
+    s = Scenario(tmp_path, f"sqlite:///{tmp_path / 'county.db'}", f"sqlite:///{tmp_path / 'fep.db'}")
+    try:
+        s.insert([{"id": 1, "update_time": s.now()}])
+        result = _check(tmp_path, "--connect")
+        assert result.exit_code == 0, result.output
+        assert "cursor update_time" not in _flat(result.output)
+        with s.source.begin() as conn:
+            conn.execute(sa.text("INSERT INTO src_record (id, update_time) VALUES (2, '未填')"))
+        text = _flat(_check(tmp_path, "--connect").output)
+        assert "[source.cursor]: mapping 'record': cursor update_time: its newest value '未填' is neither a time " \
+               "nor a number" in text, text
+        assert "source.where" in text
+    finally:
+        s.dispose()

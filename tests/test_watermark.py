@@ -309,3 +309,15 @@ def test_a_one_column_key_list_is_one_parameter_expanded_when_the_statement_runs
     binds = {id(b): b for b in compiled.binds.values()}
     assert len(binds) == 1 and all(b.expanding for b in binds.values())
     assert ("IS NULL" in str(compiled)) == any(k[0] is None for k in keys)
+
+
+def test_what_check_says_of_a_text_cursor():
+    from syncd.watermark import text_cursor_problem
+
+    assert text_cursor_problem(datetime(2026, 1, 1), declared_text=True) is None
+    assert text_cursor_problem("2026-01-01 10:00:00", declared_text=False) is None
+    assert "one fixed layout" in (text_cursor_problem("2026-01-01 10:00:00", declared_text=True) or "")
+    assert "one fixed layout" in (text_cursor_problem("20260101100000", declared_text=True) or "")
+    for garbage in ("未填", "n/a"):
+        for declared in (True, False):
+            assert "neither a time nor a number" in (text_cursor_problem(garbage, declared_text=declared) or "")
