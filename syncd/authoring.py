@@ -16,7 +16,6 @@ Reads only: nothing here writes to a database or to the state store.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import re
@@ -91,23 +90,31 @@ def check_connected(project: Project, source: Source, target: Target) -> tuple[l
         warnings += [str(w) for w in misread_warnings(m, source)]
         problems += parent_problems(m, target)
         problems += source_problems(m, source)
-        warnings += [str(w) for w in cursor_index_warnings(m, source)]
-        warnings += [str(w) for w in lookback_warnings(m, source)]
+        shape = _source_table(m, source)
+        warnings += [str(w) for w in cursor_index_warnings(m, shape)]
+        warnings += [str(w) for w in cursor_value_warnings(m, source, shape)]
     return problems, warnings
 
 
-def lookback_warnings(m: TableMapping, source: Source) -> list[Problem]:
-    """Each cursor whose newest value the mapping's lookback cannot step back from (a duration on
-    a cursor of numbers, a plain number on one of dates and times): its runs would re-read nothing
-    behind the watermark; and each cursor of text, which is ordered as text
-    (``watermark.text_cursor_problem``). An empty source says nothing of its cursor's values."""
+def _source_table(m: TableMapping, source: Source) -> dict[str, Any] | None:
+    """The mapping's source table as the database describes it (``Source.describe_table``); None
+    for a query source, a missing table, or one that cannot be described (source_problems says why)."""
+    if m.source.table is None:
+        return None
+    try:
+        return source.describe_table(m.source.table, m.source.schema_)
+    except sa.exc.SQLAlchemyError:
+        return None
+
+
+def cursor_value_warnings(m: TableMapping, source: Source, shape: dict[str, Any] | None) -> list[Problem]:
+    """From each cursor's newest value: a lookback that cannot step back from it (a duration on a
+    cursor of numbers, a plain number on one of dates and times), so that runs would re-read
+    nothing behind the watermark; and a cursor of text, which is ordered as text
+    (``watermark.text_cursor_problem``; ``shape``: the source table, which says which columns are
+    declared as text). An empty source says nothing of its cursor's values."""
     found = []
-    texts: set[str] = set()
-    if m.source.table is not None:
-        with contextlib.suppress(sa.exc.SQLAlchemyError):
-            shape = source.describe_table(m.source.table, m.source.schema_)
-            texts = {str(c["name"]).lower() for c in (shape or {}).get("columns", [])
-                     if isinstance(c["type"], sa.String)}
+    texts = {str(c["name"]).lower() for c in (shape or {}).get("columns", []) if isinstance(c["type"], sa.String)}
     for cursor in m.source.cursors:
         try:
             newest = source.scalar(plan.probe_newest(m, cursor))
@@ -115,27 +122,20 @@ def lookback_warnings(m: TableMapping, source: Source) -> list[Problem]:
             continue            # source_problems says what is wrong with the query
         text = text_cursor_problem(newest, declared_text=cursor.lower() in texts)
         if text is not None:
-            found.append(m.problem(("source", "cursor"), _("mapping {name!r}: cursor {cursor}: {problem}").format(
-                name=m.name, cursor=cursor, problem=text)))
+            told = _("cursor {cursor}: {problem}").format(cursor=cursor, problem=text)
+            found.append(m.problem(("source", "cursor"), _("mapping {name!r}: {message}").format(name=m.name,
+                                                                                                 message=told)))
         problem = lookback_problem(newest, m.lookback)
         if problem is not None:
-            told = _("mapping {name!r}: cursor {cursor}: {problem}").format(name=m.name, cursor=cursor, problem=problem)
-            if m.spec.lookback is None:
-                told += _(" (the mapping sets no lookback: this is defaults.lookback, 10m unless the config "
-                          "says otherwise; set lookback: in this mapping)")
-            found.append(m.problem(("lookback",), told))
+            found.append(m.problem(("lookback",), _("mapping {name!r}: {message}").format(
+                name=m.name, message=m.lookback_told(cursor, problem))))
     return found
 
 
-def cursor_index_warnings(m: TableMapping, source: Source) -> list[Problem]:
-    """Each cursor of a table source that no index begins with: every run then reads the whole
-    table to find its window. (A query source is left alone: its indexes are its tables'.)"""
-    if m.source.table is None:
-        return []
-    try:
-        shape = source.describe_table(m.source.table, m.source.schema_)
-    except sa.exc.SQLAlchemyError:
-        return []
+def cursor_index_warnings(m: TableMapping, shape: dict[str, Any] | None) -> list[Problem]:
+    """Each cursor of a table source (``shape``: as ``_source_table`` describes it) that no index
+    begins with: every run then reads the whole table to find its window. (A query source is left
+    alone: its indexes are its tables'.)"""
     if shape is None:
         return []
     leading = {ix[0].lower() for ix in shape["indexes"] if ix}

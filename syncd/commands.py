@@ -12,6 +12,7 @@ run them in a loop without leaking connections.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import time
@@ -566,12 +567,9 @@ def _verify_once(state: StateStore, directory: Path, key: bytes | None, since: d
                 yield record
 
     differences: list[audit.Finding] = []
-    for finding in audit.compare(table_records(), file_records()):
-        if len(differences) < 1000:
-            differences.append(finding)
-        else:
-            check.more += 1
-    for finding in _past_the_table(state, beyond, through):
+    # the lines past the table are known once the comparison has read every line
+    for finding in itertools.chain(audit.compare(table_records(), file_records()),
+                                   _past_the_table(state, beyond, through)):
         if len(differences) < 1000:
             differences.append(finding)
         else:

@@ -58,12 +58,13 @@ def prepare_drivers(config: Config) -> None:
 
 def engine_for(db: DatabaseConfig, *, target: bool = False, timezone: str | None = None) -> sa.Engine:
     """An engine for a configured source or target, its password read from its password_file; the
-    ``target``'s waits for locks are bounded by its ``lock_timeout``, and its sessions read a time
-    without a zone in ``timezone`` (``defaults.timezone``, the zone of every mapped time). A
-    database file (SQLite) must exist: connecting would otherwise create an empty one."""
+    ``target``'s waits for locks are bounded by its ``lock_timeout``; with ``timezone`` (the
+    target's: ``defaults.timezone``, the zone of every mapped time) its sessions read a time
+    without a zone in that zone. A database file (SQLite) must exist: connecting would otherwise
+    create an empty one."""
     url = db.sqlalchemy_url()
     engine = make_engine(url, connect_timeout=db.connect_timeout, lock_timeout=db.lock_timeout if target else None,
-                         timezone=timezone if target else None)
+                         timezone=timezone)
     dialect = dialects.get(url.get_backend_name())
     if dialect.database_file(url) is not None:
         def must_exist(*_args: Any) -> None:

@@ -434,6 +434,15 @@ class TableMapping(BaseModel):
         parts: tuple[Any, ...] = tuple(_loc_parts(loc)) if isinstance(loc, str) else tuple(loc)
         return Problem(str(self.file), self.line_of(*parts), yamlfile.format_loc(parts), message)
 
+    def lookback_told(self, cursor: str, problem: str) -> str:
+        """What to say of a lookback that cannot apply to ``cursor``'s values (``problem``, from
+        ``watermark.lookback_problem``), and where it comes from when this mapping sets none."""
+        told = _("cursor {cursor}: {problem}").format(cursor=cursor, problem=problem)
+        if self.spec.lookback is None:
+            told += _(" (the mapping sets no lookback: this is defaults.lookback, 10m unless the config "
+                      "says otherwise; set lookback: in this mapping)")
+        return told
+
     @property
     def definition(self) -> dict[str, Any]:
         """What decides the rows this mapping writes: the source (table or query, key, where),

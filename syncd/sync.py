@@ -470,13 +470,9 @@ class MappingRun:
 
     def _lookback_warning(self, cursor: str, problem: str) -> None:
         """Say, once a run, that the lookback cannot apply to this cursor's values (no lookback is applied)."""
-        told = _("cursor {cursor}: {problem}").format(cursor=cursor, problem=problem)
-        if self.mapping.spec.lookback is None:
-            told += _(" (the mapping sets no lookback: this is defaults.lookback, 10m unless the config "
-                      "says otherwise; set lookback: in this mapping)")
         if cursor not in self._lookback_told:
             self._lookback_told.add(cursor)
-            self._warn(str(self.mapping.problem(("lookback",), told)))
+            self._warn(str(self.mapping.problem(("lookback",), self.mapping.lookback_told(cursor, problem))))
 
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)
